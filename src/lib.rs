@@ -1,0 +1,1 @@
+//! HubSpot contact batch SDK (work in progress).
