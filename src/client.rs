@@ -1,0 +1,333 @@
+//! Building a [`Client`]: base URL, token, timeouts; and the seam through which
+//! every generated call passes ([`Transport`]).
+
+use std::{
+    fmt,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+
+use crate::{Client, error::SdkError};
+
+/// HubSpot's API host, used when no base URL is given.
+pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
+/// How long to wait for a TCP + TLS connection by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one request may take, from sending to the last byte of the
+/// response, by default.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The environment variable [`Client::from_env`] reads the access token from.
+pub const TOKEN_ENV: &str = "HUBSPOT_TOKEN";
+/// The environment variable [`Client::from_env`] reads an optional base URL from.
+pub const BASE_URL_ENV: &str = "HUBSPOT_BASE_URL";
+
+/// A HubSpot access token (private-app or OAuth). Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// Wraps a token. Surrounding whitespace (a trailing newline from a file,
+    /// say) is removed.
+    pub fn new(token: impl Into<String>) -> Self {
+        let token = token.into();
+        Self(token.trim().to_owned())
+    }
+
+    fn header_value(&self) -> Result<HeaderValue, SdkError> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0)).map_err(|_| {
+            SdkError::Config(
+                "the access token contains characters not allowed in an HTTP header".into(),
+            )
+        })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(<redacted>)")
+    }
+}
+
+/// The hand-written half of every [`Client`], shared by all its clones: the
+/// current token, and the transport policy each request goes through.
+///
+/// Generated calls reach it through progenitor's `ClientHooks::exec`, so a
+/// single-request call such as `client.batch_upsert().body(..).send()` gets the
+/// same authentication as the batch helpers.
+#[derive(Clone)]
+pub struct Transport {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    authorization: RwLock<HeaderValue>,
+}
+
+impl Transport {
+    fn new(token: &AccessToken) -> Result<Self, SdkError> {
+        Ok(Self {
+            shared: Arc::new(Shared {
+                authorization: RwLock::new(token.header_value()?),
+            }),
+        })
+    }
+
+    fn authorization(&self) -> HeaderValue {
+        match self.shared.authorization.read() {
+            Ok(value) => value.clone(),
+            // A writer never panics while holding the lock, but stay usable if one did.
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_authorization(&self, value: HeaderValue) {
+        match self.shared.authorization.write() {
+            Ok(mut slot) => *slot = value,
+            Err(poisoned) => *poisoned.into_inner() = value,
+        }
+    }
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("authorization", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientHooks<Transport> for Client {
+    async fn exec(
+        &self,
+        mut request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let headers = request.headers_mut();
+        // progenitor sends the document's `info.version`; HubSpot has no use for it.
+        headers.remove("api-version");
+        headers.insert(AUTHORIZATION, self.inner().authorization());
+        self.client().execute(request).await
+    }
+}
+
+/// Configures and builds a [`Client`].
+///
+/// ```
+/// # fn main() -> Result<(), hubspot_contacts_batch::SdkError> {
+/// use std::time::Duration;
+/// use hubspot_contacts_batch::Client;
+///
+/// let client = Client::builder()
+///     .token("pat-na1-…")
+///     .request_timeout(Duration::from_secs(60))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ClientBuilder {
+    base_url: String,
+    token: Option<AccessToken>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    allow_insecure_http: bool,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            token: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API's base URL; [`DEFAULT_BASE_URL`] unless set. A trailing `/` is ignored.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The access token sent as `Authorization: Bearer …` on every request.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(AccessToken::new(token));
+        self
+    }
+
+    /// How long to wait for a connection ([`DEFAULT_CONNECT_TIMEOUT`] unless set).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one request may take in all ([`DEFAULT_REQUEST_TIMEOUT`] unless set).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Allows sending the token over plain `http://` to a host other than
+    /// loopback. Off by default: anyone on the path could read the token.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Builds the client, refusing a missing or empty token, a base URL that is
+    /// not `http(s)://`, and plain `http://` to a non-loopback host unless allowed.
+    pub fn build(self) -> Result<Client, SdkError> {
+        let token = self
+            .token
+            .filter(|token| !token.0.is_empty())
+            .ok_or_else(|| SdkError::Config("an access token is required".into()))?;
+        check_base_url(&self.base_url, self.allow_insecure_http)?;
+        // reqwest is built without a default crypto provider; install ring's
+        // once. An error only means a provider is already installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            // A redirect could carry the token to another host: never follow one.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!(
+                "hubspot-contacts-batch/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .map_err(|error| SdkError::Config(format!("cannot build the HTTP client: {error}")))?;
+        Ok(Client::new_with_client(
+            &self.base_url,
+            http,
+            Transport::new(&token)?,
+        ))
+    }
+}
+
+/// Checks that `base_url` is an `http(s)://` URL and that a token would only go
+/// over plain HTTP to a loopback host, unless `allow_insecure_http`.
+pub(crate) fn check_base_url(base_url: &str, allow_insecure_http: bool) -> Result<(), SdkError> {
+    let url = reqwest::Url::parse(base_url).map_err(|error| {
+        SdkError::Config(format!("the base URL {base_url:?} is not a URL: {error}"))
+    })?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if allow_insecure_http || is_loopback(&url) => Ok(()),
+        "http" => Err(SdkError::Config(format!(
+            "refusing to send the access token over plain http to {}; use https, \
+             or allow_insecure_http(true) if the network is trusted",
+            url.host_str().unwrap_or("the host")
+        ))),
+        scheme => Err(SdkError::Config(format!(
+            "the base URL {base_url:?} has scheme {scheme:?}; expected https or http"
+        ))),
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+impl Client {
+    /// Starts configuring a client; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client for `base_url` with `token` and the default settings.
+    pub fn with_token(
+        base_url: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Result<Self, SdkError> {
+        Self::builder().base_url(base_url).token(token).build()
+    }
+
+    /// A client configured from the environment: the token from
+    /// `HUBSPOT_TOKEN`, the base URL from `HUBSPOT_BASE_URL` when set, else
+    /// [`DEFAULT_BASE_URL`].
+    pub fn from_env() -> Result<Self, SdkError> {
+        let token = std::env::var(TOKEN_ENV)
+            .map_err(|_| SdkError::Config(format!("{TOKEN_ENV} is not set")))?;
+        let mut builder = Self::builder().token(token);
+        if let Ok(base_url) = std::env::var(BASE_URL_ENV) {
+            builder = builder.base_url(base_url);
+        }
+        builder.build()
+    }
+
+    /// Replaces the token used from the next request on, in this client and
+    /// all its clones (OAuth access tokens expire after a few hours).
+    pub fn set_token(&self, token: impl Into<String>) -> Result<(), SdkError> {
+        let token = AccessToken::new(token);
+        if token.0.is_empty() {
+            return Err(SdkError::Config("an access token is required".into()));
+        }
+        self.inner().set_authorization(token.header_value()?);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_refused_for_remote_hosts() {
+        for url in [
+            "http://api.hubapi.com",
+            "http://10.0.0.8:8080",
+            "http://[2001:db8::1]",
+        ] {
+            let error = check_base_url(url, false).expect_err(url);
+            assert!(error.to_string().contains("refusing"), "{error}");
+            assert!(check_base_url(url, true).is_ok(), "{url} with the override");
+        }
+    }
+
+    #[test]
+    fn https_and_loopback_http_are_accepted() {
+        for url in [
+            "https://api.hubapi.com",
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+        ] {
+            assert!(check_base_url(url, false).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn malformed_base_urls_are_refused() {
+        for url in ["api.hubapi.com", "ftp://api.hubapi.com", ""] {
+            assert!(check_base_url(url, false).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let client = Client::with_token("https://api.hubapi.com", "pat-secret-123").unwrap();
+        let shown = format!("{client:?} {:?}", AccessToken::new("pat-secret-123"));
+        assert!(!shown.contains("pat-secret-123"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
+    }
+
+    #[test]
+    fn empty_tokens_are_refused() {
+        assert!(Client::with_token("https://api.hubapi.com", "  \n").is_err());
+        let client = Client::with_token("https://api.hubapi.com", "t").unwrap();
+        assert!(client.set_token("").is_err());
+    }
+}
