@@ -1,0 +1,25 @@
+//! A stateful, in-memory fake of HubSpot's contact batch APIs.
+//!
+//! See the README for the behaviour, the flags and the admin routes.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod catalogue;
+mod faults;
+mod limits;
+mod ops;
+mod reply;
+mod server;
+mod stats;
+mod store;
+mod util;
+mod wire;
+
+pub use catalogue::{PropertyDef, PropertyKind, default_properties};
+pub use faults::{FaultKind, FaultSpec, FaultSpecError, TIMEOUT_AFTER_HOLD};
+pub use limits::{RateLimit, RateLimitError};
+pub use reply::{MAX_INPUTS_PER_BATCH, MAX_INPUTS_WITH_HISTORY, V1_MAX_CONTACTS_PER_BATCH};
+pub use server::{FakeHubSpot, FakeHubSpotBuilder, MAX_BODY_BYTES, StartError};
+pub use stats::Stats;
+pub use store::StoredContact;

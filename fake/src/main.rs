@@ -1,0 +1,83 @@
+//! `hubspot-fake`: serve the HubSpot contacts fake until killed.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use hubspot_fake::{FakeHubSpot, FaultSpec, RateLimit};
+
+/// A stateful in-memory fake of HubSpot's contact batch APIs (v3 batch and legacy v1).
+///
+/// Prints `listening on http://ADDR` as its first line, then serves until killed.
+#[derive(Debug, Parser)]
+#[command(name = "hubspot-fake", version, about)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Milliseconds added before each HubSpot-route response.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    latency_ms: u64,
+    /// Rolling-window rate limit, MAX/WINDOW, e.g. 100/10s, 190/10s, 100/1s, 5/500ms.
+    #[arg(long, value_name = "MAX/WINDOW")]
+    rate_limit: Option<RateLimit>,
+    /// Daily request budget (lasts until the fake is reset).
+    #[arg(long, value_name = "N")]
+    daily_limit: Option<u64>,
+    /// Faults, KIND=PROBABILITY,...; kinds: 429, any 5xx code, reset-before, reset-after,
+    /// timeout-after.
+    #[arg(long, value_name = "SPEC")]
+    faults: Option<FaultSpec>,
+    /// Seed for fault selection and result order.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+    /// Accepted bearer tokens, comma-separated; default: any non-empty token.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    tokens: Option<Vec<String>>,
+    /// Milliseconds between a v1 batch's 202 and its application.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    v1_apply_delay_ms: u64,
+    /// Do not send Retry-After on rate-limit 429s.
+    #[arg(long)]
+    no_retry_after: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let mut builder = FakeHubSpot::builder()
+        .addr(args.addr)
+        .latency(Duration::from_millis(args.latency_ms))
+        .rate_limit_spec(args.rate_limit)
+        .faults(args.faults.unwrap_or_default())
+        .seed(args.seed)
+        .v1_apply_delay(Duration::from_millis(args.v1_apply_delay_ms))
+        .retry_after(!args.no_retry_after);
+    if let Some(budget) = args.daily_limit {
+        builder = builder.daily_limit(budget);
+    }
+    if let Some(tokens) = args.tokens {
+        let tokens: Vec<String> = tokens
+            .into_iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if !tokens.is_empty() {
+            builder = builder.tokens(tokens);
+        }
+    }
+    let fake = match builder.start().await {
+        Ok(fake) => fake,
+        Err(e) => {
+            eprintln!("hubspot-fake: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "listening on {}", fake.base_url());
+    let _ = out.flush();
+    drop(out);
+    std::future::pending::<()>().await;
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,427 @@
+//! CRM v3 batch operations: create, update, upsert, read, archive.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::catalogue::DEFAULT_READ_PROPERTIES;
+use crate::reply::{MAX_INPUTS_PER_BATCH, MAX_INPUTS_WITH_HISTORY, Reply};
+use crate::store::{Claims, Contact, Store, parse_id};
+use crate::util::rfc3339_ms;
+use crate::wire::{
+    BatchResponse, CreateInput, IdInput, PublicObject, ReadBody, StandardError,
+    ValueWithTimestamp, WriteInput, plain,
+};
+
+/// What one v3 request runs against.
+pub(crate) struct Ctx<'a> {
+    pub(crate) store: &'a mut Store,
+    pub(crate) rng: &'a mut fastrand::Rng,
+    pub(crate) now_ms: u64,
+}
+
+/// Which properties a result object carries.
+enum Selection<'a> {
+    /// Every property with a value.
+    All,
+    /// These names (defined-but-empty ones as `null`) plus the read-only system ones.
+    Named(&'a [String]),
+}
+
+fn object(
+    store: &Store,
+    contact: &Contact,
+    selection: &Selection<'_>,
+    history: Option<&[String]>,
+    trace: Option<String>,
+    is_new: Option<bool>,
+) -> PublicObject {
+    let properties = match selection {
+        Selection::All => contact
+            .props
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect(),
+        Selection::Named(names) => {
+            let mut out = BTreeMap::new();
+            for name in ["hs_object_id", "createdate", "lastmodifieddate"]
+                .into_iter()
+                .chain(names.iter().map(String::as_str))
+            {
+                if store.catalogue.get(name).is_some() {
+                    out.insert(name.to_owned(), contact.props.get(name).cloned());
+                }
+            }
+            out
+        }
+    };
+    let properties_with_history = history.map(|names| {
+        names
+            .iter()
+            .filter(|n| store.catalogue.get(n).is_some())
+            .map(|n| {
+                let versions = contact
+                    .history
+                    .get(n)
+                    .map(|vs| {
+                        vs.iter()
+                            .map(|v| ValueWithTimestamp {
+                                value: v.value.clone(),
+                                timestamp: rfc3339_ms(v.timestamp_ms),
+                                source_type: "API",
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (n.clone(), versions)
+            })
+            .collect()
+    });
+    PublicObject {
+        id: contact.id.to_string(),
+        properties,
+        properties_with_history,
+        created_at: rfc3339_ms(contact.created_ms),
+        updated_at: rfc3339_ms(contact.updated_ms),
+        archived: contact.archived(),
+        archived_at: contact.archived_ms.map(rfc3339_ms),
+        object_write_trace_id: trace,
+        is_new,
+    }
+}
+
+fn respond(
+    ctx: &mut Ctx<'_>,
+    ok_status: u16,
+    mut results: Vec<PublicObject>,
+    errors: Vec<StandardError>,
+    started_ms: u64,
+) -> Reply {
+    ctx.rng.shuffle(&mut results);
+    let status = if errors.is_empty() { ok_status } else { 207 };
+    Reply::json(
+        status,
+        &BatchResponse {
+            status: "COMPLETE",
+            results,
+            num_errors: (!errors.is_empty()).then_some(errors.len()),
+            errors,
+            started_at: rfc3339_ms(started_ms),
+            completed_at: rfc3339_ms(crate::util::now_ms().max(started_ms)),
+        },
+    )
+}
+
+/// Multi-status mode: every input carries an `objectWriteTraceId` and no two are equal.
+fn multi_status<'a>(traces: impl ExactSizeIterator<Item = Option<&'a String>>) -> bool {
+    let mut seen = HashSet::new();
+    let n = traces.len();
+    traces.flatten().all(|t| seen.insert(t)) && seen.len() == n
+}
+
+/// The first repeated keys, in input order, or `Ok`.
+fn check_duplicates<'a>(keys: impl Iterator<Item = (String, &'a str)>) -> Result<(), Reply> {
+    let mut seen = HashSet::new();
+    let mut dups: Vec<String> = Vec::new();
+    for (key, shown) in keys {
+        if !seen.insert(key) && !dups.iter().any(|d| d == shown) {
+            dups.push(shown.to_owned());
+        }
+    }
+    if dups.is_empty() {
+        Ok(())
+    } else {
+        Err(Reply::duplicates(&dups))
+    }
+}
+
+/// `POST /crm/v3/objects/contacts/batch/create`
+pub(crate) fn create(ctx: &mut Ctx<'_>, inputs: Vec<CreateInput>) -> Reply {
+    if inputs.len() > MAX_INPUTS_PER_BATCH {
+        return Reply::too_many_inputs();
+    }
+    let started = ctx.now_ms;
+    let multi = multi_status(inputs.iter().map(|i| i.object_write_trace_id.as_ref()));
+    let mut claims = Claims::default();
+    let mut plan = Vec::with_capacity(inputs.len());
+    let mut errors = Vec::new();
+    for input in inputs {
+        let trace = input.object_write_trace_id;
+        let props = plain(input.properties);
+        if let Err(errs) = ctx.store.catalogue.check_all(&props) {
+            if !multi {
+                return Reply::property_errors(&errs);
+            }
+            errors.push(StandardError::validation(&errs, trace.as_ref()));
+            continue;
+        }
+        if let Err(conflict) = ctx.store.claim(&mut claims, None, &props) {
+            if !multi {
+                return Reply::conflict(&conflict);
+            }
+            errors.push(StandardError::conflict(&conflict, trace.as_ref()));
+            continue;
+        }
+        plan.push((props, trace));
+    }
+    let mut results = Vec::with_capacity(plan.len());
+    for (props, trace) in plan {
+        let id = ctx.store.create(&props, ctx.now_ms);
+        if let Some(c) = ctx.store.get(id) {
+            results.push(object(ctx.store, c, &Selection::All, None, trace, None));
+        }
+    }
+    respond(ctx, 201, results, errors, started)
+}
+
+/// Whether `name` may identify records for update (`upsert == false`) or upsert.
+fn check_id_property(store: &Store, name: &str, upsert: bool) -> Result<(), Reply> {
+    let usable = store
+        .catalogue
+        .get(name)
+        .is_some_and(|d| d.unique && !d.read_only && (upsert || name != "email"));
+    if usable {
+        Ok(())
+    } else {
+        Err(Reply::non_unique_id_property("update/upsert", name))
+    }
+}
+
+fn key_of(store: &Store, id_property: Option<&str>, id: &str) -> String {
+    match id_property {
+        None => format!("#{id}"),
+        Some(p) => {
+            let norm = store
+                .catalogue
+                .get(p)
+                .map_or_else(|| id.to_owned(), |d| d.index_key(id));
+            format!("{p}={norm}")
+        }
+    }
+}
+
+fn resolve(store: &Store, id_property: Option<&str>, id: &str) -> Option<u64> {
+    match id_property {
+        None => parse_id(id).filter(|n| store.live(*n).is_some()),
+        Some(p) => store.find_unique(p, id),
+    }
+}
+
+enum Write {
+    Create(BTreeMap<String, String>),
+    Update(u64, BTreeMap<String, String>),
+}
+
+fn apply_writes(
+    ctx: &mut Ctx<'_>,
+    plan: Vec<(Write, Option<String>)>,
+    upsert: bool,
+) -> Vec<PublicObject> {
+    let mut results = Vec::with_capacity(plan.len());
+    for (write, trace) in plan {
+        let (id, is_new) = match write {
+            Write::Create(props) => (ctx.store.create(&props, ctx.now_ms), true),
+            Write::Update(id, props) => {
+                ctx.store.update(id, &props, ctx.now_ms);
+                (id, false)
+            }
+        };
+        if let Some(c) = ctx.store.get(id) {
+            let is_new = upsert.then_some(is_new);
+            results.push(object(ctx.store, c, &Selection::All, None, trace, is_new));
+        }
+    }
+    results
+}
+
+/// Shared body of update (`upsert == false`) and upsert.
+fn write_batch(ctx: &mut Ctx<'_>, inputs: Vec<WriteInput>, upsert: bool) -> Reply {
+    if inputs.len() > MAX_INPUTS_PER_BATCH {
+        return Reply::too_many_inputs();
+    }
+    let started = ctx.now_ms;
+    for input in &inputs {
+        if let Some(p) = input.id_property.as_deref().filter(|p| !p.is_empty()) {
+            if let Err(reply) = check_id_property(ctx.store, p, upsert) {
+                return reply;
+            }
+        }
+    }
+    let id_prop = |i: &WriteInput| i.id_property.clone().filter(|p| !p.is_empty());
+    if let Err(reply) = check_duplicates(
+        inputs
+            .iter()
+            .map(|i| (key_of(ctx.store, id_prop(i).as_deref(), &i.id.0), i.id.0.as_str())),
+    ) {
+        return reply;
+    }
+    let multi = multi_status(inputs.iter().map(|i| i.object_write_trace_id.as_ref()));
+    let mut claims = Claims::default();
+    let mut plan = Vec::with_capacity(inputs.len());
+    let mut errors = Vec::new();
+    let mut missing: Vec<(String, Option<String>)> = Vec::new();
+    for input in inputs {
+        let id_property = id_prop(&input);
+        let trace = input.object_write_trace_id;
+        let key = input.id.0;
+        let mut props = plain(input.properties);
+        if let Err(errs) = ctx.store.catalogue.check_all(&props) {
+            if !multi {
+                return Reply::property_errors(&errs);
+            }
+            errors.push(StandardError::validation(&errs, trace.as_ref()));
+            continue;
+        }
+        let target = resolve(ctx.store, id_property.as_deref(), &key);
+        let write = match (target, upsert, id_property) {
+            (Some(id), _, _) => Write::Update(id, props),
+            (None, true, Some(p)) => {
+                if let Err(e) = ctx.store.catalogue.check(&p, &key) {
+                    if !multi {
+                        return Reply::property_errors(&[e]);
+                    }
+                    errors.push(StandardError::validation(&[e], trace.as_ref()));
+                    continue;
+                }
+                if key.is_empty() {
+                    let message = format!("The value of idProperty {p} must not be empty");
+                    if !multi {
+                        return Reply::validation(message);
+                    }
+                    errors.push(StandardError::invalid(message, trace.as_ref()));
+                    continue;
+                }
+                props.entry(p).or_insert(key);
+                Write::Create(props)
+            }
+            (None, _, _) => {
+                missing.push((key, trace));
+                continue;
+            }
+        };
+        let (target, props) = match &write {
+            Write::Create(p) => (None, p),
+            Write::Update(id, p) => (Some(*id), p),
+        };
+        if let Err(conflict) = ctx.store.claim(&mut claims, target, props) {
+            if !multi {
+                return Reply::conflict(&conflict);
+            }
+            errors.push(StandardError::conflict(&conflict, trace.as_ref()));
+            continue;
+        }
+        plan.push((write, trace));
+    }
+    if !missing.is_empty() {
+        if multi {
+            for (id, trace) in missing {
+                errors.push(StandardError::not_found(vec![id], trace.into_iter().collect()));
+            }
+        } else {
+            let (ids, traces): (Vec<_>, Vec<_>) = missing.into_iter().unzip();
+            errors.push(StandardError::not_found(
+                ids,
+                traces.into_iter().flatten().collect(),
+            ));
+        }
+    }
+    let results = apply_writes(ctx, plan, upsert);
+    respond(ctx, 200, results, errors, started)
+}
+
+/// `POST /crm/v3/objects/contacts/batch/update`
+pub(crate) fn update(ctx: &mut Ctx<'_>, inputs: Vec<WriteInput>) -> Reply {
+    write_batch(ctx, inputs, false)
+}
+
+/// `POST /crm/v3/objects/contacts/batch/upsert`
+pub(crate) fn upsert(ctx: &mut Ctx<'_>, inputs: Vec<WriteInput>) -> Reply {
+    write_batch(ctx, inputs, true)
+}
+
+/// `POST /crm/v3/objects/contacts/batch/read?archived=BOOL`
+pub(crate) fn read(ctx: &mut Ctx<'_>, body: ReadBody, archived: bool) -> Reply {
+    let history = body
+        .properties_with_history
+        .filter(|h| !h.is_empty());
+    if body.inputs.len() > MAX_INPUTS_PER_BATCH {
+        return Reply::too_many_inputs();
+    }
+    if history.is_some() && body.inputs.len() > MAX_INPUTS_WITH_HISTORY {
+        return Reply::validation(format!(
+            "The maximum number of inputs supported in a batch request for property histories is {MAX_INPUTS_WITH_HISTORY}"
+        ));
+    }
+    let started = ctx.now_ms;
+    let id_property = body.id_property.filter(|p| !p.is_empty());
+    if let Some(p) = &id_property {
+        if !ctx.store.catalogue.get(p).is_some_and(|d| d.unique) {
+            return Reply::non_unique_id_property("read", p);
+        }
+    }
+    if let Err(reply) = check_duplicates(
+        body.inputs
+            .iter()
+            .map(|i| (key_of(ctx.store, id_property.as_deref(), &i.id.0), i.id.0.as_str())),
+    ) {
+        return reply;
+    }
+    let defaults: Vec<String> = DEFAULT_READ_PROPERTIES.iter().map(|s| (*s).to_owned()).collect();
+    let names = body.properties.filter(|p| !p.is_empty()).unwrap_or(defaults);
+    let selection = Selection::Named(&names);
+    let mut results = Vec::new();
+    let mut missing = Vec::new();
+    for IdInput { id } in body.inputs {
+        let found = if archived {
+            find_archived(ctx.store, id_property.as_deref(), &id.0)
+        } else {
+            resolve(ctx.store, id_property.as_deref(), &id.0)
+        };
+        match found.and_then(|n| ctx.store.get(n)) {
+            Some(c) => results.push(object(
+                ctx.store,
+                c,
+                &selection,
+                history.as_deref(),
+                None,
+                None,
+            )),
+            None => missing.push(id.0),
+        }
+    }
+    let errors = if missing.is_empty() {
+        Vec::new()
+    } else {
+        vec![StandardError::not_found(missing, Vec::new())]
+    };
+    respond(ctx, 200, results, errors, started)
+}
+
+/// An archived contact by id or by a unique property value (archived contacts are not in
+/// the unique indexes, so this scans).
+fn find_archived(store: &Store, id_property: Option<&str>, id: &str) -> Option<u64> {
+    match id_property {
+        None | Some("hs_object_id") => parse_id(id).filter(|n| store.get(*n).is_some_and(Contact::archived)),
+        Some(p) => {
+            let def = store.catalogue.get(p)?;
+            let key = def.index_key(id);
+            store.archived_where(|c| c.props.get(p).is_some_and(|v| def.index_key(v) == key))
+        }
+    }
+}
+
+/// `POST /crm/v3/objects/contacts/batch/archive`
+pub(crate) fn archive(ctx: &mut Ctx<'_>, inputs: Vec<IdInput>) -> Reply {
+    if inputs.len() > MAX_INPUTS_PER_BATCH {
+        return Reply::too_many_inputs();
+    }
+    if let Err(reply) =
+        check_duplicates(inputs.iter().map(|i| (i.id.0.clone(), i.id.0.as_str())))
+    {
+        return reply;
+    }
+    for input in inputs {
+        if let Some(id) = parse_id(&input.id.0) {
+            ctx.store.archive(id, ctx.now_ms);
+        }
+    }
+    Reply::empty(204)
+}
