@@ -244,7 +244,9 @@ mod tests {
         for good in ["a@b.co", "First.Last+tag@Example.COM", "x@sub.domain.org"] {
             assert!(is_valid_email(good), "{good}");
         }
-        for bad in ["", "a", "a@", "@b.co", "a@b", "a@@b.co", "a b@c.co", "a@b..co", "a@b.co."] {
+        for bad in [
+            "", "a", "a@", "@b.co", "a@b", "a@@b.co", "a b@c.co", "a@b..co", "a@b.co.",
+        ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }
@@ -252,11 +254,23 @@ mod tests {
     #[test]
     fn unknown_read_only_and_invalid_values_are_refused() {
         let c = catalogue();
-        assert_eq!(c.check("nope", "x").unwrap_err().code, "PROPERTY_DOESNT_EXIST");
-        assert_eq!(c.check("createdate", "x").unwrap_err().code, "READ_ONLY_VALUE");
-        assert_eq!(c.check("hs_object_id", "").unwrap_err().code, "READ_ONLY_VALUE");
+        assert_eq!(
+            c.check("nope", "x").unwrap_err().code,
+            "PROPERTY_DOESNT_EXIST"
+        );
+        assert_eq!(
+            c.check("createdate", "x").unwrap_err().code,
+            "READ_ONLY_VALUE"
+        );
+        assert_eq!(
+            c.check("hs_object_id", "").unwrap_err().code,
+            "READ_ONLY_VALUE"
+        );
         assert_eq!(c.check("email", "bad").unwrap_err().code, "INVALID_EMAIL");
-        assert_eq!(c.check("lifecyclestage", "boss").unwrap_err().code, "INVALID_OPTION");
+        assert_eq!(
+            c.check("lifecyclestage", "boss").unwrap_err().code,
+            "INVALID_OPTION"
+        );
         assert!(c.check("lifecyclestage", "lead").is_ok());
         assert!(c.check("email", "").is_ok(), "empty clears");
         assert!(c.check("firstname", "Ada").is_ok());

@@ -185,17 +185,17 @@ impl RateLimiter {
                 headers,
             };
         }
-        if let Some((limit, hits)) = &self.rolling {
-            if hits.len() >= limit.max as usize {
-                let retry_after = hits
-                    .front()
-                    .map(|first| (*first + limit.window).saturating_duration_since(now));
-                return Verdict::Refused {
-                    policy: Policy::TenSecondlyRolling,
-                    retry_after,
-                    headers,
-                };
-            }
+        if let Some((limit, hits)) = &self.rolling
+            && hits.len() >= limit.max as usize
+        {
+            let retry_after = hits
+                .front()
+                .map(|first| (*first + limit.window).saturating_duration_since(now));
+            return Verdict::Refused {
+                policy: Policy::TenSecondlyRolling,
+                retry_after,
+                headers,
+            };
         }
         if let Some((_, hits)) = &mut self.rolling {
             hits.push_back(now);
@@ -245,7 +245,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_specs() {
-        for bad in ["100", "x/10s", "0/10s", "100/10", "100/s", "100/0s", "100/10h", ""] {
+        for bad in [
+            "100", "x/10s", "0/10s", "100/10", "100/s", "100/0s", "100/10h", "",
+        ] {
             assert!(RateLimit::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -258,7 +260,10 @@ mod tests {
             panic!("first refused")
         };
         assert_eq!(h.rolling, Some((2, 1, 10_000)));
-        assert!(matches!(limiter.check(t0 + Duration::from_secs(1)), Verdict::Allowed(_)));
+        assert!(matches!(
+            limiter.check(t0 + Duration::from_secs(1)),
+            Verdict::Allowed(_)
+        ));
         match limiter.check(t0 + Duration::from_secs(4)) {
             Verdict::Refused {
                 policy,
@@ -272,15 +277,25 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // The refusal was not counted: once the first hit expires there is room for one.
-        assert!(matches!(limiter.check(t0 + Duration::from_secs(10)), Verdict::Allowed(_)));
-        assert!(matches!(limiter.check(t0 + Duration::from_secs(10)), Verdict::Refused { .. }));
+        assert!(matches!(
+            limiter.check(t0 + Duration::from_secs(10)),
+            Verdict::Allowed(_)
+        ));
+        assert!(matches!(
+            limiter.check(t0 + Duration::from_secs(10)),
+            Verdict::Refused { .. }
+        ));
         limiter.reset();
-        assert!(matches!(limiter.check(t0 + Duration::from_secs(10)), Verdict::Allowed(_)));
+        assert!(matches!(
+            limiter.check(t0 + Duration::from_secs(10)),
+            Verdict::Allowed(_)
+        ));
     }
 
     #[test]
     fn daily_budget_is_checked_first_and_not_consumed_by_refusals() {
-        let mut limiter = RateLimiter::new(Some(RateLimit::new(1, Duration::from_secs(1))), Some(2));
+        let mut limiter =
+            RateLimiter::new(Some(RateLimit::new(1, Duration::from_secs(1))), Some(2));
         let t0 = Instant::now();
         assert!(matches!(limiter.check(t0), Verdict::Allowed(_)));
         assert!(matches!(
@@ -309,7 +324,10 @@ mod tests {
         let mut limiter = RateLimiter::new(None, None);
         assert!(!limiter.is_configured());
         for _ in 0..1000 {
-            assert_eq!(limiter.check(Instant::now()), Verdict::Allowed(LimitHeaders::default()));
+            assert_eq!(
+                limiter.check(Instant::now()),
+                Verdict::Allowed(LimitHeaders::default())
+            );
         }
     }
 

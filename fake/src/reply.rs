@@ -125,10 +125,7 @@ fn property_detail(e: &PropertyError) -> ErrorDetail {
 
 fn property_message(errors: &[PropertyError]) -> String {
     let results: Vec<Value> = errors.iter().map(validation_result).collect();
-    format!(
-        "Property values were not valid: {}",
-        Value::Array(results)
-    )
+    format!("Property values were not valid: {}", Value::Array(results))
 }
 
 /// HubSpot's `propertyValidationResult` / `validationResults` item.

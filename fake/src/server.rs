@@ -263,10 +263,10 @@ impl FakeHubSpot {
     /// task to end.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        if let Some(task) = self.task.take() {
-            if let Err(e) = task.await {
-                tracing::warn!(error = %e, "hubspot-fake server task failed");
-            }
+        if let Some(task) = self.task.take()
+            && let Err(e) = task.await
+        {
+            tracing::warn!(error = %e, "hubspot-fake server task failed");
         }
     }
 }
@@ -450,11 +450,23 @@ fn router(shared: Arc<Shared>) -> Router {
         post(move |State(s): State<Arc<Shared>>, req: Request| pipeline(s, route, None, req))
     };
     Router::new()
-        .route("/crm/v3/objects/contacts/batch/create", hub(Route::V3Create))
-        .route("/crm/v3/objects/contacts/batch/update", hub(Route::V3Update))
-        .route("/crm/v3/objects/contacts/batch/upsert", hub(Route::V3Upsert))
+        .route(
+            "/crm/v3/objects/contacts/batch/create",
+            hub(Route::V3Create),
+        )
+        .route(
+            "/crm/v3/objects/contacts/batch/update",
+            hub(Route::V3Update),
+        )
+        .route(
+            "/crm/v3/objects/contacts/batch/upsert",
+            hub(Route::V3Upsert),
+        )
         .route("/crm/v3/objects/contacts/batch/read", hub(Route::V3Read))
-        .route("/crm/v3/objects/contacts/batch/archive", hub(Route::V3Archive))
+        .route(
+            "/crm/v3/objects/contacts/batch/archive",
+            hub(Route::V3Archive),
+        )
         .route("/contacts/v1/contact/batch/", hub(Route::V1Batch))
         .route("/contacts/v1/contact/batch", hub(Route::V1Batch))
         .route("/contacts/v1/contact", hub(Route::V1Create))
@@ -534,7 +546,10 @@ fn finish(
             r
         }
         ReplyBody::Error(mut map) => {
-            map.insert("correlationId".into(), Value::String(correlation_id.clone()));
+            map.insert(
+                "correlationId".into(),
+                Value::String(correlation_id.clone()),
+            );
             json_response(status, &map)
         }
     };
@@ -593,7 +608,12 @@ async fn drop_connection(ctl: Option<&ConnCtl>) -> Response {
     }
 }
 
-async fn pipeline(shared: Arc<Shared>, route: Route, vid: Option<String>, req: Request) -> Response {
+async fn pipeline(
+    shared: Arc<Shared>,
+    route: Route,
+    vid: Option<String>,
+    req: Request,
+) -> Response {
     let (parts, body) = req.into_parts();
     let ctl = parts.extensions.get::<ConnCtl>().cloned();
     lock(&shared.stats).requests += 1;
@@ -717,7 +737,9 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Reply> {
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(e) => Err(Reply::validation(format!("Could not read the request body: {e}"))),
+        Err(e) => Err(Reply::validation(format!(
+            "Could not read the request body: {e}"
+        ))),
     }
 }
 
@@ -741,22 +763,18 @@ fn dispatch(
     bytes: &[u8],
 ) -> Reply {
     let result = match route {
-        Route::V3Create => {
-            parse::<Batch<CreateInput>>(bytes).map(|b| with_v3(shared, |ctx| v3::create(ctx, b.inputs)))
-        }
-        Route::V3Update => {
-            parse::<Batch<WriteInput>>(bytes).map(|b| with_v3(shared, |ctx| v3::update(ctx, b.inputs)))
-        }
-        Route::V3Upsert => {
-            parse::<Batch<WriteInput>>(bytes).map(|b| with_v3(shared, |ctx| v3::upsert(ctx, b.inputs)))
-        }
+        Route::V3Create => parse::<Batch<CreateInput>>(bytes)
+            .map(|b| with_v3(shared, |ctx| v3::create(ctx, b.inputs))),
+        Route::V3Update => parse::<Batch<WriteInput>>(bytes)
+            .map(|b| with_v3(shared, |ctx| v3::update(ctx, b.inputs))),
+        Route::V3Upsert => parse::<Batch<WriteInput>>(bytes)
+            .map(|b| with_v3(shared, |ctx| v3::upsert(ctx, b.inputs))),
         Route::V3Read => {
             let archived = query_flag(query, "archived");
             parse::<ReadBody>(bytes).map(|b| with_v3(shared, |ctx| v3::read(ctx, b, archived)))
         }
-        Route::V3Archive => {
-            parse::<Batch<IdInput>>(bytes).map(|b| with_v3(shared, |ctx| v3::archive(ctx, b.inputs)))
-        }
+        Route::V3Archive => parse::<Batch<IdInput>>(bytes)
+            .map(|b| with_v3(shared, |ctx| v3::archive(ctx, b.inputs))),
         Route::V1Batch => parse::<Vec<V1BatchItem>>(bytes).map(|items| v1_batch(shared, items)),
         Route::V1Create => parse::<V1Body>(bytes).map(|b| {
             let mut st = lock(&shared.store);

@@ -162,23 +162,23 @@ impl Store {
                 continue;
             };
             let key = def.index_key(value);
-            if let Some(&owner) = index.get(&key) {
-                if Some(owner) != target {
-                    return Err(Conflict::Existing {
-                        property: name.clone(),
-                        value: value.clone(),
-                        id: owner,
-                    });
-                }
+            if let Some(&owner) = index.get(&key)
+                && Some(owner) != target
+            {
+                return Err(Conflict::Existing {
+                    property: name.clone(),
+                    value: value.clone(),
+                    id: owner,
+                });
             }
             let slot = (name.clone(), key);
-            if let Some(holder) = claims.taken.get(&slot) {
-                if target.is_none() || *holder != target {
-                    return Err(Conflict::InBatch {
-                        property: name.clone(),
-                        value: value.clone(),
-                    });
-                }
+            if let Some(holder) = claims.taken.get(&slot)
+                && (target.is_none() || *holder != target)
+            {
+                return Err(Conflict::InBatch {
+                    property: name.clone(),
+                    value: value.clone(),
+                });
             }
             keys.push(slot);
         }
@@ -254,8 +254,7 @@ impl Store {
         contact.archived_ms = Some(now_ms);
         contact.updated_ms = now_ms;
         for (name, index) in &mut self.unique {
-            if let (Some(value), Some(def)) = (contact.props.get(name), self.catalogue.get(name))
-            {
+            if let (Some(value), Some(def)) = (contact.props.get(name), self.catalogue.get(name)) {
                 index.remove(&def.index_key(value));
             }
         }
@@ -317,14 +316,21 @@ mod tests {
     #[test]
     fn create_update_clear_and_find() {
         let mut s = store();
-        let id = s.create(&props(&[("email", "Ada@Example.com"), ("firstname", "Ada")]), 1000);
+        let id = s.create(
+            &props(&[("email", "Ada@Example.com"), ("firstname", "Ada")]),
+            1000,
+        );
         assert_eq!(id, 1);
         assert_eq!(s.find_unique("email", "ada@example.COM"), Some(1));
         assert_eq!(s.find_unique("hs_object_id", "1"), Some(1));
         let c = s.get(1).unwrap();
         assert_eq!(c.props["hs_object_id"], "1");
         assert_eq!(c.props["createdate"], "1970-01-01T00:00:01.000Z");
-        s.update(1, &props(&[("firstname", ""), ("email", "b@example.com")]), 2000);
+        s.update(
+            1,
+            &props(&[("firstname", ""), ("email", "b@example.com")]),
+            2000,
+        );
         let c = s.get(1).unwrap();
         assert!(!c.props.contains_key("firstname"), "empty string clears");
         assert_eq!(c.props["lastmodifieddate"], "1970-01-01T00:00:02.000Z");
@@ -347,18 +353,31 @@ mod tests {
             })
         );
         // The contact itself may keep its own value.
-        assert!(s.claim(&mut claims, Some(1), &props(&[("email", "a@x.co")])).is_ok());
-        assert!(s.claim(&mut claims, None, &props(&[("email", "n@x.co")])).is_ok());
+        assert!(
+            s.claim(&mut claims, Some(1), &props(&[("email", "a@x.co")]))
+                .is_ok()
+        );
+        assert!(
+            s.claim(&mut claims, None, &props(&[("email", "n@x.co")]))
+                .is_ok()
+        );
         assert!(matches!(
             s.claim(&mut claims, Some(1), &props(&[("email", "N@x.co")])),
             Err(Conflict::InBatch { .. })
         ));
         // A refused input claims nothing.
         assert!(matches!(
-            s.claim(&mut claims, None, &props(&[("external_id", "E2"), ("email", "a@x.co")])),
+            s.claim(
+                &mut claims,
+                None,
+                &props(&[("external_id", "E2"), ("email", "a@x.co")])
+            ),
             Err(Conflict::Existing { .. })
         ));
-        assert!(s.claim(&mut claims, None, &props(&[("external_id", "E2")])).is_ok());
+        assert!(
+            s.claim(&mut claims, None, &props(&[("external_id", "E2")]))
+                .is_ok()
+        );
     }
 
     #[test]

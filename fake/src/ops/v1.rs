@@ -50,7 +50,11 @@ pub(crate) fn validate_batch(
             Some(raw) => match parse_id(&raw) {
                 Some(n) if store.live(n).is_some() => Some(n),
                 _ => {
-                    fail(&mut failures, index, format!("Contact with vid {raw} does not exist"));
+                    fail(
+                        &mut failures,
+                        index,
+                        format!("Contact with vid {raw} does not exist"),
+                    );
                     continue;
                 }
             },
@@ -64,19 +68,19 @@ pub(crate) fn validate_batch(
             continue;
         }
         let mut bad = false;
-        if let Some(e) = &email {
-            if let Err(err) = store.catalogue.check("email", e) {
-                invalid_emails.push(e.clone());
-                fail(&mut failures, index, err.message);
-                bad = true;
-            }
+        if let Some(e) = &email
+            && let Err(err) = store.catalogue.check("email", e)
+        {
+            invalid_emails.push(e.clone());
+            fail(&mut failures, index, err.message);
+            bad = true;
         }
         if let Err(errs) = store.catalogue.check_all(&props) {
             for err in errs {
-                if err.code == "INVALID_EMAIL" {
-                    if let Some(v) = props.get(&err.name) {
-                        invalid_emails.push(v.clone());
-                    }
+                if err.code == "INVALID_EMAIL"
+                    && let Some(v) = props.get(&err.name)
+                {
+                    invalid_emails.push(v.clone());
                 }
                 failures.push(json!({
                     "index": index,
@@ -92,9 +96,11 @@ pub(crate) fn validate_batch(
     if failures.is_empty() {
         Ok(writes)
     } else {
-        Err(Reply::error(400, None, "Errors found processing batch update")
-            .with("invalidEmails", json!(invalid_emails))
-            .with("failureMessages", Value::Array(failures)))
+        Err(
+            Reply::error(400, None, "Errors found processing batch update")
+                .with("invalidEmails", json!(invalid_emails))
+                .with("failureMessages", Value::Array(failures)),
+        )
     }
 }
 
@@ -117,7 +123,9 @@ pub(crate) fn apply_batch(store: &mut Store, writes: Vec<V1Write>, now_ms: u64) 
         };
         let mut props = write.props;
         if let (None, Some(email)) = (target, &write.email) {
-            props.entry("email".to_owned()).or_insert_with(|| email.clone());
+            props
+                .entry("email".to_owned())
+                .or_insert_with(|| email.clone());
         }
         if let Err(conflict) = store.claim(&mut Claims::default(), target, &props) {
             tracing::warn!(?conflict, "v1 batch: unique value taken; item skipped");
@@ -136,8 +144,12 @@ pub(crate) fn apply_batch(store: &mut Store, writes: Vec<V1Write>, now_ms: u64) 
 
 fn invalid_properties(errors: &[PropertyError]) -> Reply {
     let results: Vec<Value> = errors.iter().map(validation_result).collect();
-    Reply::error(400, Some("VALIDATION_ERROR"), "Property values were not valid")
-        .with("validationResults", Value::Array(results))
+    Reply::error(
+        400,
+        Some("VALIDATION_ERROR"),
+        "Property values were not valid",
+    )
+    .with("validationResults", Value::Array(results))
 }
 
 fn identities(contact: &Contact) -> Vec<Value> {
@@ -220,7 +232,10 @@ fn profile(contact: &Contact) -> Value {
                         .collect()
                 })
                 .unwrap_or_default();
-            (name.clone(), json!({ "value": value, "versions": versions }))
+            (
+                name.clone(),
+                json!({ "value": value, "versions": versions }),
+            )
         })
         .collect();
     json!({

@@ -7,8 +7,8 @@ use crate::reply::{MAX_INPUTS_PER_BATCH, MAX_INPUTS_WITH_HISTORY, Reply};
 use crate::store::{Claims, Contact, Store, parse_id};
 use crate::util::rfc3339_ms;
 use crate::wire::{
-    BatchResponse, CreateInput, IdInput, PublicObject, ReadBody, StandardError,
-    ValueWithTimestamp, WriteInput, plain,
+    BatchResponse, CreateInput, IdInput, PublicObject, ReadBody, StandardError, ValueWithTimestamp,
+    WriteInput, plain,
 };
 
 /// What one v3 request runs against.
@@ -239,18 +239,19 @@ fn write_batch(ctx: &mut Ctx<'_>, inputs: Vec<WriteInput>, upsert: bool) -> Repl
     }
     let started = ctx.now_ms;
     for input in &inputs {
-        if let Some(p) = input.id_property.as_deref().filter(|p| !p.is_empty()) {
-            if let Err(reply) = check_id_property(ctx.store, p, upsert) {
-                return reply;
-            }
+        if let Some(p) = input.id_property.as_deref().filter(|p| !p.is_empty())
+            && let Err(reply) = check_id_property(ctx.store, p, upsert)
+        {
+            return reply;
         }
     }
     let id_prop = |i: &WriteInput| i.id_property.clone().filter(|p| !p.is_empty());
-    if let Err(reply) = check_duplicates(
-        inputs
-            .iter()
-            .map(|i| (key_of(ctx.store, id_prop(i).as_deref(), &i.id.0), i.id.0.as_str())),
-    ) {
+    if let Err(reply) = check_duplicates(inputs.iter().map(|i| {
+        (
+            key_of(ctx.store, id_prop(i).as_deref(), &i.id.0),
+            i.id.0.as_str(),
+        )
+    })) {
         return reply;
     }
     let multi = multi_status(inputs.iter().map(|i| i.object_write_trace_id.as_ref()));
@@ -313,7 +314,10 @@ fn write_batch(ctx: &mut Ctx<'_>, inputs: Vec<WriteInput>, upsert: bool) -> Repl
     if !missing.is_empty() {
         if multi {
             for (id, trace) in missing {
-                errors.push(StandardError::not_found(vec![id], trace.into_iter().collect()));
+                errors.push(StandardError::not_found(
+                    vec![id],
+                    trace.into_iter().collect(),
+                ));
             }
         } else {
             let (ids, traces): (Vec<_>, Vec<_>) = missing.into_iter().unzip();
@@ -339,9 +343,7 @@ pub(crate) fn upsert(ctx: &mut Ctx<'_>, inputs: Vec<WriteInput>) -> Reply {
 
 /// `POST /crm/v3/objects/contacts/batch/read?archived=BOOL`
 pub(crate) fn read(ctx: &mut Ctx<'_>, body: ReadBody, archived: bool) -> Reply {
-    let history = body
-        .properties_with_history
-        .filter(|h| !h.is_empty());
+    let history = body.properties_with_history.filter(|h| !h.is_empty());
     if body.inputs.len() > MAX_INPUTS_PER_BATCH {
         return Reply::too_many_inputs();
     }
@@ -352,20 +354,27 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, body: ReadBody, archived: bool) -> Reply {
     }
     let started = ctx.now_ms;
     let id_property = body.id_property.filter(|p| !p.is_empty());
-    if let Some(p) = &id_property {
-        if !ctx.store.catalogue.get(p).is_some_and(|d| d.unique) {
-            return Reply::non_unique_id_property("read", p);
-        }
+    if let Some(p) = &id_property
+        && !ctx.store.catalogue.get(p).is_some_and(|d| d.unique)
+    {
+        return Reply::non_unique_id_property("read", p);
     }
-    if let Err(reply) = check_duplicates(
-        body.inputs
-            .iter()
-            .map(|i| (key_of(ctx.store, id_property.as_deref(), &i.id.0), i.id.0.as_str())),
-    ) {
+    if let Err(reply) = check_duplicates(body.inputs.iter().map(|i| {
+        (
+            key_of(ctx.store, id_property.as_deref(), &i.id.0),
+            i.id.0.as_str(),
+        )
+    })) {
         return reply;
     }
-    let defaults: Vec<String> = DEFAULT_READ_PROPERTIES.iter().map(|s| (*s).to_owned()).collect();
-    let names = body.properties.filter(|p| !p.is_empty()).unwrap_or(defaults);
+    let defaults: Vec<String> = DEFAULT_READ_PROPERTIES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let names = body
+        .properties
+        .filter(|p| !p.is_empty())
+        .unwrap_or(defaults);
     let selection = Selection::Named(&names);
     let mut results = Vec::new();
     let mut missing = Vec::new();
@@ -399,7 +408,9 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, body: ReadBody, archived: bool) -> Reply {
 /// the unique indexes, so this scans).
 fn find_archived(store: &Store, id_property: Option<&str>, id: &str) -> Option<u64> {
     match id_property {
-        None | Some("hs_object_id") => parse_id(id).filter(|n| store.get(*n).is_some_and(Contact::archived)),
+        None | Some("hs_object_id") => {
+            parse_id(id).filter(|n| store.get(*n).is_some_and(Contact::archived))
+        }
         Some(p) => {
             let def = store.catalogue.get(p)?;
             let key = def.index_key(id);
@@ -413,9 +424,7 @@ pub(crate) fn archive(ctx: &mut Ctx<'_>, inputs: Vec<IdInput>) -> Reply {
     if inputs.len() > MAX_INPUTS_PER_BATCH {
         return Reply::too_many_inputs();
     }
-    if let Err(reply) =
-        check_duplicates(inputs.iter().map(|i| (i.id.0.clone(), i.id.0.as_str())))
-    {
+    if let Err(reply) = check_duplicates(inputs.iter().map(|i| (i.id.0.clone(), i.id.0.as_str()))) {
         return reply;
     }
     for input in inputs {
