@@ -17,7 +17,10 @@ fn faults(spec: &str) -> FaultSpec {
 }
 
 async fn post_with_auth(h: &Harness, auth: Option<&str>) -> Resp {
-    let mut req = h.http.post(h.url(UPSERT)).json(&upsert_body("a@example.com"));
+    let mut req = h
+        .http
+        .post(h.url(UPSERT))
+        .json(&upsert_body("a@example.com"));
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
@@ -27,12 +30,21 @@ async fn post_with_auth(h: &Harness, auth: Option<&str>) -> Resp {
 #[tokio::test]
 async fn missing_or_malformed_bearer_is_401() {
     let h = start_default().await;
-    for auth in [None, Some("Basic abc"), Some("Bearer "), Some("Bearer"), Some("token")] {
+    for auth in [
+        None,
+        Some("Basic abc"),
+        Some("Bearer "),
+        Some("Bearer"),
+        Some("token"),
+    ] {
         let r = post_with_auth(&h, auth).await;
         r.assert_error(401, Some("INVALID_AUTHENTICATION"));
     }
     assert!(h.contacts().is_empty());
-    assert_eq!(post_with_auth(&h, Some("bearer anything")).await.status, 200);
+    assert_eq!(
+        post_with_auth(&h, Some("bearer anything")).await.status,
+        200
+    );
     assert_eq!(h.fake.stats().unauthorized, 5);
 }
 
@@ -43,7 +55,10 @@ async fn only_configured_tokens_are_accepted() {
         .await
         .assert_error(401, Some("INVALID_AUTHENTICATION"));
     assert_eq!(post_with_auth(&h, Some("Bearer good")).await.status, 200);
-    assert_eq!(post_with_auth(&h, Some("Bearer also-good")).await.status, 200);
+    assert_eq!(
+        post_with_auth(&h, Some("Bearer also-good")).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -76,11 +91,16 @@ async fn rate_limit_headers_on_every_response() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-hubspot-ratelimit-max"), Some("5"));
     assert_eq!(r.header("x-hubspot-ratelimit-remaining"), Some("4"));
-    assert_eq!(r.header("x-hubspot-ratelimit-interval-milliseconds"), Some("10000"));
+    assert_eq!(
+        r.header("x-hubspot-ratelimit-interval-milliseconds"),
+        Some("10000")
+    );
     assert_eq!(r.header("x-hubspot-ratelimit-daily"), Some("100"));
     assert_eq!(r.header("x-hubspot-ratelimit-daily-remaining"), Some("99"));
     // Error responses carry them too.
-    let r = h.post_raw(READ, Some("application/json"), b"{oops".to_vec()).await;
+    let r = h
+        .post_raw(READ, Some("application/json"), b"{oops".to_vec())
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.header("x-hubspot-ratelimit-remaining"), Some("3"));
     assert_eq!(r.header("x-hubspot-ratelimit-daily-remaining"), Some("98"));
@@ -90,7 +110,10 @@ async fn rate_limit_headers_on_every_response() {
 
     let plain = start_default().await;
     let r = plain.post(UPSERT, upsert_body("a@example.com")).await;
-    assert!(r.header("x-hubspot-ratelimit-max").is_none(), "no limit, no headers");
+    assert!(
+        r.header("x-hubspot-ratelimit-max").is_none(),
+        "no limit, no headers"
+    );
 }
 
 #[tokio::test]
@@ -101,14 +124,20 @@ async fn rolling_limit_refuses_with_429_and_changes_nothing() {
     let r = h.post(UPSERT, upsert_body("c@example.com")).await;
     assert_eq!(r.status, 429, "{}", r.text);
     assert_eq!(r.json["status"], "error");
-    assert_eq!(r.json["message"], "You have reached your ten_secondly_rolling limit.");
+    assert_eq!(
+        r.json["message"],
+        "You have reached your ten_secondly_rolling limit."
+    );
     assert_eq!(r.json["errorType"], "RATE_LIMIT");
     assert_eq!(r.json["policyName"], "TEN_SECONDLY_ROLLING");
     assert!(r.json["correlationId"].is_string());
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     assert_eq!(r.header("x-hubspot-ratelimit-remaining"), Some("0"));
-    assert!(h.by_email("c@example.com").is_none(), "a 429 changes nothing");
+    assert!(
+        h.by_email("c@example.com").is_none(),
+        "a 429 changes nothing"
+    );
     assert_eq!(h.contacts().len(), 2);
     let stats = h.fake.stats();
     assert_eq!(stats.rate_limited, 1);
@@ -132,9 +161,15 @@ async fn retry_after_can_be_turned_off() {
 #[tokio::test]
 async fn rolling_window_recovers_after_the_window() {
     let h = start(FakeHubSpot::builder().rate_limit(1, Duration::from_millis(300))).await;
-    assert_eq!(h.post(UPSERT, upsert_body("a@example.com")).await.status, 200);
+    assert_eq!(
+        h.post(UPSERT, upsert_body("a@example.com")).await.status,
+        200
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(h.post(UPSERT, upsert_body("b@example.com")).await.status, 200);
+    assert_eq!(
+        h.post(UPSERT, upsert_body("b@example.com")).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -143,7 +178,10 @@ async fn daily_limit_refuses_with_daily_policy() {
     h.post(UPSERT, upsert_body("a@example.com")).await;
     let r = h.post(UPSERT, upsert_body("b@example.com")).await;
     assert_eq!(r.header("x-hubspot-ratelimit-daily-remaining"), Some("0"));
-    assert!(r.header("x-hubspot-ratelimit-max").is_none(), "no rolling limit set");
+    assert!(
+        r.header("x-hubspot-ratelimit-max").is_none(),
+        "no rolling limit set"
+    );
     let r = h.post(UPSERT, upsert_body("c@example.com")).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.json["message"], "You have reached your daily limit.");
@@ -153,7 +191,10 @@ async fn daily_limit_refuses_with_daily_policy() {
     assert_eq!(h.contacts().len(), 2);
     // Reset restores the budget.
     h.fake.reset();
-    assert_eq!(h.post(UPSERT, upsert_body("c@example.com")).await.status, 200);
+    assert_eq!(
+        h.post(UPSERT, upsert_body("c@example.com")).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -165,17 +206,30 @@ async fn injected_429_and_5xx_apply_nothing() {
     assert!(r.header("retry-after").is_some());
     assert!(h.contacts().is_empty());
     assert_eq!(h.fake.stats().faults.get("429"), Some(&1));
-    assert_eq!(h.fake.stats().rate_limited, 0, "faults are not limiter refusals");
+    assert_eq!(
+        h.fake.stats().rate_limited,
+        0,
+        "faults are not limiter refusals"
+    );
 
     let h = start(FakeHubSpot::builder().faults(faults("503=1"))).await;
-    let r = h.post(CREATE, json!({"inputs": create_inputs(3, "x")})).await;
+    let r = h
+        .post(CREATE, json!({"inputs": create_inputs(3, "x")}))
+        .await;
     r.assert_error(503, None);
     assert!(h.contacts().is_empty());
 
-    let h = start(FakeHubSpot::builder().seed(9).faults(faults("500=0.5,502=0.5"))).await;
+    let h = start(
+        FakeHubSpot::builder()
+            .seed(9)
+            .faults(faults("500=0.5,502=0.5")),
+    )
+    .await;
     let mut seen = std::collections::BTreeSet::new();
     for i in 0..20 {
-        let r = h.post(UPSERT, upsert_body(&format!("{i}@example.com"))).await;
+        let r = h
+            .post(UPSERT, upsert_body(&format!("{i}@example.com")))
+            .await;
         seen.insert(r.status);
     }
     assert!(seen.is_subset(&[500, 502].into()), "{seen:?}");
@@ -186,7 +240,10 @@ async fn injected_429_and_5xx_apply_nothing() {
 #[tokio::test]
 async fn reset_before_drops_the_connection_and_applies_nothing() {
     let h = start(FakeHubSpot::builder().faults(faults("reset-before=1"))).await;
-    let err = h.try_post(UPSERT, upsert_body("a@example.com")).await.unwrap_err();
+    let err = h
+        .try_post(UPSERT, upsert_body("a@example.com"))
+        .await
+        .unwrap_err();
     assert!(!err.is_timeout(), "{err:?}");
     assert!(h.contacts().is_empty());
     let stats = h.fake.stats();
@@ -198,9 +255,15 @@ async fn reset_before_drops_the_connection_and_applies_nothing() {
 #[tokio::test]
 async fn reset_after_applies_then_drops_the_connection() {
     let h = start(FakeHubSpot::builder().faults(faults("reset-after=1"))).await;
-    let err = h.try_post(UPSERT, upsert_body("a@example.com")).await.unwrap_err();
+    let err = h
+        .try_post(UPSERT, upsert_body("a@example.com"))
+        .await
+        .unwrap_err();
     assert!(!err.is_timeout(), "{err:?}");
-    assert!(h.by_email("a@example.com").is_some(), "applied before the reset");
+    assert!(
+        h.by_email("a@example.com").is_some(),
+        "applied before the reset"
+    );
     assert_eq!(h.contacts().len(), 1);
     let stats = h.fake.stats();
     assert_eq!(stats.requests, 1, "the client did not resend");
@@ -228,7 +291,10 @@ async fn timeout_after_applies_and_holds_without_blocking_others_or_shutdown() {
     });
     let err = held.await.unwrap().unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(h.by_email("a@example.com").is_some(), "applied before the hold");
+    assert!(
+        h.by_email("a@example.com").is_some(),
+        "applied before the hold"
+    );
     // Another held request and the admin routes are served meanwhile.
     let second = impatient
         .post(h.url(UPSERT))
@@ -259,7 +325,9 @@ async fn faults_replay_with_the_same_seed() {
     async fn statuses(h: &Harness, n: usize) -> Vec<u16> {
         let mut out = Vec::new();
         for i in 0..n {
-            let r = h.try_post(UPSERT, upsert_body(&format!("{i}@example.com"))).await;
+            let r = h
+                .try_post(UPSERT, upsert_body(&format!("{i}@example.com")))
+                .await;
             out.push(r.map_or(0, |r| r.status));
         }
         out
@@ -271,7 +339,10 @@ async fn faults_replay_with_the_same_seed() {
     let run_a = statuses(&a, 40).await;
     assert_eq!(run_a, statuses(&b, 40).await);
     assert_ne!(run_a, statuses(&c, 40).await);
-    assert!(run_a.contains(&200) && run_a.iter().any(|s| *s != 200), "{run_a:?}");
+    assert!(
+        run_a.contains(&200) && run_a.iter().any(|s| *s != 200),
+        "{run_a:?}"
+    );
     a.fake.reset();
     assert_eq!(run_a, statuses(&a, 40).await, "reset re-seeds");
     assert_eq!(a.fake.stats(), b.fake.stats());
@@ -290,7 +361,8 @@ async fn stats_count_routes_and_statuses() {
     let h = start_default().await;
     h.post(UPSERT, upsert_body("a@example.com")).await;
     h.post(UPSERT, upsert_body("b@example.com")).await;
-    h.post(CREATE, json!({"inputs": [{"properties": {"nope": "x"}}]})).await;
+    h.post(CREATE, json!({"inputs": [{"properties": {"nope": "x"}}]}))
+        .await;
     let stats = h.fake.stats();
     assert_eq!(stats.requests, 3);
     assert_eq!(stats.count(&format!("POST {UPSERT}"), 200), 2);
@@ -322,7 +394,15 @@ async fn admin_routes_need_no_auth_and_are_not_limited_or_faulted() {
         let r = h.http.get(h.url("/_fake/contacts")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert!(r.headers().get("x-hubspot-ratelimit-max").is_none());
-        assert_eq!(h.http.get(h.url("/_fake/stats")).send().await.unwrap().status(), 200);
+        assert_eq!(
+            h.http
+                .get(h.url("/_fake/stats"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
     assert_eq!(h.fake.stats(), Stats::default());
 }
