@@ -61,10 +61,7 @@ mod bytes_body {
 
 async fn run(duration: Duration, clients: u64, keys: u64) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let fake = FakeHubSpot::builder()
-        .start()
-        .await
-        .expect("fake starts");
+    let fake = FakeHubSpot::builder().start().await.expect("fake starts");
     let url = format!("{}/crm/v3/objects/contacts/batch/upsert", fake.base_url());
     let bodies = Arc::new(bodies(keys));
     let http = reqwest::Client::builder()
@@ -118,7 +115,10 @@ async fn run(duration: Duration, clients: u64, keys: u64) {
     let rps = ok as f64 / elapsed;
     println!("hubspot-fake capacity: batch upsert, {INPUTS} inputs per request");
     println!("  clients: {clients}, run: {elapsed:.2} s, key space: {keys} emails");
-    println!("  requests ok: {ok}, failed: {failed}, server-side requests: {}", stats.requests);
+    println!(
+        "  requests ok: {ok}, failed: {failed}, server-side requests: {}",
+        stats.requests
+    );
     println!("  contacts stored: {stored}");
     println!("  requests/s: {rps:.0}");
     println!("  contacts/s (inputs upserted): {:.0}", rps * INPUTS as f64);

@@ -1,6 +1,6 @@
 //! The contact property catalogue and per-value validation. Pure.
 
-use std::collections::HashMap;
+use crate::util::FastMap;
 
 /// What values a property accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +139,7 @@ pub(crate) struct PropertyError {
 /// The properties known to one fake, by name.
 #[derive(Debug, Clone)]
 pub(crate) struct Catalogue {
-    defs: HashMap<String, PropertyDef>,
+    defs: FastMap<String, PropertyDef>,
 }
 
 impl Catalogue {

@@ -42,8 +42,14 @@ impl Reply {
     }
 
     pub(crate) fn json<T: Serialize>(status: u16, body: &T) -> Self {
-        match serde_json::to_vec(body) {
-            Ok(bytes) => Self {
+        Self::json_sized(status, body, 0)
+    }
+
+    /// Like [`json`](Self::json), with a capacity hint for the serialised body.
+    pub(crate) fn json_sized<T: Serialize>(status: u16, body: &T, hint: usize) -> Self {
+        let mut bytes = Vec::with_capacity(hint);
+        match serde_json::to_writer(&mut bytes, body) {
+            Ok(()) => Self {
                 status,
                 body: ReplyBody::Json(bytes),
             },

@@ -739,7 +739,7 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Reply> {
         return Err(too_large());
     }
     let mut body = body;
-    let mut buf = Vec::new();
+    let mut buf = Vec::with_capacity(declared.map_or(0, |n| n as usize));
     loop {
         match body.frame().await {
             None => return Ok(Bytes::from(buf)),

@@ -1,12 +1,12 @@
 //! The contact store: records by numeric id, unique-value indexes and property history.
 //! Pure data structure; callers hold one lock around a whole request.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Catalogue;
-use crate::util::rfc3339_ms;
+use crate::util::{FastMap, rfc3339_ms};
 
 /// Versions kept per property for `propertiesWithHistory` (newest first).
 const HISTORY_DEPTH: usize = 20;
@@ -43,7 +43,7 @@ pub(crate) struct Version {
 pub(crate) struct Contact {
     pub(crate) id: u64,
     pub(crate) props: BTreeMap<String, String>,
-    pub(crate) history: HashMap<String, VecDeque<Version>>,
+    pub(crate) history: FastMap<String, VecDeque<Version>>,
     pub(crate) created_ms: u64,
     pub(crate) updated_ms: u64,
     /// `created_ms` and `updated_ms` formatted, kept so responses can borrow them.
@@ -86,14 +86,14 @@ pub(crate) enum Conflict {
 /// batch cannot both take the same email.
 #[derive(Debug, Default)]
 pub(crate) struct Claims {
-    taken: HashMap<(String, String), Option<u64>>,
+    taken: FastMap<(String, String), Option<u64>>,
 }
 
 #[derive(Debug)]
 pub(crate) struct Store {
     pub(crate) catalogue: Catalogue,
-    contacts: HashMap<u64, Contact>,
-    unique: HashMap<String, HashMap<String, u64>>,
+    contacts: FastMap<u64, Contact>,
+    unique: FastMap<String, FastMap<String, u64>>,
     next_id: u64,
 }
 
@@ -101,8 +101,8 @@ impl Store {
     pub(crate) fn new(catalogue: Catalogue) -> Self {
         let mut store = Self {
             catalogue,
-            contacts: HashMap::new(),
-            unique: HashMap::new(),
+            contacts: FastMap::default(),
+            unique: FastMap::default(),
             next_id: 1,
         };
         store.clear();
@@ -114,7 +114,7 @@ impl Store {
         self.unique = self
             .catalogue
             .indexed_unique()
-            .map(|d| (d.name.clone(), HashMap::new()))
+            .map(|d| (d.name.clone(), FastMap::default()))
             .collect();
         self.next_id = 1;
     }
@@ -199,7 +199,7 @@ impl Store {
         let mut contact = Contact {
             id,
             props: BTreeMap::new(),
-            history: HashMap::new(),
+            history: FastMap::default(),
             created_ms: now_ms,
             updated_ms: now_ms,
             created_at: stamp.clone(),

@@ -61,6 +61,36 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     )
 }
 
+/// FNV-1a: a fast, non-keyed hash for the store's internal maps (flooding resistance is
+/// not a concern for a local test fake, speed is).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = splitmix(self.0 ^ n);
+    }
+}
+
+/// A `HashMap` using [`Fnv`].
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 /// Generates uuid-looking correlation ids from a seeded counter (no randomness needed,
 /// and it leaves the fault and shuffle streams untouched).
 #[derive(Debug)]

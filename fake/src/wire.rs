@@ -48,10 +48,32 @@ impl<'de> Deserialize<'de> for Lenient {
     }
 }
 
-pub(crate) type Props = BTreeMap<String, Lenient>;
+/// A `properties` object whose values are read leniently (see [`Lenient`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Props(pub(crate) BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for Props {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Props;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of property values")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Props, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = map.next_entry::<String, Lenient>()? {
+                    out.insert(k, v.0);
+                }
+                Ok(Props(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 
 pub(crate) fn plain(props: Props) -> BTreeMap<String, String> {
-    props.into_iter().map(|(k, v)| (k, v.0)).collect()
+    props.0
 }
 
 #[derive(Debug, Deserialize)]

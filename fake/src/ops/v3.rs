@@ -8,8 +8,7 @@ use crate::store::{Claims, Contact, Store, parse_id};
 use crate::util::rfc3339_ms;
 use crate::wire::{
     BatchResponse, CreateInput, IdInput, PropsOut, PublicObject, ReadBody, StandardError,
-    ValueWithTimestamp,
-    WriteInput, plain,
+    ValueWithTimestamp, WriteInput, plain,
 };
 
 /// What one v3 request runs against.
@@ -97,7 +96,8 @@ fn respond(
 ) -> Reply {
     rng.shuffle(&mut results);
     let status = if errors.is_empty() { ok_status } else { 207 };
-    Reply::json(
+    let hint = 256 + 512 * (results.len() + errors.len());
+    Reply::json_sized(
         status,
         &BatchResponse {
             status: "COMPLETE",
@@ -107,6 +107,7 @@ fn respond(
             started_at: rfc3339_ms(started_ms),
             completed_at: rfc3339_ms(crate::util::now_ms().max(started_ms)),
         },
+        hint,
     )
 }
 
