@@ -5,6 +5,7 @@
 pub mod client;
 pub mod error;
 mod generated;
+pub mod policy;
 
 pub use client::{ClientBuilder, Transport};
 pub use error::{ApiError, SdkError};

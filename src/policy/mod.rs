@@ -1,0 +1,13 @@
+//! The transport policy's pure building blocks: which operations are
+//! idempotent and what a response says about HubSpot's rate limits.
+//!
+//! Nothing in here performs I/O.
+
+mod headers;
+mod operation;
+
+pub use headers::{
+    HEADER_DAILY, HEADER_DAILY_REMAINING, HEADER_INTERVAL_MS, HEADER_MAX, HEADER_REMAINING,
+    RateLimitHeaders, RateLimitPolicy, response_date, retry_after, retry_after_at,
+};
+pub use operation::Operation;
