@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_derive("schemars::JsonSchema")
+        .with_derive("PartialEq")
         .with_map_type("::std::collections::BTreeMap")
         // Every request goes through the hand-written transport in
         // `src/client.rs`: auth, rate limiting, retries.

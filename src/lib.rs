@@ -2,11 +2,25 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
+pub mod batch;
 pub mod client;
 pub mod error;
 mod generated;
+pub mod id_property;
 pub mod policy;
+pub mod properties;
 
+pub use batch::{BatchReport, ContactsBatchExt, InputOutcome, InputStream, Outcome};
 pub use client::{ClientBuilder, Transport};
 pub use error::{ApiError, SdkError};
 pub use generated::{Client, ClientInfo, Error, ResponseValue, builder, types};
+pub use id_property::{ContactKey, Create, InputError, Update, Upsert, V1Contact};
+pub use properties::PropertyValue;
+
+/// The client, the batch helpers and the input builders in one import.
+pub mod prelude {
+    pub use crate::{
+        Client, ContactKey, ContactsBatchExt, Create, InputStream, Outcome, PropertyValue, Update,
+        Upsert, V1Contact,
+    };
+}

@@ -13,7 +13,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::de::DeserializeOwned;
@@ -35,6 +35,9 @@ use crate::wire::{Batch, CreateInput, IdInput, ReadBody, V1BatchItem, V1Body, Wr
 
 /// Request bodies larger than this are refused with 413 before parsing.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// An over-long body is read and discarded up to this size before the 413 is sent.
+const MAX_DRAIN_BYTES: usize = 64 * 1024 * 1024;
 
 /// How long shutdown waits for in-flight requests before dropping their connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -732,14 +735,43 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Reply> {
         )
     };
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        drain(body).await;
         return Err(too_large());
     }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(e) => Err(Reply::validation(format!(
-            "Could not read the request body: {e}"
-        ))),
+    let mut body = body;
+    let mut buf = Vec::new();
+    loop {
+        match body.frame().await {
+            None => return Ok(Bytes::from(buf)),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    if buf.len() + data.len() > MAX_BODY_BYTES {
+                        drain(body).await;
+                        return Err(too_large());
+                    }
+                    buf.extend_from_slice(&data);
+                }
+            }
+            Some(Err(e)) => {
+                return Err(Reply::validation(format!(
+                    "Could not read the request body: {e}"
+                )));
+            }
+        }
+    }
+}
+
+/// Reads and discards what is left of an over-long body (up to [`MAX_DRAIN_BYTES`]), so the
+/// client, still writing, gets to read the 413 instead of a broken pipe.
+async fn drain(mut body: Body) {
+    let mut seen = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen > MAX_DRAIN_BYTES {
+                break;
+            }
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The contact store: records by numeric id, unique-value indexes and property history.
 //! Pure data structure; callers hold one lock around a whole request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -43,9 +43,12 @@ pub(crate) struct Version {
 pub(crate) struct Contact {
     pub(crate) id: u64,
     pub(crate) props: BTreeMap<String, String>,
-    pub(crate) history: HashMap<String, Vec<Version>>,
+    pub(crate) history: HashMap<String, VecDeque<Version>>,
     pub(crate) created_ms: u64,
     pub(crate) updated_ms: u64,
+    /// `created_ms` and `updated_ms` formatted, kept so responses can borrow them.
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
     pub(crate) archived_ms: Option<u64>,
 }
 
@@ -58,8 +61,8 @@ impl Contact {
         StoredContact {
             id: self.id.to_string(),
             properties: self.props.clone(),
-            created_at: rfc3339_ms(self.created_ms),
-            updated_at: rfc3339_ms(self.updated_ms),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
             archived: self.archived(),
             archived_at: self.archived_ms.map(rfc3339_ms),
         }
@@ -192,15 +195,17 @@ impl Store {
     pub(crate) fn create(&mut self, props: &BTreeMap<String, String>, now_ms: u64) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        let stamp = rfc3339_ms(now_ms);
         let mut contact = Contact {
             id,
             props: BTreeMap::new(),
             history: HashMap::new(),
             created_ms: now_ms,
             updated_ms: now_ms,
+            created_at: stamp.clone(),
+            updated_at: stamp.clone(),
             archived_ms: None,
         };
-        let stamp = rfc3339_ms(now_ms);
         set_value(&mut contact, "hs_object_id", id.to_string(), now_ms);
         set_value(&mut contact, "createdate", stamp.clone(), now_ms);
         set_value(&mut contact, "lastmodifieddate", stamp, now_ms);
@@ -214,8 +219,10 @@ impl Store {
         if self.contacts.contains_key(&id) {
             self.write(id, props, now_ms);
             if let Some(contact) = self.contacts.get_mut(&id) {
+                let stamp = rfc3339_ms(now_ms);
                 contact.updated_ms = now_ms;
-                set_value(contact, "lastmodifieddate", rfc3339_ms(now_ms), now_ms);
+                contact.updated_at.clone_from(&stamp);
+                set_value(contact, "lastmodifieddate", stamp, now_ms);
             }
         }
     }
@@ -225,6 +232,9 @@ impl Store {
             return;
         };
         for (name, value) in props {
+            if contact.props.get(name) == Some(value) {
+                continue;
+            }
             if let Some(index) = self.unique.get_mut(name) {
                 let def = self.catalogue.get(name);
                 if let (Some(old), Some(def)) = (contact.props.get(name), def) {
@@ -253,6 +263,7 @@ impl Store {
         }
         contact.archived_ms = Some(now_ms);
         contact.updated_ms = now_ms;
+        contact.updated_at = rfc3339_ms(now_ms);
         for (name, index) in &mut self.unique {
             if let (Some(value), Some(def)) = (contact.props.get(name), self.catalogue.get(name)) {
                 index.remove(&def.index_key(value));
@@ -277,16 +288,27 @@ impl Store {
 }
 
 fn set_value(contact: &mut Contact, name: &str, value: String, now_ms: u64) {
-    let versions = contact.history.entry(name.to_owned()).or_default();
-    versions.insert(
-        0,
-        Version {
-            value: value.clone(),
-            timestamp_ms: now_ms,
-        },
-    );
-    versions.truncate(HISTORY_DEPTH);
-    contact.props.insert(name.to_owned(), value);
+    let version = Version {
+        value: value.clone(),
+        timestamp_ms: now_ms,
+    };
+    match contact.history.get_mut(name) {
+        Some(versions) => {
+            versions.push_front(version);
+            versions.truncate(HISTORY_DEPTH);
+        }
+        None => {
+            contact
+                .history
+                .insert(name.to_owned(), VecDeque::from([version]));
+        }
+    }
+    match contact.props.get_mut(name) {
+        Some(slot) => *slot = value,
+        None => {
+            contact.props.insert(name.to_owned(), value);
+        }
+    }
 }
 
 /// A record id: decimal digits only, as HubSpot's.

@@ -10,9 +10,26 @@ pub(crate) fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+thread_local! {
+    /// The last timestamp formatted on this thread: a batch stamps every record with the
+    /// same millisecond, so this saves most of the formatting.
+    static LAST_STAMP: std::cell::RefCell<(u64, String)> =
+        const { std::cell::RefCell::new((u64::MAX, String::new())) };
+}
+
 /// Formats epoch milliseconds as RFC 3339 UTC with milliseconds, e.g.
 /// `2026-11-22T19:13:41.123Z`, the format of HubSpot's `createdAt`.
 pub(crate) fn rfc3339_ms(ms: u64) -> String {
+    LAST_STAMP.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != ms {
+            *last = (ms, format_rfc3339_ms(ms));
+        }
+        last.1.clone()
+    })
+}
+
+fn format_rfc3339_ms(ms: u64) -> String {
     let secs = ms / 1000;
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;

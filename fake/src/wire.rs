@@ -126,15 +126,33 @@ pub(crate) struct ValueWithTimestamp {
     pub(crate) source_type: &'static str,
 }
 
+/// The `properties` of a result object, borrowed from the store.
+#[derive(Debug)]
+pub(crate) enum PropsOut<'a> {
+    /// Every stored value.
+    All(&'a BTreeMap<String, String>),
+    /// Selected names; `None` serialises as `null`.
+    Named(BTreeMap<&'a str, Option<&'a str>>),
+}
+
+impl Serialize for PropsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PropsOut::All(map) => s.collect_map(map.iter()),
+            PropsOut::Named(map) => s.collect_map(map.iter()),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct PublicObject {
+pub(crate) struct PublicObject<'a> {
     pub(crate) id: String,
-    pub(crate) properties: BTreeMap<String, Option<String>>,
+    pub(crate) properties: PropsOut<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) properties_with_history: Option<BTreeMap<String, Vec<ValueWithTimestamp>>>,
-    pub(crate) created_at: String,
-    pub(crate) updated_at: String,
+    pub(crate) created_at: &'a str,
+    pub(crate) updated_at: &'a str,
     pub(crate) archived: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) archived_at: Option<String>,
@@ -166,9 +184,9 @@ pub(crate) struct StandardError {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct BatchResponse {
+pub(crate) struct BatchResponse<'a> {
     pub(crate) status: &'static str,
-    pub(crate) results: Vec<PublicObject>,
+    pub(crate) results: Vec<PublicObject<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) num_errors: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -7,7 +7,8 @@ use crate::reply::{MAX_INPUTS_PER_BATCH, MAX_INPUTS_WITH_HISTORY, Reply};
 use crate::store::{Claims, Contact, Store, parse_id};
 use crate::util::rfc3339_ms;
 use crate::wire::{
-    BatchResponse, CreateInput, IdInput, PublicObject, ReadBody, StandardError, ValueWithTimestamp,
+    BatchResponse, CreateInput, IdInput, PropsOut, PublicObject, ReadBody, StandardError,
+    ValueWithTimestamp,
     WriteInput, plain,
 };
 
@@ -26,31 +27,30 @@ enum Selection<'a> {
     Named(&'a [String]),
 }
 
-fn object(
-    store: &Store,
-    contact: &Contact,
+fn object<'a>(
+    store: &'a Store,
+    contact: &'a Contact,
     selection: &Selection<'_>,
     history: Option<&[String]>,
     trace: Option<String>,
     is_new: Option<bool>,
-) -> PublicObject {
+) -> PublicObject<'a> {
     let properties = match selection {
-        Selection::All => contact
-            .props
-            .iter()
-            .map(|(k, v)| (k.clone(), Some(v.clone())))
-            .collect(),
+        Selection::All => PropsOut::All(&contact.props),
         Selection::Named(names) => {
             let mut out = BTreeMap::new();
             for name in ["hs_object_id", "createdate", "lastmodifieddate"]
                 .into_iter()
                 .chain(names.iter().map(String::as_str))
             {
-                if store.catalogue.get(name).is_some() {
-                    out.insert(name.to_owned(), contact.props.get(name).cloned());
+                if let Some(def) = store.catalogue.get(name) {
+                    out.insert(
+                        def.name.as_str(),
+                        contact.props.get(name).map(String::as_str),
+                    );
                 }
             }
-            out
+            PropsOut::Named(out)
         }
     };
     let properties_with_history = history.map(|names| {
@@ -79,8 +79,8 @@ fn object(
         id: contact.id.to_string(),
         properties,
         properties_with_history,
-        created_at: rfc3339_ms(contact.created_ms),
-        updated_at: rfc3339_ms(contact.updated_ms),
+        created_at: &contact.created_at,
+        updated_at: &contact.updated_at,
         archived: contact.archived(),
         archived_at: contact.archived_ms.map(rfc3339_ms),
         object_write_trace_id: trace,
@@ -89,13 +89,13 @@ fn object(
 }
 
 fn respond(
-    ctx: &mut Ctx<'_>,
+    rng: &mut fastrand::Rng,
     ok_status: u16,
-    mut results: Vec<PublicObject>,
+    mut results: Vec<PublicObject<'_>>,
     errors: Vec<StandardError>,
     started_ms: u64,
 ) -> Reply {
-    ctx.rng.shuffle(&mut results);
+    rng.shuffle(&mut results);
     let status = if errors.is_empty() { ok_status } else { 207 };
     Reply::json(
         status,
@@ -108,6 +108,20 @@ fn respond(
             completed_at: rfc3339_ms(crate::util::now_ms().max(started_ms)),
         },
     )
+}
+
+/// Result objects for records written by this request, in store order of `done`.
+fn written<'a>(
+    store: &'a Store,
+    done: Vec<(u64, Option<String>, Option<bool>)>,
+) -> Vec<PublicObject<'a>> {
+    done.into_iter()
+        .filter_map(|(id, trace, is_new)| {
+            store
+                .get(id)
+                .map(|c| object(store, c, &Selection::All, None, trace, is_new))
+        })
+        .collect()
 }
 
 /// Multi-status mode: every input carries an `objectWriteTraceId` and no two are equal.
@@ -162,14 +176,12 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, inputs: Vec<CreateInput>) -> Reply {
         }
         plan.push((props, trace));
     }
-    let mut results = Vec::with_capacity(plan.len());
-    for (props, trace) in plan {
-        let id = ctx.store.create(&props, ctx.now_ms);
-        if let Some(c) = ctx.store.get(id) {
-            results.push(object(ctx.store, c, &Selection::All, None, trace, None));
-        }
-    }
-    respond(ctx, 201, results, errors, started)
+    let done: Vec<_> = plan
+        .into_iter()
+        .map(|(props, trace)| (ctx.store.create(&props, ctx.now_ms), trace, None))
+        .collect();
+    let results = written(ctx.store, done);
+    respond(ctx.rng, 201, results, errors, started)
 }
 
 /// Whether `name` may identify records for update (`upsert == false`) or upsert.
@@ -214,22 +226,19 @@ fn apply_writes(
     ctx: &mut Ctx<'_>,
     plan: Vec<(Write, Option<String>)>,
     upsert: bool,
-) -> Vec<PublicObject> {
-    let mut results = Vec::with_capacity(plan.len());
-    for (write, trace) in plan {
-        let (id, is_new) = match write {
-            Write::Create(props) => (ctx.store.create(&props, ctx.now_ms), true),
-            Write::Update(id, props) => {
-                ctx.store.update(id, &props, ctx.now_ms);
-                (id, false)
-            }
-        };
-        if let Some(c) = ctx.store.get(id) {
-            let is_new = upsert.then_some(is_new);
-            results.push(object(ctx.store, c, &Selection::All, None, trace, is_new));
-        }
-    }
-    results
+) -> Vec<(u64, Option<String>, Option<bool>)> {
+    plan.into_iter()
+        .map(|(write, trace)| {
+            let (id, is_new) = match write {
+                Write::Create(props) => (ctx.store.create(&props, ctx.now_ms), true),
+                Write::Update(id, props) => {
+                    ctx.store.update(id, &props, ctx.now_ms);
+                    (id, false)
+                }
+            };
+            (id, trace, upsert.then_some(is_new))
+        })
+        .collect()
 }
 
 /// Shared body of update (`upsert == false`) and upsert.
@@ -327,8 +336,9 @@ fn write_batch(ctx: &mut Ctx<'_>, inputs: Vec<WriteInput>, upsert: bool) -> Repl
             ));
         }
     }
-    let results = apply_writes(ctx, plan, upsert);
-    respond(ctx, 200, results, errors, started)
+    let done = apply_writes(ctx, plan, upsert);
+    let results = written(ctx.store, done);
+    respond(ctx.rng, 200, results, errors, started)
 }
 
 /// `POST /crm/v3/objects/contacts/batch/update`
@@ -401,7 +411,7 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, body: ReadBody, archived: bool) -> Reply {
     } else {
         vec![StandardError::not_found(missing, Vec::new())]
     };
-    respond(ctx, 200, results, errors, started)
+    respond(ctx.rng, 200, results, errors, started)
 }
 
 /// An archived contact by id or by a unique property value (archived contacts are not in

@@ -1,0 +1,494 @@
+//! The dispatcher: the only part of the batch engine that does I/O.
+//!
+//! It pulls inputs lazily, plans chunks with [`ChunkPlanner`], keeps at most
+//! `concurrency` requests in flight (so at most `concurrency` chunks of inputs
+//! in memory), holds a chunk back while an earlier chunk with one of its keys
+//! is still in flight (so the later write to a contact lands last), and yields
+//! outcomes in input order.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures::{Stream, StreamExt, stream::BoxStream};
+use tokio::sync::watch;
+
+use super::{
+    mapping::{BatchAnswer, ResultMeaning, SentInput, map_answer},
+    outcome::{BatchStats, INVALID_INPUT, InputFailure, InputOutcome, Outcome},
+    plan::{ChunkPlanner, PlanEntry},
+};
+use crate::{
+    Client,
+    id_property::{InputError, KeyIdentity, PreparedInput},
+    types,
+};
+
+/// How HubSpot answered one request of a batch.
+#[derive(Debug)]
+#[doc(hidden)]
+pub enum ChunkAnswer {
+    /// A 2xx with results and per-input errors.
+    Batch(BatchAnswer, ResultMeaning),
+    /// A 2xx that applies to every input alike (204 archive, 202 legacy batch).
+    Uniform(Outcome),
+    /// HubSpot refused the whole request.
+    Refused {
+        status: u16,
+        body: Box<types::Error>,
+    },
+    /// The request's fate is unknown: sent, then no usable answer.
+    Unknown(String),
+    /// The request provably did nothing (never sent, or refused before it was applied).
+    NotApplied(String),
+}
+
+impl ChunkAnswer {
+    /// Classifies a generated call's error.
+    pub(crate) fn from_error(error: crate::Error<types::Error>) -> Self {
+        match error {
+            crate::Error::ErrorResponse(response) if response.status().is_server_error() => {
+                let status = response.status().as_u16();
+                Self::Unknown(format!(
+                    "HubSpot answered {status}: {}",
+                    response.into_inner()
+                ))
+            }
+            crate::Error::ErrorResponse(response) => {
+                let status = response.status().as_u16();
+                Self::Refused {
+                    status,
+                    body: Box::new(response.into_inner()),
+                }
+            }
+            crate::Error::InvalidRequest(reason) => {
+                Self::NotApplied(format!("the request could not be built: {reason}"))
+            }
+            crate::Error::CommunicationError(error) if error.is_connect() => {
+                Self::NotApplied(format!("could not connect: {error}"))
+            }
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+
+/// One of the batch helpers' operations: how to prepare its inputs and send a chunk.
+pub trait BatchOperation: Send + Sync + 'static + sealed::Sealed {
+    /// What the caller passes in, one per contact.
+    type Input: Send + 'static;
+    /// The wire form of one input.
+    #[doc(hidden)]
+    type Wire: Clone + Send + Sync + 'static;
+
+    /// At most this many inputs per request.
+    #[doc(hidden)]
+    fn chunk_limit(&self) -> usize;
+
+    /// The input's key as text, and its wire form or why it is refused.
+    #[doc(hidden)]
+    fn prepare(
+        &self,
+        input: Self::Input,
+    ) -> (String, Result<PreparedInput<Self::Wire>, InputError>);
+
+    /// Sets the `objectWriteTraceId` of a wire input, for operations that echo it.
+    #[doc(hidden)]
+    fn set_trace_id(&self, _wire: &mut Self::Wire, _trace_id: &str) {}
+
+    /// Sends one request.
+    #[doc(hidden)]
+    fn send(
+        &self,
+        client: &Client,
+        inputs: Vec<Self::Wire>,
+    ) -> impl Future<Output = ChunkAnswer> + Send;
+
+    /// For a refused request, the inputs the refusal names, so the rest can be
+    /// sent again without them. `None` when the refusal names no input.
+    #[doc(hidden)]
+    fn refused_inputs(
+        &self,
+        _status: u16,
+        _body: &types::Error,
+        _inputs: &[Self::Wire],
+    ) -> Option<std::collections::BTreeMap<usize, InputFailure>> {
+        None
+    }
+
+    /// Whether a refused request is split in halves to isolate the bad inputs.
+    #[doc(hidden)]
+    fn bisects(&self) -> bool {
+        true
+    }
+}
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+}
+
+/// An input with its position, on its way through the planner.
+struct Entry<W> {
+    index: u64,
+    label: String,
+    state: Result<Sendable<W>, InputError>,
+}
+
+#[derive(Clone)]
+struct Sendable<W> {
+    key: Option<KeyIdentity>,
+    trace_id: Option<String>,
+    wire: W,
+}
+
+impl<W> PlanEntry for Entry<W> {
+    type Key = KeyIdentity;
+
+    fn key(&self) -> Option<&KeyIdentity> {
+        self.state
+            .as_ref()
+            .ok()
+            .and_then(|sendable| sendable.key.as_ref())
+    }
+
+    fn is_sent(&self) -> bool {
+        self.state.is_ok()
+    }
+}
+
+/// Counters shared by the requests of one run.
+#[derive(Debug, Default)]
+pub(crate) struct StatsCell {
+    pub(crate) requests: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
+    pub(crate) waited_micros: AtomicU64,
+    pub(crate) reconciled: AtomicU64,
+}
+
+impl StatsCell {
+    pub(crate) fn snapshot(&self) -> BatchStats {
+        BatchStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            waited: Duration::from_micros(self.waited_micros.load(Ordering::Relaxed)),
+            reconciled: self.reconciled.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Holds a chunk back while an earlier chunk with one of its keys is in flight.
+#[derive(Default)]
+struct KeyGate {
+    in_flight: Mutex<HashMap<KeyIdentity, (u64, watch::Receiver<bool>)>>,
+}
+
+impl KeyGate {
+    /// Registers chunk `number` with `keys`; returns what it must wait for.
+    fn enter<'k>(
+        &self,
+        number: u64,
+        keys: impl Iterator<Item = &'k KeyIdentity>,
+        done: &watch::Sender<bool>,
+    ) -> Vec<watch::Receiver<bool>> {
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut waits = Vec::new();
+        for key in keys {
+            if let Some((_, earlier)) = in_flight.insert(key.clone(), (number, done.subscribe())) {
+                waits.push(earlier);
+            }
+        }
+        waits
+    }
+
+    /// Forgets chunk `number`'s keys, unless a later chunk took them over.
+    fn leave<'k>(&self, number: u64, keys: impl Iterator<Item = &'k KeyIdentity>) {
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for key in keys {
+            if in_flight
+                .get(key)
+                .is_some_and(|(owner, _)| *owner == number)
+            {
+                in_flight.remove(key);
+            }
+        }
+    }
+}
+
+/// Everything a chunk needs to be sent.
+struct Run<Op> {
+    client: Client,
+    op: Op,
+    stats: Arc<StatsCell>,
+    gate: KeyGate,
+}
+
+/// Runs a batch: one outcome per input, in input order.
+pub(crate) fn run<Op: BatchOperation>(
+    client: Client,
+    op: Op,
+    inputs: BoxStream<'static, Op::Input>,
+    concurrency: usize,
+    stats: Arc<StatsCell>,
+) -> BoxStream<'static, InputOutcome> {
+    let limit = op.chunk_limit();
+    let run = Arc::new(Run {
+        client,
+        op,
+        stats,
+        gate: KeyGate::default(),
+    });
+    let preparing = Arc::clone(&run);
+    let entries = inputs.enumerate().map(move |(index, input)| {
+        let index = index as u64;
+        let (label, prepared) = preparing.op.prepare(input);
+        let state = prepared.map(|prepared| {
+            let PreparedInput {
+                key,
+                trace_id,
+                mut wire,
+            } = prepared;
+            let trace_id = trace_id.unwrap_or_else(|| {
+                let generated = format!("hcb-{index}");
+                preparing.op.set_trace_id(&mut wire, &generated);
+                generated
+            });
+            Sendable {
+                key,
+                trace_id: Some(trace_id),
+                wire,
+            }
+        });
+        Entry {
+            index,
+            label,
+            state,
+        }
+    });
+    chunks(entries, limit)
+        .zip(futures::stream::iter(0u64..))
+        .map(move |(chunk, number)| {
+            let run = Arc::clone(&run);
+            let (done, _) = watch::channel(false);
+            let waits = run
+                .gate
+                .enter(number, chunk.iter().filter_map(PlanEntry::key), &done);
+            async move {
+                for mut earlier in waits {
+                    // An error means the earlier chunk is gone, which is as good as done.
+                    let _ = earlier.wait_for(|finished| *finished).await;
+                }
+                let outcomes = run.settle(chunk).await;
+                run.gate
+                    .leave(number, outcomes.iter().filter_map(|(_, key)| key.as_ref()));
+                let _ = done.send(true);
+                outcomes
+                    .into_iter()
+                    .map(|(outcome, _)| outcome)
+                    .collect::<Vec<_>>()
+            }
+        })
+        .buffered(concurrency.max(1))
+        .flat_map(futures::stream::iter)
+        .boxed()
+}
+
+/// Cuts the entries into chunks, lazily.
+fn chunks<W: Send + 'static>(
+    entries: impl Stream<Item = Entry<W>> + Send + 'static,
+    limit: usize,
+) -> impl Stream<Item = Vec<Entry<W>>> + Send + 'static {
+    let state = (Box::pin(entries), Some(ChunkPlanner::new(limit)));
+    futures::stream::unfold(state, |(mut entries, mut planner)| async move {
+        loop {
+            let current = planner.as_mut()?;
+            match entries.next().await {
+                Some(entry) => {
+                    if let Some(chunk) = current.push(entry) {
+                        return Some((chunk, (entries, planner)));
+                    }
+                }
+                None => {
+                    let last = planner.take()?.finish()?;
+                    return Some((last, (entries, None)));
+                }
+            }
+        }
+    })
+}
+
+impl<Op: BatchOperation> Run<Op> {
+    /// Sends a chunk and returns each entry's outcome (with its key), in order.
+    async fn settle(
+        &self,
+        chunk: Vec<Entry<Op::Wire>>,
+    ) -> Vec<(InputOutcome, Option<KeyIdentity>)> {
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(chunk.len());
+        let mut sendable = Vec::new();
+        let mut positions = Vec::new();
+        for (position, entry) in chunk.iter().enumerate() {
+            match &entry.state {
+                Ok(item) => {
+                    outcomes.push(None);
+                    sendable.push(item.clone());
+                    positions.push(position);
+                }
+                Err(error) => {
+                    outcomes.push(Some(Outcome::failed(INVALID_INPUT, error.to_string())))
+                }
+            }
+        }
+        let sent = self.deliver(sendable).await;
+        for (position, outcome) in positions.into_iter().zip(sent) {
+            outcomes[position] = Some(outcome);
+        }
+        chunk
+            .into_iter()
+            .zip(outcomes)
+            .map(|(entry, outcome)| {
+                let key = entry.state.ok().and_then(|sendable| sendable.key);
+                let outcome = outcome.unwrap_or_else(|| {
+                    Outcome::failed(INVALID_INPUT, "the input was never planned")
+                });
+                (
+                    InputOutcome {
+                        index: entry.index,
+                        key: entry.label,
+                        outcome,
+                    },
+                    key,
+                )
+            })
+            .collect()
+    }
+
+    /// Sends inputs in one request; on a refusal that names inputs, or a
+    /// validation refusal it can split, isolates the bad ones and delivers
+    /// the rest. Returns one outcome per input, in order.
+    fn deliver(
+        &self,
+        inputs: Vec<Sendable<Op::Wire>>,
+    ) -> Pin<Box<dyn Future<Output = Vec<Outcome>> + Send + '_>> {
+        Box::pin(async move {
+            if inputs.is_empty() {
+                return Vec::new();
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let wires: Vec<Op::Wire> = inputs.iter().map(|input| input.wire.clone()).collect();
+            match self.op.send(&self.client, wires.clone()).await {
+                ChunkAnswer::Batch(answer, meaning) => {
+                    let sent: Vec<SentInput<'_>> = inputs
+                        .iter()
+                        .map(|input| SentInput {
+                            key: input.key.as_ref(),
+                            trace_id: input.trace_id.as_deref(),
+                        })
+                        .collect();
+                    map_answer(&sent, answer, meaning)
+                }
+                ChunkAnswer::Uniform(outcome) => vec![outcome; inputs.len()],
+                ChunkAnswer::Unknown(reason) => vec![Outcome::Unknown { reason }; inputs.len()],
+                ChunkAnswer::NotApplied(reason) => {
+                    vec![Outcome::failed("NOT_SENT", reason); inputs.len()]
+                }
+                ChunkAnswer::Refused { status, body } => {
+                    self.after_refusal(inputs, &wires, status, &body).await
+                }
+            }
+        })
+    }
+
+    async fn after_refusal(
+        &self,
+        inputs: Vec<Sendable<Op::Wire>>,
+        wires: &[Op::Wire],
+        status: u16,
+        body: &types::Error,
+    ) -> Vec<Outcome> {
+        let refuse_all = |inputs: &[Sendable<Op::Wire>]| {
+            vec![Outcome::Failed(InputFailure::from_error_body(status, body)); inputs.len()]
+        };
+        if let Some(named) = self
+            .op
+            .refused_inputs(status, body, wires)
+            .filter(|named| !named.is_empty())
+        {
+            let mut outcomes: Vec<Option<Outcome>> = vec![None; inputs.len()];
+            let mut rest = Vec::new();
+            let mut rest_positions = Vec::new();
+            for (position, input) in inputs.into_iter().enumerate() {
+                match named.get(&position) {
+                    Some(failure) => outcomes[position] = Some(Outcome::Failed(failure.clone())),
+                    None => {
+                        rest.push(input);
+                        rest_positions.push(position);
+                    }
+                }
+            }
+            for (position, outcome) in rest_positions.into_iter().zip(self.deliver(rest).await) {
+                outcomes[position] = Some(outcome);
+            }
+            return outcomes
+                .into_iter()
+                .map(|outcome| outcome.unwrap_or_else(|| refuse_all(&[]).remove(0)))
+                .collect();
+        }
+        let splittable = matches!(status, 400 | 409) && self.op.bisects() && inputs.len() > 1;
+        if !splittable {
+            return refuse_all(&inputs);
+        }
+        let mut first = inputs;
+        let second = first.split_off(first.len() / 2);
+        let mut outcomes = self.deliver(first).await;
+        outcomes.extend(self.deliver(second).await);
+        outcomes
+    }
+}
+
+/// A running batch: a stream of one outcome per input, in input order, with
+/// the run's counters.
+pub struct OutcomeStream {
+    outcomes: BoxStream<'static, InputOutcome>,
+    stats: Arc<StatsCell>,
+}
+
+impl OutcomeStream {
+    pub(crate) fn new(outcomes: BoxStream<'static, InputOutcome>, stats: Arc<StatsCell>) -> Self {
+        Self { outcomes, stats }
+    }
+
+    /// The counters so far: requests, retries, 429s, time waited.
+    pub fn stats(&self) -> BatchStats {
+        self.stats.snapshot()
+    }
+}
+
+impl Stream for OutcomeStream {
+    type Item = InputOutcome;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<InputOutcome>> {
+        self.outcomes.poll_next_unpin(cx)
+    }
+}
+
+impl std::fmt::Debug for OutcomeStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutcomeStream")
+            .field("stats", &self.stats.snapshot())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,588 @@
+//! Bulk writes and reads of any size: [`ContactsBatchExt`].
+//!
+//! Each helper takes any number of inputs, from an iterator or a
+//! `Stream` (wrap it in [`InputStream`]), and:
+//! - sends them in HubSpot-sized requests ([`MAX_INPUTS_PER_BATCH`], 50 for reads
+//!   with property history, [`V1_DEFAULT_CONTACTS_PER_BATCH`] for the legacy
+//!   batch), with at most [`DEFAULT_CONCURRENCY`] requests in flight;
+//! - pulls inputs only as requests complete, so memory is bounded by
+//!   concurrency x chunk size, not by the number of inputs;
+//! - keeps two inputs with the same key (record id, email compared
+//!   case-insensitively, or unique property value) out of one request, and
+//!   sends the later one after the earlier one has been answered;
+//! - gives every input an `objectWriteTraceId` unless it has one, so
+//!   HubSpot's 207 answers map back to inputs, whatever the order of results;
+//! - splits a request HubSpot refuses as a whole (400 or 409) until the bad
+//!   inputs are isolated, and delivers the rest; for the legacy batch, drops
+//!   the contacts its 400 names and sends the rest again;
+//! - reports one [`Outcome`] per input, in input order.
+//!
+//! ```no_run
+//! use hubspot_contacts_batch::prelude::*;
+//!
+//! # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+//! let inputs = (0..1_000).map(|n| Upsert::by_email(format!("user{n}@example.com")).set("firstname", "Ada"));
+//! let report = client.upsert_all(inputs).concurrency(8).send().await;
+//! let counts = report.counts();
+//! println!("{} created, {} updated, {} failed in {} requests",
+//!     counts.created, counts.updated, counts.failed, report.stats.requests);
+//! for problem in report.problems() {
+//!     eprintln!("input {} ({}): {}", problem.index, problem.key, problem.outcome);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod dispatch;
+mod mapping;
+mod outcome;
+mod plan;
+
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt, stream::BoxStream};
+
+pub use dispatch::{BatchOperation, ChunkAnswer, OutcomeStream};
+use dispatch::{StatsCell, sealed::Sealed};
+use mapping::{BatchAnswer, ResultMeaning};
+pub use outcome::{
+    BatchError, BatchReport, BatchStats, INVALID_INPUT, InputFailure, InputOutcome,
+    MISSING_FROM_RESPONSE, Outcome, OutcomeCounts,
+};
+
+use crate::{
+    Client,
+    id_property::{
+        ContactKey, Create, InputError, KeyIdentity, PreparedInput, RECORD_ID_PROPERTY, Update,
+        Upsert, V1Contact,
+    },
+    types,
+};
+
+/// HubSpot's limit of inputs per v3 batch request ("Batch operations are
+/// limited to 100 records at a time", Contacts guide).
+pub const MAX_INPUTS_PER_BATCH: usize = 100;
+/// The limit for batch reads with `propertiesWithHistory` (HubSpot answers 400
+/// "The maximum number of inputs supported in a batch request for property
+/// histories is 50").
+pub const MAX_INPUTS_PER_HISTORY_READ: usize = 50;
+/// The default size of a legacy v1 batch ("Performance is best when batch size
+/// is limited to 100 contacts or fewer", legacy batch docs).
+pub const V1_DEFAULT_CONTACTS_PER_BATCH: usize = 100;
+/// The largest legacy v1 batch ("The batch size should not exceed 1000
+/// contacts per request", legacy batch docs).
+pub const V1_MAX_CONTACTS_PER_BATCH: usize = 1000;
+/// Requests in flight at once unless set. With HubSpot's 50-300 ms per batch
+/// request, 8 keeps even a 250-per-10-s portal busy.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Inputs given as a [`Stream`] rather than an iterator.
+#[derive(Debug)]
+pub struct InputStream<S>(pub S);
+
+/// Anything the batch helpers accept as inputs: an iterator (a `Vec`, a
+/// `map` over lines, …) or an [`InputStream`].
+pub trait IntoInputs<T> {
+    /// The inputs as a stream.
+    fn into_inputs(self) -> BoxStream<'static, T>;
+}
+
+impl<T, I> IntoInputs<T> for I
+where
+    I: IntoIterator<Item = T>,
+    I::IntoIter: Send + 'static,
+    T: Send + 'static,
+{
+    fn into_inputs(self) -> BoxStream<'static, T> {
+        futures::stream::iter(self).boxed()
+    }
+}
+
+impl<T, S> IntoInputs<T> for InputStream<S>
+where
+    S: Stream<Item = T> + Send + 'static,
+{
+    fn into_inputs(self) -> BoxStream<'static, T> {
+        self.0.boxed()
+    }
+}
+
+/// A batch run being configured; ends in [`send`](BatchCall::send) or
+/// [`stream`](BatchCall::stream).
+#[must_use = "a batch does nothing until `send` or `stream`"]
+pub struct BatchCall<Op: BatchOperation> {
+    client: Client,
+    op: Op,
+    inputs: BoxStream<'static, Op::Input>,
+    concurrency: usize,
+}
+
+impl<Op: BatchOperation> std::fmt::Debug for BatchCall<Op> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchCall")
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Op: BatchOperation> BatchCall<Op> {
+    fn new(client: &Client, op: Op, inputs: BoxStream<'static, Op::Input>) -> Self {
+        Self {
+            client: client.clone(),
+            op,
+            inputs,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+
+    /// At most this many requests in flight at once ([`DEFAULT_CONCURRENCY`]
+    /// unless set; at least 1).
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Runs the batch and yields one outcome per input, in input order, as
+    /// requests complete. Memory stays bounded however many inputs there are.
+    pub fn stream(self) -> OutcomeStream {
+        let stats = Arc::new(StatsCell::default());
+        let outcomes = dispatch::run(
+            self.client,
+            self.op,
+            self.inputs,
+            self.concurrency,
+            Arc::clone(&stats),
+        );
+        OutcomeStream::new(outcomes, stats)
+    }
+
+    /// Runs the batch to the end and reports one outcome per input, in input
+    /// order. Zero inputs send nothing.
+    pub async fn send(self) -> BatchReport {
+        let mut stream = self.stream();
+        let mut outcomes = Vec::new();
+        while let Some(outcome) = stream.next().await {
+            outcomes.push(outcome);
+        }
+        BatchReport {
+            outcomes,
+            stats: stream.stats(),
+        }
+    }
+}
+
+/// Batch helpers on the generated [`Client`]: any number of inputs, chunked,
+/// correlated and reported one outcome per input. See the [module docs](self).
+pub trait ContactsBatchExt {
+    /// Creates contacts (v3 batch create, 100 per request).
+    fn create_all(&self, inputs: impl IntoInputs<Create>) -> BatchCall<CreateAll>;
+    /// Updates contacts by record id or unique property (v3 batch update).
+    fn update_all(&self, inputs: impl IntoInputs<Update>) -> BatchCall<UpdateAll>;
+    /// Creates or updates contacts by email or unique property (v3 batch upsert).
+    fn upsert_all(&self, inputs: impl IntoInputs<Upsert>) -> BatchCall<UpsertAll>;
+    /// Reads contacts by record id, or by the property set with
+    /// [`BatchCall::id_property`] (v3 batch read).
+    fn read_all<K: Into<String> + Send + 'static>(
+        &self,
+        keys: impl IntoInputs<K>,
+    ) -> BatchCall<ReadAll>;
+    /// Archives contacts by record id (v3 batch archive).
+    fn archive_all<K: Into<String> + Send + 'static>(
+        &self,
+        ids: impl IntoInputs<K>,
+    ) -> BatchCall<ArchiveAll>;
+    /// Creates or updates contacts through the legacy v1 batch endpoint.
+    fn v1_create_or_update_all(
+        &self,
+        inputs: impl IntoInputs<V1Contact>,
+    ) -> BatchCall<V1CreateOrUpdateAll>;
+}
+
+impl ContactsBatchExt for Client {
+    fn create_all(&self, inputs: impl IntoInputs<Create>) -> BatchCall<CreateAll> {
+        BatchCall::new(self, CreateAll(()), inputs.into_inputs())
+    }
+
+    fn update_all(&self, inputs: impl IntoInputs<Update>) -> BatchCall<UpdateAll> {
+        BatchCall::new(self, UpdateAll(()), inputs.into_inputs())
+    }
+
+    fn upsert_all(&self, inputs: impl IntoInputs<Upsert>) -> BatchCall<UpsertAll> {
+        BatchCall::new(self, UpsertAll(()), inputs.into_inputs())
+    }
+
+    fn read_all<K: Into<String> + Send + 'static>(
+        &self,
+        keys: impl IntoInputs<K>,
+    ) -> BatchCall<ReadAll> {
+        let op = ReadAll {
+            id_property: None,
+            properties: Vec::new(),
+            history: Vec::new(),
+            archived: false,
+        };
+        BatchCall::new(self, op, keys.into_inputs().map(Into::into).boxed())
+    }
+
+    fn archive_all<K: Into<String> + Send + 'static>(
+        &self,
+        ids: impl IntoInputs<K>,
+    ) -> BatchCall<ArchiveAll> {
+        BatchCall::new(
+            self,
+            ArchiveAll(()),
+            ids.into_inputs().map(Into::into).boxed(),
+        )
+    }
+
+    fn v1_create_or_update_all(
+        &self,
+        inputs: impl IntoInputs<V1Contact>,
+    ) -> BatchCall<V1CreateOrUpdateAll> {
+        let op = V1CreateOrUpdateAll {
+            batch_size: V1_DEFAULT_CONTACTS_PER_BATCH,
+            audit_id: None,
+        };
+        BatchCall::new(self, op, inputs.into_inputs())
+    }
+}
+
+fn label_of(key: Option<&ContactKey>) -> String {
+    key.map(ToString::to_string).unwrap_or_default()
+}
+
+/// The v3 batch create behind [`ContactsBatchExt::create_all`].
+#[derive(Debug)]
+pub struct CreateAll(());
+
+impl Sealed for CreateAll {}
+impl BatchOperation for CreateAll {
+    type Input = Create;
+    type Wire = types::CreateInput;
+
+    fn chunk_limit(&self) -> usize {
+        MAX_INPUTS_PER_BATCH
+    }
+
+    fn prepare(&self, input: Create) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
+        let label = input
+            .email()
+            .map(|email| format!("email {email}"))
+            .unwrap_or_default();
+        (label, input.prepare())
+    }
+
+    fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) {
+        wire.object_write_trace_id = Some(trace_id.to_owned());
+    }
+
+    async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
+        match client
+            .batch_create()
+            .body(types::BatchCreateRequest { inputs })
+            .send()
+            .await
+        {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                ChunkAnswer::Batch(
+                    BatchAnswer::from_contacts(status, response.into_inner(), false),
+                    ResultMeaning::Created,
+                )
+            }
+            Err(error) => ChunkAnswer::from_error(error),
+        }
+    }
+}
+
+/// The v3 batch update behind [`ContactsBatchExt::update_all`].
+#[derive(Debug)]
+pub struct UpdateAll(());
+
+impl Sealed for UpdateAll {}
+impl BatchOperation for UpdateAll {
+    type Input = Update;
+    type Wire = types::UpdateInput;
+
+    fn chunk_limit(&self) -> usize {
+        MAX_INPUTS_PER_BATCH
+    }
+
+    fn prepare(&self, input: Update) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
+        (label_of(Some(input.key())), input.prepare())
+    }
+
+    fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) {
+        wire.object_write_trace_id = Some(trace_id.to_owned());
+    }
+
+    async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
+        match client
+            .batch_update()
+            .body(types::BatchUpdateRequest { inputs })
+            .send()
+            .await
+        {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                ChunkAnswer::Batch(
+                    BatchAnswer::from_contacts(status, response.into_inner(), false),
+                    ResultMeaning::Updated,
+                )
+            }
+            Err(error) => ChunkAnswer::from_error(error),
+        }
+    }
+}
+
+/// The v3 batch upsert behind [`ContactsBatchExt::upsert_all`].
+#[derive(Debug)]
+pub struct UpsertAll(());
+
+impl Sealed for UpsertAll {}
+impl BatchOperation for UpsertAll {
+    type Input = Upsert;
+    type Wire = types::UpsertInput;
+
+    fn chunk_limit(&self) -> usize {
+        MAX_INPUTS_PER_BATCH
+    }
+
+    fn prepare(&self, input: Upsert) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
+        (label_of(Some(input.key())), input.prepare())
+    }
+
+    fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) {
+        wire.object_write_trace_id = Some(trace_id.to_owned());
+    }
+
+    async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
+        match client
+            .batch_upsert()
+            .body(types::BatchUpsertRequest { inputs })
+            .send()
+            .await
+        {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                ChunkAnswer::Batch(
+                    BatchAnswer::from_upserts(status, response.into_inner()),
+                    ResultMeaning::Upserted,
+                )
+            }
+            Err(error) => ChunkAnswer::from_error(error),
+        }
+    }
+}
+
+/// The v3 batch read behind [`ContactsBatchExt::read_all`].
+#[derive(Debug)]
+pub struct ReadAll {
+    id_property: Option<String>,
+    properties: Vec<String>,
+    history: Vec<String>,
+    archived: bool,
+}
+
+impl Sealed for ReadAll {}
+impl BatchOperation for ReadAll {
+    type Input = String;
+    type Wire = types::RecordId;
+
+    fn chunk_limit(&self) -> usize {
+        if self.history.is_empty() {
+            MAX_INPUTS_PER_BATCH
+        } else {
+            MAX_INPUTS_PER_HISTORY_READ
+        }
+    }
+
+    fn prepare(&self, value: String) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
+        let key = match &self.id_property {
+            Some(property) => ContactKey::by(property.clone(), value),
+            None => ContactKey::Id(value),
+        };
+        let label = key.to_string();
+        let prepared = if key.value().trim().is_empty() {
+            Err(InputError::EmptyKey {
+                property: key.property().to_owned(),
+            })
+        } else {
+            Ok(PreparedInput {
+                key: Some(KeyIdentity::new(key.property(), key.value())),
+                trace_id: None,
+                wire: types::RecordId {
+                    id: key.value().to_owned(),
+                },
+            })
+        };
+        (label, prepared)
+    }
+
+    async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
+        let mut properties = self.properties.clone();
+        // Results are matched by the key property, so it must come back.
+        if let Some(property) = self
+            .id_property
+            .as_ref()
+            .filter(|p| !properties.contains(p))
+        {
+            properties.push(property.clone());
+        }
+        let body = types::BatchReadRequest {
+            inputs,
+            id_property: self.id_property.clone(),
+            properties,
+            properties_with_history: self.history.clone(),
+        };
+        let mut call = client.batch_read().body(body);
+        if self.archived {
+            call = call.archived(true);
+        }
+        match call.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                ChunkAnswer::Batch(
+                    BatchAnswer::from_contacts(status, response.into_inner(), true),
+                    ResultMeaning::Read,
+                )
+            }
+            Err(error) => ChunkAnswer::from_error(error),
+        }
+    }
+}
+
+impl BatchCall<ReadAll> {
+    /// Reads by this unique property (`email` or a custom one) instead of
+    /// record ids.
+    pub fn id_property(mut self, property: impl Into<String>) -> Self {
+        let property = property.into();
+        self.op.id_property = (property != RECORD_ID_PROPERTY).then_some(property);
+        self
+    }
+
+    /// The properties to return.
+    pub fn properties<I: IntoIterator<Item = S>, S: Into<String>>(mut self, properties: I) -> Self {
+        self.op.properties = properties.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The properties to return with their history (50 inputs per request then).
+    pub fn properties_with_history<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        properties: I,
+    ) -> Self {
+        self.op.history = properties.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Reads archived contacts instead of live ones.
+    pub fn archived(mut self, archived: bool) -> Self {
+        self.op.archived = archived;
+        self
+    }
+}
+
+/// The v3 batch archive behind [`ContactsBatchExt::archive_all`].
+#[derive(Debug)]
+pub struct ArchiveAll(());
+
+impl Sealed for ArchiveAll {}
+impl BatchOperation for ArchiveAll {
+    type Input = String;
+    type Wire = types::RecordId;
+
+    fn chunk_limit(&self) -> usize {
+        MAX_INPUTS_PER_BATCH
+    }
+
+    fn prepare(&self, id: String) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
+        let label = format!("id {id}");
+        let prepared = if id.trim().is_empty() {
+            Err(InputError::EmptyKey {
+                property: RECORD_ID_PROPERTY.to_owned(),
+            })
+        } else {
+            Ok(PreparedInput {
+                key: Some(KeyIdentity::new(RECORD_ID_PROPERTY, &id)),
+                trace_id: None,
+                wire: types::RecordId { id },
+            })
+        };
+        (label, prepared)
+    }
+
+    async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
+        match client
+            .batch_archive()
+            .body(types::BatchArchiveRequest { inputs })
+            .send()
+            .await
+        {
+            Ok(_) => ChunkAnswer::Uniform(Outcome::Archived),
+            Err(error) => ChunkAnswer::from_error(error),
+        }
+    }
+}
+
+/// The legacy v1 batch behind [`ContactsBatchExt::v1_create_or_update_all`].
+#[derive(Debug)]
+pub struct V1CreateOrUpdateAll {
+    batch_size: usize,
+    audit_id: Option<String>,
+}
+
+impl Sealed for V1CreateOrUpdateAll {}
+impl BatchOperation for V1CreateOrUpdateAll {
+    type Input = V1Contact;
+    type Wire = types::V1BatchContact;
+
+    fn chunk_limit(&self) -> usize {
+        self.batch_size
+    }
+
+    fn prepare(&self, input: V1Contact) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
+        (label_of(input.key().as_ref()), input.prepare())
+    }
+
+    async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
+        let mut call = client
+            .v1_batch_create_or_update()
+            .body(types::V1BatchRequest(inputs));
+        if let Some(audit_id) = &self.audit_id {
+            call = call.audit_id(audit_id.clone());
+        }
+        match call.send().await {
+            Ok(_) => ChunkAnswer::Uniform(Outcome::Accepted),
+            Err(error) => ChunkAnswer::from_error(error),
+        }
+    }
+
+    fn refused_inputs(
+        &self,
+        status: u16,
+        body: &types::Error,
+        inputs: &[Self::Wire],
+    ) -> Option<std::collections::BTreeMap<usize, InputFailure>> {
+        let emails: Vec<Option<&str>> = inputs.iter().map(|input| input.email.as_deref()).collect();
+        Some(mapping::v1_refused_positions(status, body, &emails))
+    }
+
+    fn bisects(&self) -> bool {
+        false
+    }
+}
+
+impl BatchCall<V1CreateOrUpdateAll> {
+    /// Contacts per legacy request: [`V1_DEFAULT_CONTACTS_PER_BATCH`] unless
+    /// set, between 1 and [`V1_MAX_CONTACTS_PER_BATCH`].
+    pub fn batch_size(mut self, size: usize) -> Self {
+        self.op.batch_size = size.clamp(1, V1_MAX_CONTACTS_PER_BATCH);
+        self
+    }
+
+    /// The `auditId` HubSpot records as the source of the changes.
+    pub fn audit_id(mut self, audit_id: impl Into<String>) -> Self {
+        self.op.audit_id = Some(audit_id.into());
+        self
+    }
+}
