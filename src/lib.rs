@@ -7,6 +7,7 @@ pub mod client;
 pub mod error;
 mod generated;
 pub mod id_property;
+pub mod policy;
 pub mod properties;
 
 pub use batch::{BatchReport, ContactsBatchExt, InputOutcome, InputStream, Outcome};
