@@ -1,7 +1,4 @@
-//! A stateful, in-memory fake of HubSpot's contact batch APIs.
-//!
-//! See the README for the behaviour, the flags and the admin routes.
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -434,3 +434,18 @@ async fn admin_contacts_lists_archived_and_reset_clears_everything() {
     let r = h.upsert_emails(&["c@example.com"]).await;
     assert_eq!(r.results()[0]["id"], "1");
 }
+
+#[tokio::test]
+async fn start_reports_bind_errors() {
+    let h = start_default().await;
+    let err = FakeHubSpot::builder()
+        .addr(h.fake.addr())
+        .start()
+        .await
+        .expect_err("the port is taken");
+    assert!(
+        matches!(err, hubspot_fake::StartError::Bind { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&h.fake.addr().to_string()));
+}
