@@ -153,4 +153,17 @@ mod tests {
         }
         assert_eq!(IdGen::new(1).next(), a, "seeded");
     }
+
+    #[test]
+    fn fast_map_behaves_like_a_map() {
+        let mut m: FastMap<String, u64> = FastMap::default();
+        for i in 0..1000u64 {
+            m.insert(format!("user{i}@example.com"), i);
+        }
+        assert_eq!(m.len(), 1000);
+        assert_eq!(m.get("user999@example.com"), Some(&999));
+        let mut ids: FastMap<u64, u64> = FastMap::default();
+        ids.extend((0..1000).map(|i| (i, i * 2)));
+        assert_eq!(ids[&500], 1000);
+    }
 }

@@ -445,3 +445,98 @@ pub(crate) fn archive(ctx: &mut Ctx<'_>, inputs: Vec<IdInput>) -> Reply {
     }
     Reply::empty(204)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::{Catalogue, default_properties};
+    use crate::reply::ReplyBody;
+    use crate::wire::{Lenient, Props};
+
+    fn ctx_parts() -> (Store, fastrand::Rng) {
+        (
+            Store::new(Catalogue::new(default_properties())),
+            fastrand::Rng::with_seed(1),
+        )
+    }
+
+    fn body(reply: &Reply) -> serde_json::Value {
+        match &reply.body {
+            ReplyBody::Json(b) => serde_json::from_slice(b).unwrap(),
+            ReplyBody::Error(m) => serde_json::Value::Object(m.clone()),
+            ReplyBody::Empty => serde_json::Value::Null,
+        }
+    }
+
+    fn upsert_input(email: &str, trace: Option<&str>, props: &[(&str, &str)]) -> WriteInput {
+        WriteInput {
+            id: Lenient(email.to_owned()),
+            id_property: Some("email".to_owned()),
+            properties: Props(
+                props
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            object_write_trace_id: trace.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn multi_status_needs_every_trace_id_and_uniqueness() {
+        let (a, b) = ("a".to_owned(), "b".to_owned());
+        assert!(multi_status([Some(&a), Some(&b)].into_iter()));
+        assert!(!multi_status([Some(&a), None].into_iter()));
+        assert!(!multi_status([Some(&a), Some(&a)].into_iter()));
+        assert!(multi_status(std::iter::empty::<Option<&String>>()));
+    }
+
+    #[test]
+    fn duplicates_are_listed_once_in_input_order() {
+        let keys = [
+            ("k2", "2"),
+            ("k1", "1"),
+            ("k2", "2"),
+            ("k1", "1"),
+            ("k2", "2"),
+        ];
+        let err = check_duplicates(keys.iter().map(|(k, s)| ((*k).to_owned(), *s))).unwrap_err();
+        assert_eq!(
+            body(&err)["message"],
+            "Duplicate IDs found in batch input: [2, 1]. IDs must be unique"
+        );
+        assert!(check_duplicates([("a".to_owned(), "a")].into_iter()).is_ok());
+    }
+
+    #[test]
+    fn a_refused_batch_changes_nothing_and_a_multi_status_one_applies_the_good_inputs() {
+        let (mut store, mut rng) = ctx_parts();
+        let mut ctx = Ctx {
+            store: &mut store,
+            rng: &mut rng,
+            now_ms: 1,
+        };
+        let reply = upsert(
+            &mut ctx,
+            vec![
+                upsert_input("a@x.co", None, &[]),
+                upsert_input("b@x.co", None, &[("nope", "1")]),
+            ],
+        );
+        assert_eq!(reply.status, 400);
+        assert!(ctx.store.snapshot().is_empty());
+        let reply = upsert(
+            &mut ctx,
+            vec![
+                upsert_input("a@x.co", Some("ta"), &[]),
+                upsert_input("b@x.co", Some("tb"), &[("nope", "1")]),
+            ],
+        );
+        assert_eq!(reply.status, 207);
+        let b = body(&reply);
+        assert_eq!(b["results"][0]["objectWriteTraceId"], "ta");
+        assert_eq!(b["results"][0]["new"], true);
+        assert_eq!(b["errors"][0]["context"]["objectWriteTraceId"][0], "tb");
+        assert_eq!(ctx.store.snapshot().len(), 1);
+    }
+}
