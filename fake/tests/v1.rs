@@ -53,11 +53,11 @@ async fn batch_is_202_with_empty_body_and_creates_or_updates() {
 }
 
 #[tokio::test]
-async fn batch_is_applied_after_the_apply_delay() {
+async fn batch_is_not_applied_before_the_apply_delay() {
     let h = start(
         FakeHubSpot::builder()
             .seed(1)
-            .v1_apply_delay(Duration::from_secs(3)),
+            .v1_apply_delay(Duration::from_secs(3600)),
     )
     .await;
     let r = h
@@ -68,12 +68,36 @@ async fn batch_is_applied_after_the_apply_delay() {
         .await;
     assert_eq!(r.status, 202);
     assert!(h.contacts().is_empty(), "not applied when the 202 is sent");
+    // Shutdown does not wait for the pending batch.
+    h.fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn batch_is_applied_asynchronously_after_the_apply_delay() {
+    let h = start(
+        FakeHubSpot::builder()
+            .seed(1)
+            .v1_apply_delay(Duration::from_millis(200)),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let r = h
+        .post(
+            V1_BATCH,
+            json!([item_email("later@example.com", &[("firstname", "L")])]),
+        )
+        .await;
+    assert_eq!(r.status, 202);
     assert!(
         h.eventually(Duration::from_secs(60), |c| c.len() == 1)
             .await,
         "applied after the delay"
     );
-    assert!(h.by_email("later@example.com").is_some());
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!(
+        h.by_email("later@example.com").unwrap().properties["firstname"],
+        "L"
+    );
 }
 
 #[tokio::test]
