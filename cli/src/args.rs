@@ -1,0 +1,173 @@
+//! The command line: subcommands and flags (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{format::Format, rate_limit::RateLimitArg};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  every row succeeded (or, with --dry-run, every row is valid)
+  1  some rows failed or ended unknown (see the summary and --report)
+  2  usage or configuration error: bad flags, unreadable file, missing token
+
+Environment:
+  HUBSPOT_TOKEN     the access token (or --token-file; never a command-line argument)
+  HUBSPOT_BASE_URL  the API base URL (or --base-url; default https://api.hubapi.com)
+
+With neither a token nor a base URL, an in-process hubspot-fake is started and
+the run goes there; the closing lines say how many contacts it now holds.";
+
+/// Sync a CSV or JSONL file of contacts into HubSpot through the batch APIs.
+#[derive(Debug, Parser)]
+#[command(name = "hubspot-contacts", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// What to do with the rows.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or update contacts by email or another unique property (v3 batch upsert).
+    #[command(after_help = AFTER_HELP)]
+    Upsert(UpsertArgs),
+    /// Create contacts; every column is a property (v3 batch create).
+    #[command(after_help = AFTER_HELP)]
+    Create(CreateArgs),
+    /// Update contacts by record id or a unique custom property (v3 batch update).
+    #[command(after_help = AFTER_HELP)]
+    Update(KeyedArgs),
+    /// Archive contacts by record id (v3 batch archive).
+    #[command(after_help = AFTER_HELP)]
+    Archive(ArchiveArgs),
+    /// Read contacts by record id or a unique property; writes JSONL (v3 batch read).
+    #[command(after_help = AFTER_HELP)]
+    Read(ReadArgs),
+    /// Create or update contacts by email, or update by vid (legacy v1 batch).
+    #[command(name = "v1-batch", after_help = AFTER_HELP)]
+    V1Batch(V1Args),
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The CSV (header row = property names) or JSONL (one flat object per line)
+    /// file; `-` reads standard input (then --format is needed).
+    pub file: PathBuf,
+    /// The input format; by default from the file's extension (.csv, .jsonl, .ndjson).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// The API base URL (else HUBSPOT_BASE_URL, else HubSpot's api.hubapi.com).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Read the access token from this file instead of HUBSPOT_TOKEN.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Inputs per request: 1-100 for v3 (default 100), 1-1000 for v1-batch (default 100).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Client-side rate limit: a HubSpot plan (free, starter, professional,
+    /// enterprise, increase) or MAX/WINDOW such as 100/10s.
+    #[arg(long, value_name = "PLAN|MAX/WINDOW")]
+    pub rate_limit: Option<RateLimitArg>,
+    /// Do not read HubSpot back to settle inputs whose fate is unknown.
+    #[arg(long)]
+    pub no_reconcile: bool,
+    /// Write one JSON entry per input row (row, line, key, outcome, error) to this file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+    /// Read and validate the file, print the plan (rows, valid, invalid,
+    /// requests) and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// No progress bar and no summary; only errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `upsert`'s flags.
+#[derive(Debug, Args)]
+pub struct UpsertArgs {
+    /// The unique property (and column) that identifies each contact.
+    #[arg(long, value_name = "PROPERTY", default_value = "email")]
+    pub id_property: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `create`'s flags.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Flags of the commands keyed by record id or a unique property.
+#[derive(Debug, Args)]
+pub struct KeyedArgs {
+    /// The column holding record ids (default `id`).
+    #[arg(long, value_name = "COLUMN", conflicts_with = "id_property")]
+    pub id_column: Option<String>,
+    /// Key by this unique property (and column) instead of record ids.
+    #[arg(long, value_name = "PROPERTY")]
+    pub id_property: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `archive`'s flags.
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// The column holding record ids.
+    #[arg(long, value_name = "COLUMN", default_value = "id")]
+    pub id_column: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `read`'s flags.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub keyed: KeyedArgs,
+    /// The properties to return (comma-separated; HubSpot's defaults if none).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub properties: Vec<String>,
+    /// Write the contacts (JSONL) here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `v1-batch`'s flags.
+#[derive(Debug, Args)]
+pub struct V1Args {
+    /// Update by the vids (record ids) in this column instead of by email.
+    #[arg(long, value_name = "COLUMN")]
+    pub vid_column: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_documents_the_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes:"), "{help}");
+    }
+}

@@ -1,0 +1,717 @@
+//! One run: resolve the job, read the rows, send them through the SDK, write
+//! the report, print the summary. The only module that ties I/O together.
+
+use std::{
+    collections::VecDeque,
+    fs::File,
+    io::{BufWriter, IsTerminal, Write},
+    path::PathBuf,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use futures::{StreamExt, stream::BoxStream};
+use hubspot_contacts_batch::{
+    Client, ContactsBatchExt, InputOutcome, InputStream, Outcome,
+    batch::{
+        INVALID_INPUT, MAX_INPUTS_PER_BATCH, OutcomeCounts, V1_DEFAULT_CONTACTS_PER_BATCH,
+        V1_MAX_CONTACTS_PER_BATCH,
+    },
+};
+use hubspot_fake::FakeHubSpot;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc;
+
+use crate::{
+    args::{Cli, Command, Common, KeyedArgs},
+    convert::{self, Key},
+    format::Format,
+    plan::Planner,
+    report::{self, ReportWriter},
+    row::{Fields, RowError},
+    source::{self, Item},
+    summary::{self, Summary},
+    target::{self, Target},
+};
+
+/// Exit code: every row succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: some rows failed or ended unknown.
+pub const EXIT_ROWS_FAILED: u8 = 1;
+/// Exit code: usage or configuration error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Problem rows printed on stderr at most; the report has them all.
+const MAX_PROBLEMS_SHOWN: u64 = 10;
+/// The token given to the embedded fake, which accepts any.
+const EMBEDDED_TOKEN: &str = "embedded-hubspot-fake";
+
+/// The SDK operation a subcommand runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// v3 batch upsert.
+    Upsert,
+    /// v3 batch create.
+    Create,
+    /// v3 batch update.
+    Update,
+    /// v3 batch archive.
+    Archive,
+    /// v3 batch read.
+    Read,
+    /// Legacy v1 batch create-or-update.
+    V1,
+}
+
+impl Op {
+    /// The subcommand's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Upsert => "upsert",
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Archive => "archive",
+            Op::Read => "read",
+            Op::V1 => "v1-batch",
+        }
+    }
+
+    /// Checks that a row can become this operation's input.
+    fn check(self, key: &Key, fields: Fields) -> Result<(), RowError> {
+        match self {
+            Op::Upsert => key.upsert(fields).map(drop),
+            Op::Create => {
+                convert::create(fields);
+                Ok(())
+            }
+            Op::Update => key.update(fields).map(drop),
+            Op::Archive | Op::Read => key.key_only(fields).map(drop),
+            Op::V1 => key.v1(fields).map(drop),
+        }
+    }
+}
+
+/// A subcommand, checked and resolved.
+#[derive(Debug)]
+pub struct Job {
+    /// The operation.
+    pub op: Op,
+    /// What identifies each row's contact.
+    pub key: Key,
+    /// Inputs per request.
+    pub batch_size: usize,
+    /// `read`: the properties to return.
+    pub properties: Vec<String>,
+    /// `read`: where the contacts go (standard output if `None`).
+    pub output: Option<PathBuf>,
+    /// The flags every subcommand has.
+    pub common: Common,
+}
+
+impl Job {
+    /// Checks a parsed command line. Pure: the errors are usage errors.
+    pub fn new(cli: Cli) -> Result<Job, String> {
+        let (op, key, common, properties, output) = match cli.command {
+            Command::Upsert(args) => {
+                if args.id_property == "hs_object_id" {
+                    return Err("upsert needs email or a unique property as its key, not record ids; use `update --id-column`".into());
+                }
+                let key = property_key(&args.id_property)?;
+                (Op::Upsert, key, args.common, Vec::new(), None)
+            }
+            Command::Create(args) => (Op::Create, Key::None, args.common, Vec::new(), None),
+            Command::Update(args) => {
+                if args
+                    .id_property
+                    .as_deref()
+                    .is_some_and(|p| p.eq_ignore_ascii_case("email"))
+                {
+                    return Err("HubSpot cannot batch-update contacts by email; use `upsert` (keyed by email), or `update --id-column` with record ids".into());
+                }
+                let (key, common) = keyed(args)?;
+                (Op::Update, key, common, Vec::new(), None)
+            }
+            Command::Archive(args) => (
+                Op::Archive,
+                Key::RecordId {
+                    column: args.id_column,
+                },
+                args.common,
+                Vec::new(),
+                None,
+            ),
+            Command::Read(args) => {
+                let (key, common) = keyed(args.keyed)?;
+                (Op::Read, key, common, args.properties, args.output)
+            }
+            Command::V1Batch(args) => {
+                let key = match args.vid_column {
+                    Some(column) => Key::Vid { column },
+                    None => Key::Property {
+                        name: "email".into(),
+                    },
+                };
+                (Op::V1, key, args.common, Vec::new(), None)
+            }
+        };
+        let (default, max) = match op {
+            Op::V1 => (V1_DEFAULT_CONTACTS_PER_BATCH, V1_MAX_CONTACTS_PER_BATCH),
+            _ => (MAX_INPUTS_PER_BATCH, MAX_INPUTS_PER_BATCH),
+        };
+        let batch_size = common.batch_size.unwrap_or(default);
+        if !(1..=max).contains(&batch_size) {
+            return Err(format!(
+                "--batch-size {batch_size}: {} requests hold 1 to {max} inputs",
+                op.name()
+            ));
+        }
+        Ok(Job {
+            op,
+            key,
+            batch_size,
+            properties,
+            output,
+            common,
+        })
+    }
+
+    /// The column every row must have, if any.
+    fn key_column(&self) -> Option<&str> {
+        match self.key {
+            Key::None => None,
+            _ => Some(self.key.column()),
+        }
+    }
+}
+
+fn property_key(name: &str) -> Result<Key, String> {
+    if crate::row::is_property_name(name) {
+        Ok(Key::Property {
+            name: name.to_owned(),
+        })
+    } else {
+        Err(format!("--id-property {name:?} is not a property name"))
+    }
+}
+
+fn keyed(args: KeyedArgs) -> Result<(Key, Common), String> {
+    let key = match (args.id_property, args.id_column) {
+        (Some(property), _) => property_key(&property)?,
+        (None, column) => Key::RecordId {
+            column: column.unwrap_or_else(|| "id".to_owned()),
+        },
+    };
+    Ok((key, args.common))
+}
+
+/// Runs the command line; `Ok` is the exit code, `Err` a usage or
+/// configuration error (exit code [`EXIT_USAGE`]).
+pub async fn run(cli: Cli) -> Result<u8, String> {
+    let started = Instant::now();
+    let job = Job::new(cli)?;
+    let common = &job.common;
+    let format = Format::resolve(common.format, &common.file)?;
+    let source = source::open(&common.file, format, job.key_column())?;
+    let report = match &common.report {
+        Some(path) => Some(
+            File::create(path)
+                .map_err(|error| error.to_string())
+                .and_then(|file| {
+                    ReportWriter::new(BufWriter::new(file)).map_err(|error| error.to_string())
+                })
+                .map_err(|error| format!("cannot write the report {}: {error}", path.display()))?,
+        ),
+        None => None,
+    };
+    if common.dry_run {
+        return dry_run(&job, format, source.rows, report).await;
+    }
+
+    let target = target::from_env(common.base_url.clone(), common.token_file.as_deref())?;
+    let (client, fake) = connect(target, common.quiet).await?;
+    warn_unapplied(&job);
+    let output: Option<Box<dyn Write + Send>> = match (job.op, &job.output) {
+        (Op::Read, Some(path)) => Some(Box::new(BufWriter::new(
+            File::create(path)
+                .map_err(|error| format!("cannot write the output {}: {error}", path.display()))?,
+        ))),
+        (Op::Read, None) => Some(Box::new(BufWriter::new(std::io::stdout()))),
+        _ => None,
+    };
+    let progress = progress_bar(common.quiet, source.size);
+    let shared = Arc::new(Shared {
+        key: job.key.clone(),
+        pending: Mutex::new(VecDeque::new()),
+        sink: Mutex::new(Sink {
+            report,
+            output,
+            quiet: common.quiet,
+            progress,
+            bytes_read: Arc::clone(&source.bytes_read),
+            ..Sink::default()
+        }),
+    });
+
+    let concurrency = usize::from(common.concurrency);
+    let rows = source.rows;
+    let mut outcomes = match job.op {
+        Op::Upsert => client
+            .upsert_all(inputs(rows, &shared, |key, fields| key.upsert(fields)))
+            .concurrency(concurrency)
+            .stream(),
+        Op::Create => client
+            .create_all(inputs(rows, &shared, |_, fields| {
+                Ok(convert::create(fields))
+            }))
+            .concurrency(concurrency)
+            .stream(),
+        Op::Update => client
+            .update_all(inputs(rows, &shared, |key, fields| key.update(fields)))
+            .concurrency(concurrency)
+            .stream(),
+        Op::Archive => client
+            .archive_all(inputs(rows, &shared, |key, fields| key.key_only(fields)))
+            .concurrency(concurrency)
+            .stream(),
+        Op::Read => {
+            let call = client
+                .read_all(inputs(rows, &shared, |key, fields| key.key_only(fields)))
+                .concurrency(concurrency)
+                .properties(job.properties.clone());
+            match &job.key {
+                Key::Property { name } => call.id_property(name.clone()).stream(),
+                _ => call.stream(),
+            }
+        }
+        Op::V1 => client
+            .v1_create_or_update_all(inputs(rows, &shared, |key, fields| key.v1(fields)))
+            .batch_size(job.batch_size)
+            .concurrency(concurrency)
+            .stream(),
+    };
+    while let Some(outcome) = outcomes.next().await {
+        let (row, line) = lock(&shared.pending).pop_front().unwrap_or((0, 0));
+        lock(&shared.sink).outcome(row, line, &outcome);
+    }
+    let stats = outcomes.stats();
+    drop(outcomes);
+
+    let mut sink = std::mem::take(&mut *lock(&shared.sink));
+    sink.close();
+    let summary = Summary {
+        command: job.op.name(),
+        rows: sink.rows,
+        counts: sink.counts,
+        bad_rows: sink.bad_rows,
+        stats,
+        elapsed: started.elapsed(),
+        peak_rss_kib: summary::peak_rss_kib(),
+    };
+    finish(&job, sink, summary, fake).await
+}
+
+async fn dry_run(
+    job: &Job,
+    format: Format,
+    mut rows: mpsc::Receiver<Item>,
+    report: Option<ReportWriter<BufWriter<File>>>,
+) -> Result<u8, String> {
+    let mut planner = Planner::new(job.batch_size);
+    let mut sink = Sink {
+        report,
+        quiet: job.common.quiet,
+        ..Sink::default()
+    };
+    let plan_key = match job.key {
+        Key::None => Key::Property {
+            name: "email".into(),
+        },
+        _ => job.key.clone(),
+    };
+    while let Some(item) = rows.recv().await {
+        let row = match item {
+            Item::Row(row) => row,
+            Item::Failed(message) => {
+                sink.fail(message);
+                break;
+            }
+        };
+        let checked = row.content.and_then(|fields| {
+            let key = plan_key.value(&fields).map(str::to_owned);
+            let label = job.key.label(&fields);
+            job.op.check(&job.key, fields).map(|()| (key, label))
+        });
+        match checked {
+            Ok((key, label)) => {
+                planner.valid(key.as_deref().map(|value| (plan_key.column(), value)));
+                sink.valid(row.number, row.line, &label);
+            }
+            Err(error) => {
+                planner.invalid();
+                let label = job.key.label(&error.fields);
+                sink.bad_row(row.number, row.line, &label, &error.message);
+            }
+        }
+    }
+    sink.close();
+    let plan = planner.finish();
+    let concurrency = job.common.concurrency;
+    println!(
+        "dry run: {} {} ({}), nothing sent\n{plan}, {concurrency} in flight",
+        job.op.name(),
+        job.common.file.display(),
+        format.name()
+    );
+    if let Some(message) = sink.error {
+        return Err(message);
+    }
+    Ok(if plan.invalid > 0 {
+        EXIT_ROWS_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+async fn connect(target: Target, quiet: bool) -> Result<(Client, Option<FakeHubSpot>), String> {
+    let (base_url, token, fake) = match target {
+        Target::Remote { base_url, token } => (base_url, token, None),
+        Target::Embedded => {
+            let fake = FakeHubSpot::builder()
+                .start()
+                .await
+                .map_err(|error| format!("cannot start the embedded hubspot-fake: {error}"))?;
+            if !quiet {
+                eprintln!(
+                    "No HUBSPOT_TOKEN and no base URL: syncing into an embedded hubspot-fake at {} \
+                     (in this process; nothing leaves the machine).",
+                    fake.base_url()
+                );
+            }
+            (fake.base_url(), EMBEDDED_TOKEN.to_owned(), Some(fake))
+        }
+    };
+    let client = Client::builder()
+        .base_url(base_url)
+        .token(token)
+        .build()
+        .map_err(|error| error.to_string())?;
+    Ok((client, fake))
+}
+
+/// Flags that are accepted but not applied yet, said once on stderr.
+fn warn_unapplied(job: &Job) {
+    let common = &job.common;
+    if common.quiet {
+        return;
+    }
+    // TODO(sdk): wire to ClientBuilder::rate_limit once the transport policy lands.
+    if let Some(limit) = &common.rate_limit {
+        eprintln!(
+            "warning: --rate-limit {limit} is checked but not applied yet: this SDK version has no client-side rate limiter"
+        );
+    }
+    // TODO(sdk): wire to the per-call `.reconcile(false)` once the transport policy lands.
+    if common.no_reconcile {
+        eprintln!("note: --no-reconcile: this SDK version does not reconcile unknown outcomes yet");
+    }
+    // TODO(sdk): the v3 helpers have no batch_size(n); chunks are always up to 100.
+    if job.op != Op::V1 && job.batch_size != MAX_INPUTS_PER_BATCH {
+        eprintln!(
+            "warning: --batch-size {} is used for --dry-run plans only: the SDK sends v3 batches of up to {MAX_INPUTS_PER_BATCH}",
+            job.batch_size
+        );
+    }
+}
+
+async fn finish(
+    job: &Job,
+    sink: Sink,
+    summary: Summary,
+    fake: Option<FakeHubSpot>,
+) -> Result<u8, String> {
+    if !job.common.quiet {
+        let hidden = sink.problems.saturating_sub(MAX_PROBLEMS_SHOWN);
+        if hidden > 0 {
+            let hint = if job.common.report.is_some() {
+                "all are in the report"
+            } else {
+                "--report FILE.json lists them all"
+            };
+            eprintln!("... and {hidden} more failed or unknown rows ({hint})");
+        }
+        eprintln!("{summary}");
+    }
+    if let Some(fake) = fake {
+        let held = fake.contacts().iter().filter(|c| !c.archived).count();
+        if !job.common.quiet {
+            eprintln!(
+                "The embedded hubspot-fake now holds {held} contacts (it stops with this command; \
+                 set HUBSPOT_TOKEN to sync into HubSpot)."
+            );
+        }
+        fake.shutdown().await;
+    }
+    if let Some(message) = sink.error {
+        return Err(message);
+    }
+    Ok(if summary.has_problems() {
+        EXIT_ROWS_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+fn progress_bar(quiet: bool, size: Option<u64>) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match size {
+        Some(size) => ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr())
+            .with_style(
+                ProgressStyle::with_template("{bar:30} {percent:>3}% {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+    };
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
+/// What the input adapter and the outcome loop share.
+struct Shared {
+    key: Key,
+    /// (row, line) of each row handed to the SDK and not yet settled, in order.
+    pending: Mutex<VecDeque<(u64, u64)>>,
+    sink: Mutex<Sink>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The rows as SDK inputs. Bad rows are reported here, as they are read; the
+/// others are remembered by (row, line) until their outcome comes back.
+fn inputs<T, F>(
+    mut rows: mpsc::Receiver<Item>,
+    shared: &Arc<Shared>,
+    convert: F,
+) -> InputStream<BoxStream<'static, T>>
+where
+    T: Send + 'static,
+    F: Fn(&Key, Fields) -> Result<T, RowError> + Send + 'static,
+{
+    let shared = Arc::clone(shared);
+    let items = futures::stream::poll_fn(move |cx| rows.poll_recv(cx));
+    InputStream(
+        items
+            .filter_map(move |item| {
+                let input = match item {
+                    Item::Failed(message) => {
+                        lock(&shared.sink).fail(message);
+                        None
+                    }
+                    Item::Row(row) => {
+                        match row.content.and_then(|fields| convert(&shared.key, fields)) {
+                            Ok(input) => {
+                                lock(&shared.pending).push_back((row.number, row.line));
+                                Some(input)
+                            }
+                            Err(error) => {
+                                let label = shared.key.label(&error.fields);
+                                lock(&shared.sink).bad_row(
+                                    row.number,
+                                    row.line,
+                                    &label,
+                                    &error.message,
+                                );
+                                None
+                            }
+                        }
+                    }
+                };
+                futures::future::ready(input)
+            })
+            .boxed(),
+    )
+}
+
+/// Where settled rows go: the report, the read output, the counts, stderr.
+#[derive(Default)]
+struct Sink {
+    report: Option<ReportWriter<BufWriter<File>>>,
+    output: Option<Box<dyn Write + Send>>,
+    counts: OutcomeCounts,
+    rows: u64,
+    bad_rows: u64,
+    problems: u64,
+    quiet: bool,
+    progress: Option<ProgressBar>,
+    bytes_read: Arc<AtomicU64>,
+    /// The first error that makes the run fail as a whole (exit 2).
+    error: Option<String>,
+}
+
+impl Sink {
+    fn bad_row(&mut self, row: u64, line: u64, key: &str, message: &str) {
+        self.rows += 1;
+        self.bad_rows += 1;
+        self.entry(&report::bad_row_entry(row, line, key, message));
+        self.problem(line, key, &format!("failed: {INVALID_INPUT}: {message}"));
+        self.tick();
+    }
+
+    fn valid(&mut self, row: u64, line: u64, key: &str) {
+        self.rows += 1;
+        self.entry(&report::valid_row_entry(row, line, key));
+    }
+
+    fn outcome(&mut self, row: u64, line: u64, settled: &InputOutcome) {
+        self.rows += 1;
+        self.counts.add(&settled.outcome);
+        self.entry(&report::outcome_entry(
+            row,
+            line,
+            &settled.key,
+            &settled.outcome,
+        ));
+        if let (Outcome::Read(contact), Some(out)) = (&settled.outcome, &mut self.output) {
+            let written = serde_json::to_writer(&mut *out, contact.as_ref())
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(error) = written {
+                self.fail(format!("cannot write the contacts read: {error}"));
+                self.output = None;
+            }
+        }
+        if !settled.outcome.is_success() {
+            self.problem(line, &settled.key, &settled.outcome.to_string());
+        }
+        self.tick();
+    }
+
+    fn entry(&mut self, entry: &report::Entry<'_>) {
+        if let Some(report) = &mut self.report
+            && let Err(error) = report.write(entry)
+        {
+            self.error
+                .get_or_insert(format!("cannot write the report: {error}"));
+            self.report = None;
+        }
+    }
+
+    fn problem(&mut self, line: u64, key: &str, what: &str) {
+        self.problems += 1;
+        if self.quiet || self.problems > MAX_PROBLEMS_SHOWN {
+            return;
+        }
+        let text = if key.is_empty() {
+            format!("line {line}: {what}")
+        } else {
+            format!("line {line} ({key}): {what}")
+        };
+        match &self.progress {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn tick(&self) {
+        if let Some(bar) = &self.progress
+            && self.rows.is_multiple_of(64)
+        {
+            bar.set_position(self.bytes_read.load(Ordering::Relaxed));
+            bar.set_message(format!("{} rows", self.rows));
+        }
+    }
+
+    fn fail(&mut self, message: String) {
+        self.error.get_or_insert(message);
+    }
+
+    /// Closes the report and the output, and clears the progress bar.
+    fn close(&mut self) {
+        if let Some(report) = self.report.take()
+            && let Err(error) = report.finish()
+        {
+            self.fail(format!("cannot write the report: {error}"));
+        }
+        if let Some(mut out) = self.output.take()
+            && let Err(error) = out.flush()
+        {
+            self.fail(format!("cannot write the contacts read: {error}"));
+        }
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn job(args: &[&str]) -> Result<Job, String> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("hubspot-contacts").chain(args.iter().copied()))
+                .map_err(|error| error.to_string())?;
+        Job::new(cli)
+    }
+
+    #[test]
+    fn subcommands_resolve_to_an_operation_and_a_key() {
+        let upsert = job(&["upsert", "a.csv"]).unwrap();
+        assert_eq!((upsert.op, upsert.batch_size), (Op::Upsert, 100));
+        assert_eq!(
+            upsert.key,
+            Key::Property {
+                name: "email".into()
+            }
+        );
+        let update = job(&["update", "a.csv"]).unwrap();
+        assert_eq!(
+            update.key,
+            Key::RecordId {
+                column: "id".into()
+            }
+        );
+        let by_external = job(&["update", "--id-property", "external_id", "a.csv"]).unwrap();
+        assert_eq!(
+            by_external.key,
+            Key::Property {
+                name: "external_id".into()
+            }
+        );
+        let v1 = job(&[
+            "v1-batch",
+            "--vid-column",
+            "vid",
+            "--batch-size",
+            "1000",
+            "a.csv",
+        ])
+        .unwrap();
+        assert_eq!((v1.key.column(), v1.batch_size), ("vid", 1000));
+        assert_eq!(job(&["create", "a.csv"]).unwrap().key_column(), None);
+    }
+
+    #[test]
+    fn misuse_is_a_usage_error() {
+        for args in [
+            &["upsert", "--batch-size", "101", "a.csv"][..],
+            &["v1-batch", "--batch-size", "1001", "a.csv"],
+            &["create", "--batch-size", "0", "a.csv"],
+            &["update", "--id-property", "email", "a.csv"],
+            &["upsert", "--id-property", "hs_object_id", "a.csv"],
+            &["upsert", "--id-property", "first name", "a.csv"],
+            &["update", "--id-property", "x", "--id-column", "y", "a.csv"],
+            &["upsert", "--rate-limit", "fast", "a.csv"],
+        ] {
+            assert!(job(args).is_err(), "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The closing summary printed on stderr, and the peak memory figure in it.
+//! Formatting and parsing are pure; [`peak_rss_kib`] reads `/proc`.
+
+use std::{fmt, time::Duration};
+
+use hubspot_contacts_batch::batch::{BatchStats, OutcomeCounts};
+
+/// What a run did, for the closing summary.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    /// The subcommand.
+    pub command: &'static str,
+    /// Data rows read.
+    pub rows: u64,
+    /// Outcomes of the rows the SDK settled.
+    pub counts: OutcomeCounts,
+    /// Rows that were bad before sending (counted as failed too).
+    pub bad_rows: u64,
+    /// Requests, retries, 429s.
+    pub stats: BatchStats,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Peak resident memory (Linux's VmHWM), in KiB.
+    pub peak_rss_kib: Option<u64>,
+}
+
+impl Summary {
+    /// Failed rows: those HubSpot or the SDK refused, and the bad ones.
+    pub fn failed(&self) -> u64 {
+        self.counts.failed + self.bad_rows
+    }
+
+    /// Whether any row failed or ended unknown.
+    pub fn has_problems(&self) -> bool {
+        self.failed() > 0 || self.counts.unknown > 0
+    }
+
+    /// Rows per second over the run.
+    pub fn rate(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.rows as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: {} rows in {:.2} s ({:.0} contacts/s)",
+            self.command,
+            self.rows,
+            self.elapsed.as_secs_f64(),
+            self.rate()
+        )?;
+        let counts = &self.counts;
+        write!(
+            f,
+            "  created {}, updated {}",
+            counts.created, counts.updated
+        )?;
+        for (name, count) in [
+            ("read", counts.read),
+            ("archived", counts.archived),
+            ("accepted", counts.accepted),
+        ] {
+            if count > 0 {
+                write!(f, ", {name} {count}")?;
+            }
+        }
+        write!(f, ", failed {}", self.failed())?;
+        if self.bad_rows > 0 {
+            write!(f, " ({} bad rows)", self.bad_rows)?;
+        }
+        writeln!(f, ", unknown {}", counts.unknown)?;
+        write!(
+            f,
+            "  requests {}, retries {}, 429s {}",
+            self.stats.requests, self.stats.retries, self.stats.rate_limited
+        )?;
+        if self.stats.reconciled > 0 {
+            write!(f, ", reconciled {}", self.stats.reconciled)?;
+        }
+        if let Some(kib) = self.peak_rss_kib {
+            write!(f, "\n  peak RSS {:.1} MiB", kib as f64 / 1024.0)?;
+        }
+        Ok(())
+    }
+}
+
+/// The `VmHWM` (peak resident set) of a `/proc/<pid>/status` text, in KiB.
+pub fn parse_vm_hwm(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|number| number.trim().parse().ok())
+}
+
+/// This process's peak resident memory in KiB (Linux only; `None` elsewhere).
+pub fn peak_rss_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .as_deref()
+        .and_then(parse_vm_hwm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vm_hwm_is_read_in_kib() {
+        let status =
+            "Name:\thubspot-contacts\nVmPeak:\t  100 kB\nVmHWM:\t   14336 kB\nVmRSS:\t 9000 kB\n";
+        assert_eq!(parse_vm_hwm(status), Some(14336));
+        assert_eq!(parse_vm_hwm("Name: x\n"), None);
+        assert_eq!(parse_vm_hwm("VmHWM: lots\n"), None);
+    }
+
+    #[test]
+    fn the_summary_names_every_count() {
+        let summary = Summary {
+            command: "upsert",
+            rows: 1003,
+            counts: OutcomeCounts {
+                created: 995,
+                updated: 1,
+                failed: 3,
+                ..OutcomeCounts::default()
+            },
+            bad_rows: 4,
+            stats: BatchStats {
+                requests: 12,
+                retries: 1,
+                rate_limited: 1,
+                ..BatchStats::default()
+            },
+            elapsed: Duration::from_millis(500),
+            peak_rss_kib: Some(14336),
+        };
+        assert_eq!(
+            summary.to_string(),
+            "upsert: 1003 rows in 0.50 s (2006 contacts/s)\n  \
+             created 995, updated 1, failed 7 (4 bad rows), unknown 0\n  \
+             requests 12, retries 1, 429s 1\n  \
+             peak RSS 14.0 MiB"
+        );
+        assert!(summary.has_problems());
+        let clean = Summary {
+            command: "archive",
+            rows: 2,
+            counts: OutcomeCounts {
+                archived: 2,
+                ..OutcomeCounts::default()
+            },
+            ..Summary::default()
+        };
+        assert!(!clean.has_problems());
+        assert!(
+            clean
+                .to_string()
+                .contains("created 0, updated 0, archived 2, failed 0, unknown 0")
+        );
+    }
+}
