@@ -504,10 +504,12 @@ async fn admin_reset(State(s): State<Arc<Shared>>) -> StatusCode {
 }
 
 async fn not_found(State(s): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    drain(body).await;
     let reply = Reply::error(
         404,
         Some("OBJECT_NOT_FOUND"),
-        format!("No route for {} {}", req.method(), req.uri().path()),
+        format!("No route for {} {}", parts.method, parts.uri.path()),
     );
     finish(&s, reply, LimitHeaders::default(), None)
 }
@@ -619,6 +621,10 @@ async fn pipeline(
     let (parts, body) = req.into_parts();
     let ctl = parts.extensions.get::<ConnCtl>().cloned();
     lock(&shared.stats).requests += 1;
+    // Read the whole body first, even for requests refused below: closing a connection
+    // with unread request bytes makes the kernel send a reset, which can destroy the
+    // refusal before the client reads it.
+    let body = read_body(&parts.headers, body).await;
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
     }
@@ -684,7 +690,7 @@ async fn pipeline(
     }
 
     // 4. The body, then the operation (validated whole, applied under one lock).
-    let reply = match read_body(&parts.headers, body).await {
+    let reply = match body {
         Ok(bytes) => dispatch(&shared, route, vid.as_deref(), parts.uri.query(), &bytes),
         Err(reply) => reply,
     };
@@ -704,24 +710,8 @@ async fn pipeline(
     send(reply, limits, None)
 }
 
+/// Reads the body (at most [`MAX_BODY_BYTES`]), then checks that it is declared as JSON.
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Reply> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = content_type.split(';').next().unwrap_or("").trim();
-    if !mime.eq_ignore_ascii_case("application/json") {
-        let shown = if content_type.is_empty() {
-            "(none)"
-        } else {
-            content_type
-        };
-        return Err(Reply::error(
-            415,
-            Some("VALIDATION_ERROR"),
-            format!("Content type '{shown}' not supported; send application/json"),
-        ));
-    }
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -741,7 +731,7 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Reply> {
     let mut buf = Vec::with_capacity(declared.map_or(0, |n| n as usize));
     loop {
         match body.frame().await {
-            None => return Ok(Bytes::from(buf)),
+            None => break,
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {
                     if buf.len() + data.len() > MAX_BODY_BYTES {
@@ -758,6 +748,24 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Reply> {
             }
         }
     }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        let shown = if content_type.is_empty() {
+            "(none)"
+        } else {
+            content_type
+        };
+        return Err(Reply::error(
+            415,
+            Some("VALIDATION_ERROR"),
+            format!("Content type '{shown}' not supported; send application/json"),
+        ));
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// Reads and discards what is left of an over-long body (up to [`MAX_DRAIN_BYTES`]), so the

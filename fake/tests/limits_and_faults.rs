@@ -449,3 +449,43 @@ async fn start_reports_bind_errors() {
     );
     assert!(err.to_string().contains(&h.fake.addr().to_string()));
 }
+
+#[tokio::test]
+async fn refusals_of_large_requests_reach_the_client() {
+    // A refusal sent while request bytes are still unread could be destroyed by the reset
+    // the kernel sends on close; the fake reads the body first, so each one arrives.
+    let h = start(
+        FakeHubSpot::builder()
+            .tokens(["good"])
+            .rate_limit(1, Duration::from_secs(60)),
+    )
+    .await;
+    let inputs: Vec<Value> = (0..100)
+        .map(|i| json!({"properties": {"email": format!("{i}@example.com"), "address": "z".repeat(20_000)}}))
+        .collect();
+    let body = json!({ "inputs": inputs });
+    let send = |token: &'static str| {
+        h.http
+            .post(h.url(CREATE))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(send("good").await.unwrap().status(), 201);
+    for _ in 0..10 {
+        assert_eq!(send("good").await.expect("429 arrives").status(), 429);
+        assert_eq!(send("bad").await.expect("401 arrives").status(), 401);
+    }
+    let f = start(FakeHubSpot::builder().faults(faults("503=1"))).await;
+    for _ in 0..10 {
+        let r = f
+            .http
+            .post(f.url(CREATE))
+            .bearer_auth("t")
+            .json(&body)
+            .send()
+            .await
+            .expect("503 arrives");
+        assert_eq!(r.status(), 503);
+    }
+}
