@@ -1,0 +1,457 @@
+//! End-to-end tests of the `hubspot-contacts` binary against a hubspot-fake
+//! started in the test process: exit codes, the report, dry runs, bad rows,
+//! every subcommand, a 20,000-row file, and the embedded default.
+
+mod support;
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+use support::{
+    TOKEN, arg, at_line, dir, fake, live_contacts, peak_rss_mib, report, run, run_against, write,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rows_are_reported_by_line_while_the_rest_lands() {
+    let fake = fake().await;
+    let dir = dir("bad-rows");
+    let mut csv = b"email,firstname,lastname,\n".to_vec();
+    csv.extend_from_slice(b"ada@example.com,Ada,Lovelace,\n"); // line 2
+    csv.extend_from_slice(b"\"grace@example.com,Grace,Hopper,\n"); // 3: quote never closed
+    csv.extend_from_slice(b"alan@example.com,Al\xffan,Turing,\n"); // 4: invalid UTF-8
+    csv.extend_from_slice(b",Nobody,Empty,\n"); // 5: empty key
+    csv.extend_from_slice(b"not-an-email,Bad,Email,\n"); // 6: HubSpot refuses it
+    csv.extend_from_slice(b"edsger@example.com,Edsger,Dijkstra,stray\n"); // 7: value in an unnamed column
+    csv.extend_from_slice(b"\n"); // 8: blank, not a row
+    csv.extend_from_slice(b"barbara@example.com,Barbara,\"Liskov, Jr.\",\n"); // 9
+    csv.extend_from_slice(b"ken@example.com,Ken\n"); // 10: too few fields
+    let input = write(&dir, "contacts.csv", csv);
+    let report_path = dir.join("report.json");
+
+    let run = run_against(
+        &fake,
+        &["upsert", arg(&input), "--report", arg(&report_path)],
+    )
+    .await;
+
+    assert_eq!(run.code, 1, "{run:?}");
+    let entries = report(&report_path);
+    assert_eq!(entries.len(), 8, "one entry per row: {entries:#?}");
+    for (line, expected) in [
+        (3, "bad quoting"),
+        (4, "not valid UTF-8"),
+        (5, "empty"),
+        (7, "not a property name"),
+        (10, "fields but the header has"),
+    ] {
+        let entry = at_line(&entries, line);
+        assert_eq!(entry["outcome"], "failed", "line {line}: {entry}");
+        assert_eq!(entry["error"]["category"], "INVALID_INPUT", "line {line}");
+        let message = entry["error"]["message"].as_str().unwrap();
+        assert!(message.contains(expected), "line {line}: {message}");
+    }
+    assert_eq!(at_line(&entries, 4)["key"], "email alan@example.com");
+    let refused = at_line(&entries, 6);
+    assert_eq!(refused["outcome"], "failed");
+    assert_eq!(refused["error"]["category"], "VALIDATION_ERROR");
+    assert_eq!(refused["key"], "email not-an-email");
+    for (line, row) in [(2, 1), (9, 7)] {
+        let entry = at_line(&entries, line);
+        assert_eq!(entry["outcome"], "created", "{entry}");
+        assert_eq!(entry["row"], row);
+        assert!(entry["id"].is_string());
+    }
+    assert!(
+        run.stderr
+            .contains("line 3: failed: INVALID_INPUT: bad quoting"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("created 2, updated 0, failed 6 (5 bad rows), unknown 0"),
+        "{}",
+        run.stderr
+    );
+    let contacts = fake.contacts();
+    assert_eq!(contacts.len(), 2);
+    let barbara = contacts
+        .iter()
+        .find(|c| c.properties.get("email").map(String::as_str) == Some("barbara@example.com"))
+        .unwrap();
+    assert_eq!(barbara.properties["lastname"], "Liskov, Jr.");
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_run_exits_zero_and_again_updates() {
+    let fake = fake().await;
+    let dir = dir("clean");
+    let input = write(
+        &dir,
+        "contacts.jsonl",
+        "{\"email\":\"ada@example.com\",\"firstname\":\"Ada\",\"zip\":12345}\n\
+         \n\
+         {\"email\":\"grace@example.com\",\"firstname\":\"Grace\",\"phone\":null}\n",
+    );
+    let first = run_against(&fake, &["upsert", arg(&input)]).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(
+        first
+            .stderr
+            .contains("created 2, updated 0, failed 0, unknown 0"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("requests 1, retries 0, 429s 0"),
+        "{}",
+        first.stderr
+    );
+    let second = run_against(&fake, &["upsert", arg(&input), "--quiet"]).await;
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(second.stderr, "", "--quiet prints nothing when all is well");
+    assert_eq!(live_contacts(&fake), 2);
+    let ada = fake
+        .contacts()
+        .into_iter()
+        .find(|c| c.properties.get("firstname").map(String::as_str) == Some("Ada"))
+        .unwrap();
+    assert_eq!(ada.properties["zip"], "12345", "numbers become strings");
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_rows_of_the_wrong_shape_are_reported() {
+    let fake = fake().await;
+    let dir = dir("jsonl-shapes");
+    let input = write(
+        &dir,
+        "contacts.jsonl",
+        "{\"email\":\"ada@example.com\"}\n\
+         [1,2]\n\
+         {\"email\":\"grace@example.com\",\"tags\":[\"a\"]}\n\
+         {\"firstname\":\"no key\"}\n\
+         {\"email\":\n",
+    );
+    let report_path = dir.join("report.json");
+    let run = run_against(
+        &fake,
+        &["upsert", arg(&input), "--report", arg(&report_path)],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let entries = report(&report_path);
+    assert_eq!(entries.len(), 5);
+    assert_eq!(at_line(&entries, 1)["outcome"], "created");
+    for (line, expected) in [
+        (2, "not an object"),
+        (3, "\"tags\" is a JSON array"),
+        (4, "missing"),
+        (5, "not valid JSON"),
+    ] {
+        let message = at_line(&entries, line)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains(expected), "line {line}: {message}");
+    }
+    assert_eq!(at_line(&entries, 3)["key"], "email grace@example.com");
+    assert_eq!(live_contacts(&fake), 1);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_plans_and_sends_nothing() {
+    let fake = fake().await;
+    let dir = dir("dry-run");
+    let mut csv = String::from("email,firstname\n");
+    for n in 0..250 {
+        writeln!(csv, "user{n}@example.com,User").unwrap();
+    }
+    csv.push_str(",Empty\n");
+    let input = write(&dir, "contacts.csv", csv);
+    let report_path = dir.join("report.json");
+
+    let run = run_against(
+        &fake,
+        &[
+            "upsert",
+            arg(&input),
+            "--dry-run",
+            "--report",
+            arg(&report_path),
+        ],
+    )
+    .await;
+
+    assert_eq!(run.code, 1, "an invalid row makes the plan exit 1: {run:?}");
+    assert!(run.stdout.contains("rows      251"), "{}", run.stdout);
+    assert!(run.stdout.contains("valid     250"), "{}", run.stdout);
+    assert!(run.stdout.contains("invalid   1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("requests  3 (up to 100 inputs each)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("nothing sent"), "{}", run.stdout);
+    assert_eq!(fake.stats().requests, 0);
+    assert!(fake.contacts().is_empty());
+    let entries = report(&report_path);
+    assert_eq!(entries.len(), 251);
+    assert_eq!(at_line(&entries, 2)["outcome"], "valid");
+    assert_eq!(at_line(&entries, 252)["outcome"], "failed");
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_and_configuration_errors_exit_2() {
+    let fake = fake().await;
+    let dir = dir("usage");
+    let csv = write(&dir, "contacts.csv", "email,firstname\na@example.com,A\n");
+    let no_key = write(&dir, "nokey.csv", "firstname\nA\n");
+    let text = write(&dir, "contacts.txt", "email\n");
+    let missing = dir.join("missing.csv");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["upsert", arg(&csv), "--no-such-flag"],
+        vec!["upsert", arg(&csv), "--batch-size", "101"],
+        vec!["v1-batch", arg(&csv), "--batch-size", "1001"],
+        vec!["upsert", arg(&csv), "--rate-limit", "fast"],
+        vec!["upsert", arg(&missing)],
+        vec!["upsert", arg(&no_key)],
+        vec!["upsert", arg(&text)],
+        vec!["update", arg(&csv), "--id-property", "email"],
+        vec!["upsert", arg(&csv), "--token-file", arg(&missing)],
+        vec!["frobnicate", arg(&csv)],
+    ];
+    for args in cases {
+        let run = run_against(&fake, &args).await;
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(!run.stderr.is_empty(), "{args:?} says why");
+    }
+    // A base URL without a token.
+    let args = vec![
+        "upsert".into(),
+        arg(&csv).into(),
+        "--base-url".into(),
+        fake.base_url(),
+    ];
+    let run = run(args, vec![]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("HUBSPOT_TOKEN"), "{}", run.stderr);
+    assert_eq!(fake.stats().requests, 0, "no usage error sends anything");
+
+    let help = support::run(vec!["--help".into()], vec![]).await;
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("Exit codes:"), "{}", help.stdout);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_comes_from_a_file() {
+    let fake = hubspot_fake::FakeHubSpot::builder()
+        .tokens(["file-secret"])
+        .start()
+        .await
+        .unwrap();
+    let dir = dir("token-file");
+    let csv = write(&dir, "contacts.csv", "email\na@example.com\n");
+    let token = write(&dir, "token", "file-secret\n");
+    let args = |token_file: &str| {
+        vec![
+            "upsert".to_owned(),
+            arg(&csv).to_owned(),
+            "--base-url".to_owned(),
+            fake.base_url(),
+            "--token-file".to_owned(),
+            token_file.to_owned(),
+        ]
+    };
+    let good = run(args(arg(&token)), vec![]).await;
+    assert_eq!(good.code, 0, "{good:?}");
+    let wrong = write(&dir, "wrong", "nope");
+    let refused = run(
+        args(arg(&wrong)),
+        vec![("HUBSPOT_TOKEN", "file-secret".into())],
+    )
+    .await;
+    assert_eq!(
+        refused.code, 1,
+        "the file wins over the environment: {refused:?}"
+    );
+    assert!(refused.stderr.contains("failed 1"), "{}", refused.stderr);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_update_read_and_archive_by_record_id() {
+    let fake = fake().await;
+    let dir = dir("lifecycle");
+    let created_report = dir.join("created.json");
+    let input = write(
+        &dir,
+        "new.csv",
+        "email,firstname\nada@example.com,Ada\ngrace@example.com,Grace\n",
+    );
+    let run = run_against(
+        &fake,
+        &["create", arg(&input), "--report", arg(&created_report)],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let ids: Vec<String> = report(&created_report)
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+
+    let mut updates = String::from("id,city\n");
+    for id in &ids {
+        writeln!(updates, "{id},Paris").unwrap();
+    }
+    updates.push_str("999999,Nowhere\n");
+    let updates = write(&dir, "updates.csv", updates);
+    let update_report = dir.join("updated.json");
+    let run = run_against(
+        &fake,
+        &["update", arg(&updates), "--report", arg(&update_report)],
+    )
+    .await;
+    assert_eq!(run.code, 1, "the unknown id fails: {run:?}");
+    let entries = report(&update_report);
+    assert_eq!(at_line(&entries, 2)["outcome"], "updated");
+    assert_eq!(at_line(&entries, 4)["outcome"], "failed");
+    assert!(
+        fake.contacts()
+            .iter()
+            .all(|c| c.properties["city"] == "Paris")
+    );
+
+    let keys = write(
+        &dir,
+        "keys.jsonl",
+        "{\"email\":\"ada@example.com\"}\n{\"email\":\"grace@example.com\"}\n",
+    );
+    let output = dir.join("read.jsonl");
+    let run = run_against(
+        &fake,
+        &[
+            "read",
+            arg(&keys),
+            "--id-property",
+            "email",
+            "--properties",
+            "city,firstname",
+            "--output",
+            arg(&output),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let read: Vec<Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(read.len(), 2);
+    assert_eq!(read[0]["properties"]["firstname"], "Ada");
+    assert_eq!(read[1]["properties"]["city"], "Paris");
+
+    let run = run_against(&fake, &["read", arg(&keys), "--id-property", "email"]).await;
+    assert_eq!(
+        run.stdout.lines().count(),
+        2,
+        "read writes JSONL to stdout: {run:?}"
+    );
+
+    let archive = write(&dir, "archive.csv", format!("id\n{}\n", ids[0]));
+    let run = run_against(&fake, &["archive", arg(&archive)]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("archived 1"), "{}", run.stderr);
+    assert_eq!(live_contacts(&fake), 1);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_batch_accepts_contacts_by_email() {
+    let fake = fake().await;
+    let dir = dir("v1");
+    let input = write(
+        &dir,
+        "contacts.csv",
+        "email,firstname\nada@example.com,Ada\ngrace@example.com,Grace\n",
+    );
+    let run = run_against(&fake, &["v1-batch", arg(&input), "--batch-size", "500"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("accepted 2"), "{}", run.stderr);
+    assert_eq!(live_contacts(&fake), 2);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_jsonl_rows_sync_in_bounded_memory() {
+    let fake = fake().await;
+    let dir = dir("twenty-thousand");
+    let mut jsonl = String::new();
+    for n in 0..20_000 {
+        writeln!(
+            jsonl,
+            "{{\"email\":\"user{n}@example.com\",\"firstname\":\"User\",\"lastname\":\"Number {n}\",\"company\":\"Acme\",\"city\":\"Paris\",\"zip\":{n}}}"
+        )
+        .unwrap();
+    }
+    let input = write(&dir, "contacts.jsonl", jsonl);
+    let report_path = dir.join("report.json");
+
+    let run = run_against(
+        &fake,
+        &["upsert", arg(&input), "--report", arg(&report_path)],
+    )
+    .await;
+
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(live_contacts(&fake), 20_000);
+    assert!(run.stderr.contains("created 20000"), "{}", run.stderr);
+    assert!(run.stderr.contains("requests 200,"), "{}", run.stderr);
+    assert_eq!(report(&report_path).len(), 20_000);
+    if cfg!(target_os = "linux") {
+        let peak = peak_rss_mib(&run.stderr).expect("the summary reports the peak RSS on Linux");
+        assert!(
+            peak < 64.0,
+            "peak RSS {peak} MiB for 20,000 rows: {}",
+            run.stderr
+        );
+    }
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nothing_configured_the_sample_goes_into_an_embedded_fake() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/contacts.csv");
+    let run = run(vec!["upsert".into(), sample.into()], vec![]).await;
+    assert_eq!(run.code, 1, "the sample has deliberately bad rows: {run:?}");
+    assert!(
+        run.stderr.contains("embedded hubspot-fake"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("1001 rows"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("created 997, updated 1, failed 3 (2 bad rows), unknown 0"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("now holds 997 contacts"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("line 561: failed: INVALID_INPUT: bad quoting"),
+        "{}",
+        run.stderr
+    );
+    let _ = TOKEN;
+}
