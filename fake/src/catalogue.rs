@@ -1,5 +1,7 @@
 //! The contact property catalogue and per-value validation. Pure.
 
+use std::borrow::Cow;
+
 use crate::util::FastMap;
 
 /// What values a property accepts.
@@ -70,10 +72,12 @@ impl PropertyDef {
     }
 
     /// The key under which a value is indexed for uniqueness (emails are lower-cased).
-    pub(crate) fn index_key(&self, value: &str) -> String {
+    pub(crate) fn index_key<'v>(&self, value: &'v str) -> Cow<'v, str> {
         match self.kind {
-            PropertyKind::Email => value.to_ascii_lowercase(),
-            _ => value.to_owned(),
+            PropertyKind::Email if value.bytes().any(|b| b.is_ascii_uppercase()) => {
+                Cow::Owned(value.to_ascii_lowercase())
+            }
+            _ => Cow::Borrowed(value),
         }
     }
 }

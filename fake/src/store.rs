@@ -141,7 +141,7 @@ impl Store {
         let def = self.catalogue.get(property)?;
         self.unique
             .get(property)?
-            .get(&def.index_key(value))
+            .get(def.index_key(value).as_ref())
             .copied()
     }
 
@@ -165,7 +165,7 @@ impl Store {
                 continue;
             };
             let key = def.index_key(value);
-            if let Some(&owner) = index.get(&key)
+            if let Some(&owner) = index.get(key.as_ref())
                 && Some(owner) != target
             {
                 return Err(Conflict::Existing {
@@ -174,7 +174,7 @@ impl Store {
                     id: owner,
                 });
             }
-            let slot = (name.clone(), key);
+            let slot = (name.clone(), key.into_owned());
             if let Some(holder) = claims.taken.get(&slot)
                 && (target.is_none() || *holder != target)
             {
@@ -238,10 +238,10 @@ impl Store {
             if let Some(index) = self.unique.get_mut(name) {
                 let def = self.catalogue.get(name);
                 if let (Some(old), Some(def)) = (contact.props.get(name), def) {
-                    index.remove(&def.index_key(old));
+                    index.remove(def.index_key(old).as_ref());
                 }
                 if let (false, Some(def)) = (value.is_empty(), def) {
-                    index.insert(def.index_key(value), id);
+                    index.insert(def.index_key(value).into_owned(), id);
                 }
             }
             if value.is_empty() {
@@ -266,7 +266,7 @@ impl Store {
         contact.updated_at = rfc3339_ms(now_ms);
         for (name, index) in &mut self.unique {
             if let (Some(value), Some(def)) = (contact.props.get(name), self.catalogue.get(name)) {
-                index.remove(&def.index_key(value));
+                index.remove(def.index_key(value).as_ref());
             }
         }
     }

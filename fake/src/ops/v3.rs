@@ -205,7 +205,7 @@ fn key_of(store: &Store, id_property: Option<&str>, id: &str) -> String {
             let norm = store
                 .catalogue
                 .get(p)
-                .map_or_else(|| id.to_owned(), |d| d.index_key(id));
+                .map_or_else(|| id.to_owned(), |d| d.index_key(id).into_owned());
             format!("{p}={norm}")
         }
     }
