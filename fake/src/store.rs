@@ -206,9 +206,9 @@ impl Store {
             updated_at: stamp.clone(),
             archived_ms: None,
         };
-        set_value(&mut contact, "hs_object_id", id.to_string(), now_ms);
-        set_value(&mut contact, "createdate", stamp.clone(), now_ms);
-        set_value(&mut contact, "lastmodifieddate", stamp, now_ms);
+        set_system(&mut contact, "hs_object_id", id.to_string());
+        set_system(&mut contact, "createdate", stamp.clone());
+        set_system(&mut contact, "lastmodifieddate", stamp);
         self.contacts.insert(id, contact);
         self.write(id, props, now_ms);
         id
@@ -222,7 +222,7 @@ impl Store {
                 let stamp = rfc3339_ms(now_ms);
                 contact.updated_ms = now_ms;
                 contact.updated_at.clone_from(&stamp);
-                set_value(contact, "lastmodifieddate", stamp, now_ms);
+                set_system(contact, "lastmodifieddate", stamp);
             }
         }
     }
@@ -287,6 +287,17 @@ impl Store {
     }
 }
 
+/// Sets a property the fake maintains itself; no history is kept for these.
+fn set_system(contact: &mut Contact, name: &str, value: String) {
+    match contact.props.get_mut(name) {
+        Some(slot) => *slot = value,
+        None => {
+            contact.props.insert(name.to_owned(), value);
+        }
+    }
+}
+
+/// Sets a client-written property, recording the version for `propertiesWithHistory`.
 fn set_value(contact: &mut Contact, name: &str, value: String, now_ms: u64) {
     let version = Version {
         value: value.clone(),
@@ -303,12 +314,7 @@ fn set_value(contact: &mut Contact, name: &str, value: String, now_ms: u64) {
                 .insert(name.to_owned(), VecDeque::from([version]));
         }
     }
-    match contact.props.get_mut(name) {
-        Some(slot) => *slot = value,
-        None => {
-            contact.props.insert(name.to_owned(), value);
-        }
-    }
+    set_system(contact, name, value);
 }
 
 /// A record id: decimal digits only, as HubSpot's.

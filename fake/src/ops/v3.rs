@@ -1,6 +1,8 @@
 //! CRM v3 batch operations: create, update, upsert, read, archive.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
+use std::hash::Hash;
 
 use crate::catalogue::DEFAULT_READ_PROPERTIES;
 use crate::reply::{MAX_INPUTS_PER_BATCH, MAX_INPUTS_WITH_HISTORY, Reply};
@@ -133,7 +135,9 @@ fn multi_status<'a>(traces: impl ExactSizeIterator<Item = Option<&'a String>>) -
 }
 
 /// The first repeated keys, in input order, or `Ok`.
-fn check_duplicates<'a>(keys: impl Iterator<Item = (String, &'a str)>) -> Result<(), Reply> {
+fn check_duplicates<'a, K: Hash + Eq>(
+    keys: impl Iterator<Item = (K, &'a str)>,
+) -> Result<(), Reply> {
     let mut seen = HashSet::new();
     let mut dups: Vec<String> = Vec::new();
     for (key, shown) in keys {
@@ -198,17 +202,17 @@ fn check_id_property(store: &Store, name: &str, upsert: bool) -> Result<(), Repl
     }
 }
 
-fn key_of(store: &Store, id_property: Option<&str>, id: &str) -> String {
-    match id_property {
-        None => format!("#{id}"),
-        Some(p) => {
-            let norm = store
-                .catalogue
-                .get(p)
-                .map_or_else(|| id.to_owned(), |d| d.index_key(id).into_owned());
-            format!("{p}={norm}")
-        }
-    }
+/// What makes two inputs "the same id": the `idProperty` (none for record ids) and the
+/// value as the unique index compares it.
+fn key_of<'a>(
+    store: &Store,
+    id_property: Option<&'a str>,
+    id: &'a str,
+) -> (Option<&'a str>, Cow<'a, str>) {
+    let norm = id_property
+        .and_then(|p| store.catalogue.get(p))
+        .map_or(Cow::Borrowed(id), |d| d.index_key(id));
+    (id_property, norm)
 }
 
 fn resolve(store: &Store, id_property: Option<&str>, id: &str) -> Option<u64> {
@@ -257,10 +261,8 @@ fn write_batch(ctx: &mut Ctx<'_>, inputs: Vec<WriteInput>, upsert: bool) -> Repl
     }
     let id_prop = |i: &WriteInput| i.id_property.clone().filter(|p| !p.is_empty());
     if let Err(reply) = check_duplicates(inputs.iter().map(|i| {
-        (
-            key_of(ctx.store, id_prop(i).as_deref(), &i.id.0),
-            i.id.0.as_str(),
-        )
+        let p = i.id_property.as_deref().filter(|p| !p.is_empty());
+        (key_of(ctx.store, p, &i.id.0), i.id.0.as_str())
     })) {
         return reply;
     }
