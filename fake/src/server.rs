@@ -435,16 +435,36 @@ enum Route {
 impl Route {
     fn name(self) -> &'static str {
         match self {
-            Route::V3Create => "POST /crm/v3/objects/contacts/batch/create",
-            Route::V3Update => "POST /crm/v3/objects/contacts/batch/update",
-            Route::V3Upsert => "POST /crm/v3/objects/contacts/batch/upsert",
-            Route::V3Read => "POST /crm/v3/objects/contacts/batch/read",
-            Route::V3Archive => "POST /crm/v3/objects/contacts/batch/archive",
-            Route::V1Batch => "POST /contacts/v1/contact/batch/",
-            Route::V1Create => "POST /contacts/v1/contact",
-            Route::V1Update => "POST /contacts/v1/contact/vid/{vid}/profile",
+            Route::V3Create => routes::V3_CREATE,
+            Route::V3Update => routes::V3_UPDATE,
+            Route::V3Upsert => routes::V3_UPSERT,
+            Route::V3Read => routes::V3_READ,
+            Route::V3Archive => routes::V3_ARCHIVE,
+            Route::V1Batch => routes::V1_BATCH,
+            Route::V1Create => routes::V1_CREATE,
+            Route::V1Update => routes::V1_UPDATE,
         }
     }
+}
+
+/// Route names as used as keys of [`Stats::responses`] (method, space, path template).
+pub mod routes {
+    /// `POST /crm/v3/objects/contacts/batch/create`
+    pub const V3_CREATE: &str = "POST /crm/v3/objects/contacts/batch/create";
+    /// `POST /crm/v3/objects/contacts/batch/update`
+    pub const V3_UPDATE: &str = "POST /crm/v3/objects/contacts/batch/update";
+    /// `POST /crm/v3/objects/contacts/batch/upsert`
+    pub const V3_UPSERT: &str = "POST /crm/v3/objects/contacts/batch/upsert";
+    /// `POST /crm/v3/objects/contacts/batch/read`
+    pub const V3_READ: &str = "POST /crm/v3/objects/contacts/batch/read";
+    /// `POST /crm/v3/objects/contacts/batch/archive`
+    pub const V3_ARCHIVE: &str = "POST /crm/v3/objects/contacts/batch/archive";
+    /// `POST /contacts/v1/contact/batch/` (also served without the trailing slash)
+    pub const V1_BATCH: &str = "POST /contacts/v1/contact/batch/";
+    /// `POST /contacts/v1/contact`
+    pub const V1_CREATE: &str = "POST /contacts/v1/contact";
+    /// `POST /contacts/v1/contact/vid/{vid}/profile`
+    pub const V1_UPDATE: &str = "POST /contacts/v1/contact/vid/{vid}/profile";
 }
 
 fn router(shared: Arc<Shared>) -> Router {

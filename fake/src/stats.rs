@@ -13,7 +13,7 @@ pub struct Stats {
     /// HubSpot-route requests received (including refused and faulted ones).
     pub requests: u64,
     /// Responses sent, by route (`"POST /crm/v3/objects/contacts/batch/upsert"`, with
-    /// `{vid}` for the v1 profile route) and HTTP status. A dropped connection sends no
+    /// `{vid}` for the v1 profile route; see [`routes`](crate::routes)) and HTTP status. A dropped connection sends no
     /// response and is counted only in [`faults`](Self::faults).
     pub responses: BTreeMap<String, BTreeMap<u16, u64>>,
     /// Requests refused by the configured rate limits (not injected 429 faults).

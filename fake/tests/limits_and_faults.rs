@@ -365,8 +365,8 @@ async fn stats_count_routes_and_statuses() {
         .await;
     let stats = h.fake.stats();
     assert_eq!(stats.requests, 3);
-    assert_eq!(stats.count(&format!("POST {UPSERT}"), 200), 2);
-    assert_eq!(stats.count(&format!("POST {CREATE}"), 400), 1);
+    assert_eq!(stats.count(hubspot_fake::routes::V3_UPSERT, 200), 2);
+    assert_eq!(stats.count(hubspot_fake::routes::V3_CREATE, 400), 1);
     assert_eq!(stats.count_status(400), 1);
     let over_http: Stats = h
         .http
