@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// (`/_fake/...`) are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Stats {
     /// HubSpot-route requests received (including refused and faulted ones).
     pub requests: u64,
