@@ -10,7 +10,12 @@ use std::{
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
-use crate::{Client, error::SdkError};
+use crate::{
+    Client,
+    error::SdkError,
+    policy::{RateLimit, RateLimiter, RetryPolicy, WindowLimiter},
+    transport::{self, Policy},
+};
 
 /// HubSpot's API host, used when no base URL is given.
 pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
@@ -55,11 +60,12 @@ impl fmt::Debug for AccessToken {
 }
 
 /// The hand-written half of every [`Client`], shared by all its clones: the
-/// current token, and the transport policy each request goes through.
+/// current token, the rate limiter (one budget for the client and its clones)
+/// and the retry policy.
 ///
 /// Generated calls reach it through progenitor's `ClientHooks::exec`, so a
 /// single-request call such as `client.batch_upsert().body(..).send()` gets the
-/// same authentication as the batch helpers.
+/// same authentication, rate limiting and retries as the batch helpers.
 #[derive(Clone)]
 pub struct Transport {
     shared: Arc<Shared>,
@@ -67,15 +73,27 @@ pub struct Transport {
 
 struct Shared {
     authorization: RwLock<HeaderValue>,
+    policy: Policy,
 }
 
 impl Transport {
-    fn new(token: &AccessToken) -> Result<Self, SdkError> {
+    fn new(token: &AccessToken, policy: Policy) -> Result<Self, SdkError> {
         Ok(Self {
             shared: Arc::new(Shared {
                 authorization: RwLock::new(token.header_value()?),
+                policy,
             }),
         })
+    }
+
+    /// The rate limiter shared by this client and its clones.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.shared.policy.limiter
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.shared.policy.retry
     }
 
     fn authorization(&self) -> HeaderValue {
@@ -98,7 +116,8 @@ impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
             .field("authorization", &"<redacted>")
-            .finish_non_exhaustive()
+            .field("policy", &self.shared.policy)
+            .finish()
     }
 }
 
@@ -106,13 +125,19 @@ impl ClientHooks<Transport> for Client {
     async fn exec(
         &self,
         mut request: reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let headers = request.headers_mut();
         // progenitor sends the document's `info.version`; HubSpot has no use for it.
         headers.remove("api-version");
         headers.insert(AUTHORIZATION, self.inner().authorization());
-        self.client().execute(request).await
+        transport::execute(
+            self.client(),
+            &self.inner().shared.policy,
+            request,
+            info.operation_id,
+        )
+        .await
     }
 }
 
@@ -136,6 +161,9 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
     allow_insecure_http: bool,
+    rate_limit: RateLimit,
+    adaptive: bool,
+    retry: RetryPolicy,
 }
 
 impl Default for ClientBuilder {
@@ -146,6 +174,9 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             allow_insecure_http: false,
+            rate_limit: RateLimit::FREE_STARTER,
+            adaptive: true,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -172,6 +203,29 @@ impl ClientBuilder {
     /// How long one request may take in all ([`DEFAULT_REQUEST_TIMEOUT`] unless set).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// The rate limit to start from: [`RateLimit::FREE_STARTER`] (100 per
+    /// 10 s, HubSpot's lowest plan) unless set. The limiter adapts to the
+    /// `X-HubSpot-RateLimit-Max` and `-Interval-Milliseconds` HubSpot sends,
+    /// so a 190-per-10-s portal gets 190 after its first answer.
+    /// [`RateLimit::Unlimited`] turns limiting off.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// Whether the limiter follows the limits HubSpot reports (on unless set).
+    pub fn adaptive_rate_limit(mut self, adaptive: bool) -> Self {
+        self.adaptive = adaptive;
+        self
+    }
+
+    /// The retry policy ([`RetryPolicy::default`] unless set;
+    /// [`RetryPolicy::none`] never retries).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
         self
     }
 
@@ -204,10 +258,18 @@ impl ClientBuilder {
             ))
             .build()
             .map_err(|error| SdkError::Config(format!("cannot build the HTTP client: {error}")))?;
+        let limiter = match WindowLimiter::from_rate_limit(self.rate_limit) {
+            Some(core) => RateLimiter::from_core(core.adaptive(self.adaptive)),
+            None => RateLimiter::unlimited(),
+        };
+        let policy = Policy {
+            limiter,
+            retry: self.retry,
+        };
         Ok(Client::new_with_client(
             &self.base_url,
             http,
-            Transport::new(&token)?,
+            Transport::new(&token, policy)?,
         ))
     }
 }

@@ -9,6 +9,7 @@ mod generated;
 pub mod id_property;
 pub mod policy;
 pub mod properties;
+mod transport;
 
 pub use batch::{BatchReport, ContactsBatchExt, InputOutcome, InputStream, Outcome};
 pub use client::{ClientBuilder, Transport};

@@ -2,14 +2,26 @@
 //! sends, and the parsing of every documented response, against httpmock.
 
 use httpmock::{Method::POST, MockServer};
-use hubspot_contacts_batch::{Client, Error, SdkError, types};
+use hubspot_contacts_batch::{
+    Client, Error, SdkError,
+    policy::{RateLimit, RetryPolicy},
+    types,
+};
 use serde_json::json;
 
 const TOKEN: &str = "pat-na1-wire-test";
 const TIME: &str = "2026-11-22T10:00:00.000Z";
 
+/// A client that sends each request once: these tests pin single exchanges
+/// (the retry policy has its own tests).
 fn client(server: &MockServer) -> Client {
-    Client::with_token(server.base_url(), TOKEN).expect("client")
+    Client::builder()
+        .base_url(server.base_url())
+        .token(TOKEN)
+        .retry_policy(RetryPolicy::none())
+        .rate_limit(RateLimit::Unlimited)
+        .build()
+        .expect("client")
 }
 
 fn bearer() -> String {
@@ -750,4 +762,86 @@ async fn a_replaced_token_is_used_from_the_next_request_on() {
         .expect("new token, through a clone");
     old.assert_async().await;
     new.assert_async().await;
+}
+
+/// A client whose requests go through the default retry decision, with short waits.
+fn retrying_client(server: &MockServer) -> Client {
+    let quick = RetryPolicy::default()
+        .max_attempts(3)
+        .initial_backoff(std::time::Duration::from_millis(1))
+        .max_backoff(std::time::Duration::from_millis(5));
+    Client::builder()
+        .base_url(server.base_url())
+        .token(TOKEN)
+        .retry_policy(quick)
+        .rate_limit(RateLimit::Unlimited)
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn a_5xx_is_retried_for_upsert_but_never_for_create() {
+    let server = MockServer::start_async().await;
+    let upsert = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/crm/v3/objects/contacts/batch/upsert");
+            then.status(503)
+                .json_body(json!({"status": "error", "message": "unavailable"}));
+        })
+        .await;
+    let create = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/crm/v3/objects/contacts/batch/create");
+            then.status(503)
+                .json_body(json!({"status": "error", "message": "unavailable"}));
+        })
+        .await;
+    let client = retrying_client(&server);
+    let error = client
+        .batch_upsert()
+        .body(types::BatchUpsertRequest { inputs: vec![] })
+        .send()
+        .await
+        .expect_err("503");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(
+        upsert.calls_async().await,
+        3,
+        "idempotent: every attempt used"
+    );
+    client
+        .batch_create()
+        .body(types::BatchCreateRequest { inputs: vec![] })
+        .send()
+        .await
+        .expect_err("503");
+    assert_eq!(
+        create.calls_async().await,
+        1,
+        "a create that may have been applied is not resent"
+    );
+}
+
+#[tokio::test]
+async fn client_errors_are_never_retried() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/crm/v3/objects/contacts/batch/update");
+            then.status(409).json_body(
+                json!({"status": "error", "message": "conflict", "category": "CONFLICT"}),
+            );
+        })
+        .await;
+    let client = retrying_client(&server);
+    client
+        .batch_update()
+        .body(types::BatchUpdateRequest { inputs: vec![] })
+        .send()
+        .await
+        .expect_err("409");
+    assert_eq!(mock.calls_async().await, 1);
 }

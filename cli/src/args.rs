@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{format::Format, rate_limit::RateLimitArg};
+use hubspot_contacts_batch::policy::RateLimit;
+
+use crate::format::Format;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -72,10 +74,12 @@ pub struct Common {
     /// Inputs per request: 1-100 for v3 (default 100), 1-1000 for v1-batch (default 100).
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
-    /// Client-side rate limit: a HubSpot plan (free, starter, professional,
-    /// enterprise, increase) or MAX/WINDOW such as 100/10s.
+    /// Client-side rate limit to start from: a HubSpot plan (free, starter,
+    /// professional, enterprise, increase), MAX/WINDOW such as 100/10s, or
+    /// off. It then follows the limits HubSpot reports. Default: free (100/10s)
+    /// against HubSpot, off against the embedded fake.
     #[arg(long, value_name = "PLAN|MAX/WINDOW")]
-    pub rate_limit: Option<RateLimitArg>,
+    pub rate_limit: Option<RateLimit>,
     /// Do not read HubSpot back to settle inputs whose fate is unknown.
     #[arg(long)]
     pub no_reconcile: bool,

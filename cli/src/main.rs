@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Pure logic lives in small modules ([`format`](mod@format), [`csv`], [`jsonl`],
-//! [`convert`], [`plan`], [`report`], [`summary`], [`rate_limit`],
+//! [`convert`], [`plan`], [`report`], [`summary`],
 //! [`target`]); [`source`] reads the file and [`run`] ties it together.
 
 #![forbid(unsafe_code)]
@@ -19,7 +19,6 @@ mod csv;
 mod format;
 mod jsonl;
 mod plan;
-mod rate_limit;
 mod report;
 mod row;
 mod run;

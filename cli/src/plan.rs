@@ -1,18 +1,14 @@
 //! The `--dry-run` plan: how many rows, how many valid, and how many requests
-//! the SDK would send. Pure.
-//!
-//! Mirrors the SDK's chunk planner: a request holds at most `batch_size`
-//! inputs, and two inputs with the same key (emails compared
-//! case-insensitively) never share one.
+//! the SDK would send (counted with the SDK's own planner). Pure.
 
-use std::{collections::HashSet, fmt};
+use std::fmt;
 
-/// Counts rows and cuts the valid ones into requests as the SDK would.
+use hubspot_contacts_batch::{ContactKey, batch::RequestCounter};
+
+/// Counts rows and the requests the valid ones would need.
 #[derive(Debug)]
 pub struct Planner {
-    batch_size: usize,
-    open: usize,
-    open_keys: HashSet<(String, String)>,
+    requests: RequestCounter,
     plan: Plan,
 }
 
@@ -36,9 +32,7 @@ impl Planner {
     pub fn new(batch_size: usize) -> Self {
         let batch_size = batch_size.max(1);
         Self {
-            batch_size,
-            open: 0,
-            open_keys: HashSet::new(),
+            requests: RequestCounter::new(batch_size),
             plan: Plan {
                 batch_size,
                 ..Plan::default()
@@ -50,27 +44,8 @@ impl Planner {
     pub fn valid(&mut self, key: Option<(&str, &str)>) {
         self.plan.rows += 1;
         self.plan.valid += 1;
-        let key = key.map(|(property, value)| {
-            let value = value.trim();
-            let value = if property.eq_ignore_ascii_case("email") {
-                value.to_lowercase()
-            } else {
-                value.to_owned()
-            };
-            (property.to_owned(), value)
-        });
-        let duplicate = key.as_ref().is_some_and(|k| self.open_keys.contains(k));
-        if duplicate || self.open == self.batch_size {
-            self.open = 0;
-            self.open_keys.clear();
-        }
-        if self.open == 0 {
-            self.plan.requests += 1;
-        }
-        self.open += 1;
-        if let Some(key) = key {
-            self.open_keys.insert(key);
-        }
+        let key = key.map(|(property, value)| ContactKey::by(property, value));
+        self.requests.add(key.as_ref());
     }
 
     /// Counts a bad row.
@@ -81,7 +56,10 @@ impl Planner {
 
     /// The plan.
     pub fn finish(self) -> Plan {
-        self.plan
+        Plan {
+            requests: self.requests.finish(),
+            ..self.plan
+        }
     }
 }
 

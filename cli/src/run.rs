@@ -20,6 +20,7 @@ use hubspot_contacts_batch::{
         INVALID_INPUT, MAX_INPUTS_PER_BATCH, OutcomeCounts, V1_DEFAULT_CONTACTS_PER_BATCH,
         V1_MAX_CONTACTS_PER_BATCH,
     },
+    policy::RateLimit,
 };
 use hubspot_fake::FakeHubSpot;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -231,8 +232,7 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
     }
 
     let target = target::from_env(common.base_url.clone(), common.token_file.as_deref())?;
-    let (client, fake) = connect(target, common.quiet).await?;
-    warn_unapplied(&job);
+    let (client, fake) = connect(target, common.rate_limit, common.quiet).await?;
     let output: Option<Box<dyn Write + Send>> = match (job.op, &job.output) {
         (Op::Read, Some(path)) => Some(Box::new(BufWriter::new(
             File::create(path)
@@ -260,25 +260,31 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
     let mut outcomes = match job.op {
         Op::Upsert => client
             .upsert_all(inputs(rows, &shared, |key, fields| key.upsert(fields)))
+            .batch_size(job.batch_size)
             .concurrency(concurrency)
             .stream(),
         Op::Create => client
             .create_all(inputs(rows, &shared, |_, fields| {
                 Ok(convert::create(fields))
             }))
+            .reconcile(!common.no_reconcile)
+            .batch_size(job.batch_size)
             .concurrency(concurrency)
             .stream(),
         Op::Update => client
             .update_all(inputs(rows, &shared, |key, fields| key.update(fields)))
+            .batch_size(job.batch_size)
             .concurrency(concurrency)
             .stream(),
         Op::Archive => client
             .archive_all(inputs(rows, &shared, |key, fields| key.key_only(fields)))
+            .batch_size(job.batch_size)
             .concurrency(concurrency)
             .stream(),
         Op::Read => {
             let call = client
                 .read_all(inputs(rows, &shared, |key, fields| key.key_only(fields)))
+                .batch_size(job.batch_size)
                 .concurrency(concurrency)
                 .properties(job.properties.clone());
             match &job.key {
@@ -375,7 +381,11 @@ async fn dry_run(
     })
 }
 
-async fn connect(target: Target, quiet: bool) -> Result<(Client, Option<FakeHubSpot>), String> {
+async fn connect(
+    target: Target,
+    rate_limit: Option<RateLimit>,
+    quiet: bool,
+) -> Result<(Client, Option<FakeHubSpot>), String> {
     let (base_url, token, fake) = match target {
         Target::Remote { base_url, token } => (base_url, token, None),
         Target::Embedded => {
@@ -393,37 +403,19 @@ async fn connect(target: Target, quiet: bool) -> Result<(Client, Option<FakeHubS
             (fake.base_url(), EMBEDDED_TOKEN.to_owned(), Some(fake))
         }
     };
+    // The embedded fake has no rate limit, so neither has its client unless asked.
+    let default_limit = if fake.is_some() {
+        RateLimit::Unlimited
+    } else {
+        RateLimit::default()
+    };
     let client = Client::builder()
         .base_url(base_url)
         .token(token)
+        .rate_limit(rate_limit.unwrap_or(default_limit))
         .build()
         .map_err(|error| error.to_string())?;
     Ok((client, fake))
-}
-
-/// Flags that are accepted but not applied yet, said once on stderr.
-fn warn_unapplied(job: &Job) {
-    let common = &job.common;
-    if common.quiet {
-        return;
-    }
-    // TODO(sdk): wire to ClientBuilder::rate_limit once the transport policy lands.
-    if let Some(limit) = &common.rate_limit {
-        eprintln!(
-            "warning: --rate-limit {limit} is checked but not applied yet: this SDK version has no client-side rate limiter"
-        );
-    }
-    // TODO(sdk): wire to the per-call `.reconcile(false)` once the transport policy lands.
-    if common.no_reconcile {
-        eprintln!("note: --no-reconcile: this SDK version does not reconcile unknown outcomes yet");
-    }
-    // TODO(sdk): the v3 helpers have no batch_size(n); chunks are always up to 100.
-    if job.op != Op::V1 && job.batch_size != MAX_INPUTS_PER_BATCH {
-        eprintln!(
-            "warning: --batch-size {} is used for --dry-run plans only: the SDK sends v3 batches of up to {MAX_INPUTS_PER_BATCH}",
-            job.batch_size
-        );
-    }
 }
 
 async fn finish(

@@ -16,7 +16,8 @@ struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: SocketAddr,
-    /// Milliseconds added before each HubSpot-route response.
+    /// Milliseconds added to each HubSpot-route exchange (half before the request is
+    /// counted, half before the response), like a network round trip.
     #[arg(long, value_name = "N", default_value_t = 0)]
     latency_ms: u64,
     /// Rolling-window rate limit, MAX/WINDOW, e.g. 100/10s, 190/10s, 100/1s, 5/500ms.

@@ -98,7 +98,8 @@ impl FakeHubSpotBuilder {
         self
     }
 
-    /// Delay added before every HubSpot-route response.
+    /// Delay added to every HubSpot-route exchange, like a network round trip:
+    /// half before the request is counted and handled, half before the response.
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
         self
@@ -632,12 +633,23 @@ async fn drop_connection(ctl: Option<&ConnCtl>) -> Response {
     }
 }
 
+/// One HubSpot-route exchange, inside the configured latency: half on the way
+/// in, half on the way out.
 async fn pipeline(
     shared: Arc<Shared>,
     route: Route,
     vid: Option<String>,
     req: Request,
 ) -> Response {
+    let way_in = shared.latency / 2;
+    let way_out = shared.latency - way_in;
+    tokio::time::sleep(way_in).await;
+    let response = handle(Arc::clone(&shared), route, vid, req).await;
+    tokio::time::sleep(way_out).await;
+    response
+}
+
+async fn handle(shared: Arc<Shared>, route: Route, vid: Option<String>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let ctl = parts.extensions.get::<ConnCtl>().cloned();
     lock(&shared.stats).requests += 1;
@@ -645,9 +657,6 @@ async fn pipeline(
     // with unread request bytes makes the kernel send a reset, which can destroy the
     // refusal before the client reads it.
     let body = read_body(&parts.headers, body).await;
-    if !shared.latency.is_zero() {
-        tokio::time::sleep(shared.latency).await;
-    }
     let limited = lock(&shared.limiter).is_configured();
     let send = |reply: Reply, limits: LimitHeaders, retry_after: Option<u64>| {
         lock(&shared.stats).record(route.name(), reply.status);

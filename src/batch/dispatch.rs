@@ -88,9 +88,15 @@ pub trait BatchOperation: Send + Sync + 'static + sealed::Sealed {
     #[doc(hidden)]
     type Wire: Clone + Send + Sync + 'static;
 
-    /// At most this many inputs per request.
+    /// The most inputs HubSpot accepts in one request.
     #[doc(hidden)]
-    fn chunk_limit(&self) -> usize;
+    fn max_batch_size(&self) -> usize;
+
+    /// Inputs per request unless the caller sets a size.
+    #[doc(hidden)]
+    fn default_batch_size(&self) -> usize {
+        self.max_batch_size()
+    }
 
     /// The input's key as text, and its wire form or why it is refused.
     #[doc(hidden)]
@@ -128,7 +134,37 @@ pub trait BatchOperation: Send + Sync + 'static + sealed::Sealed {
     fn bisects(&self) -> bool {
         true
     }
+
+    /// For inputs whose request may or may not have been applied, reads
+    /// HubSpot back to learn which were. `None` when the operation cannot tell
+    /// (or is idempotent, so the transport's retries already covered it).
+    #[doc(hidden)]
+    fn reconcile(
+        &self,
+        _client: &Client,
+        _inputs: &[Self::Wire],
+    ) -> impl Future<Output = Option<Vec<Reconciled>>> + Send {
+        async { None }
+    }
 }
+
+/// What reading HubSpot back says of an input whose request's fate was unknown.
+#[doc(hidden)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reconciled {
+    /// It was applied: the record exists, with this id.
+    Applied {
+        /// The record id.
+        id: String,
+    },
+    /// It was not applied: sending it again is safe.
+    Absent,
+    /// Still unknown (the input has no key to look it up by).
+    Unknown,
+}
+
+/// How many times a batch reads back and re-sends inputs whose fate was unknown.
+const RECONCILE_ROUNDS: u8 = 3;
 
 pub(crate) mod sealed {
     pub trait Sealed {}
@@ -243,9 +279,9 @@ pub(crate) fn run<Op: BatchOperation>(
     op: Op,
     inputs: BoxStream<'static, Op::Input>,
     concurrency: usize,
+    limit: usize,
     stats: Arc<StatsCell>,
 ) -> BoxStream<'static, InputOutcome> {
-    let limit = op.chunk_limit();
     let run = Arc::new(Run {
         client,
         op,
@@ -292,7 +328,8 @@ pub(crate) fn run<Op: BatchOperation>(
                     // An error means the earlier chunk is gone, which is as good as done.
                     let _ = earlier.wait_for(|finished| *finished).await;
                 }
-                let outcomes = run.settle(chunk).await;
+                let outcomes =
+                    crate::transport::counted(Arc::clone(&run.stats), run.settle(chunk)).await;
                 run.gate
                     .leave(number, outcomes.iter().filter_map(|(_, key)| key.as_ref()));
                 let _ = done.send(true);
@@ -352,7 +389,7 @@ impl<Op: BatchOperation> Run<Op> {
                 }
             }
         }
-        let sent = self.deliver(sendable).await;
+        let sent = self.deliver(sendable, RECONCILE_ROUNDS).await;
         for (position, outcome) in positions.into_iter().zip(sent) {
             outcomes[position] = Some(outcome);
         }
@@ -382,12 +419,12 @@ impl<Op: BatchOperation> Run<Op> {
     fn deliver(
         &self,
         inputs: Vec<Sendable<Op::Wire>>,
+        reconcile_rounds: u8,
     ) -> Pin<Box<dyn Future<Output = Vec<Outcome>> + Send + '_>> {
         Box::pin(async move {
             if inputs.is_empty() {
                 return Vec::new();
             }
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let wires: Vec<Op::Wire> = inputs.iter().map(|input| input.wire.clone()).collect();
             match self.op.send(&self.client, wires.clone()).await {
                 ChunkAnswer::Batch(answer, meaning) => {
@@ -401,15 +438,68 @@ impl<Op: BatchOperation> Run<Op> {
                     map_answer(&sent, answer, meaning)
                 }
                 ChunkAnswer::Uniform(outcome) => vec![outcome; inputs.len()],
+                ChunkAnswer::Unknown(reason) if reconcile_rounds > 0 => {
+                    self.reconcile(inputs, &wires, reason, reconcile_rounds - 1)
+                        .await
+                }
                 ChunkAnswer::Unknown(reason) => vec![Outcome::Unknown { reason }; inputs.len()],
                 ChunkAnswer::NotApplied(reason) => {
                     vec![Outcome::failed("NOT_SENT", reason); inputs.len()]
                 }
                 ChunkAnswer::Refused { status, body } => {
-                    self.after_refusal(inputs, &wires, status, &body).await
+                    self.after_refusal(inputs, &wires, status, &body, reconcile_rounds)
+                        .await
                 }
             }
         })
+    }
+
+    /// Reads HubSpot back for inputs whose request's fate is unknown: the
+    /// applied ones are reported with their id, the absent ones sent again,
+    /// the rest stay unknown.
+    async fn reconcile(
+        &self,
+        inputs: Vec<Sendable<Op::Wire>>,
+        wires: &[Op::Wire],
+        reason: String,
+        rounds_left: u8,
+    ) -> Vec<Outcome> {
+        let unknown = || Outcome::Unknown {
+            reason: reason.clone(),
+        };
+        let found = self.op.reconcile(&self.client, wires).await;
+        let Some(found) = found.filter(|found| found.len() == inputs.len()) else {
+            return vec![unknown(); inputs.len()];
+        };
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; inputs.len()];
+        let mut absent = Vec::new();
+        let mut absent_positions = Vec::new();
+        for ((position, input), verdict) in inputs.into_iter().enumerate().zip(found) {
+            match verdict {
+                Reconciled::Applied { id } => outcomes[position] = Some(Outcome::Created { id }),
+                Reconciled::Absent => {
+                    absent.push(input);
+                    absent_positions.push(position);
+                }
+                Reconciled::Unknown => outcomes[position] = Some(unknown()),
+            }
+        }
+        let applied = outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, Some(Outcome::Created { .. })))
+            .count();
+        self.stats
+            .reconciled
+            .fetch_add((applied + absent.len()) as u64, Ordering::Relaxed);
+        tracing::info!(applied, absent = absent.len(), %reason, "reconciled the inputs of an unknown request");
+        let resent = self.deliver(absent, rounds_left).await;
+        for (position, outcome) in absent_positions.into_iter().zip(resent) {
+            outcomes[position] = Some(outcome);
+        }
+        outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or_else(unknown))
+            .collect()
     }
 
     async fn after_refusal(
@@ -418,6 +508,7 @@ impl<Op: BatchOperation> Run<Op> {
         wires: &[Op::Wire],
         status: u16,
         body: &types::Error,
+        reconcile_rounds: u8,
     ) -> Vec<Outcome> {
         let refuse_all = |inputs: &[Sendable<Op::Wire>]| {
             vec![Outcome::Failed(InputFailure::from_error_body(status, body)); inputs.len()]
@@ -439,7 +530,10 @@ impl<Op: BatchOperation> Run<Op> {
                     }
                 }
             }
-            for (position, outcome) in rest_positions.into_iter().zip(self.deliver(rest).await) {
+            for (position, outcome) in rest_positions
+                .into_iter()
+                .zip(self.deliver(rest, reconcile_rounds).await)
+            {
                 outcomes[position] = Some(outcome);
             }
             return outcomes
@@ -453,8 +547,8 @@ impl<Op: BatchOperation> Run<Op> {
         }
         let mut first = inputs;
         let second = first.split_off(first.len() / 2);
-        let mut outcomes = self.deliver(first).await;
-        outcomes.extend(self.deliver(second).await);
+        let mut outcomes = self.deliver(first, reconcile_rounds).await;
+        outcomes.extend(self.deliver(second, reconcile_rounds).await);
         outcomes
     }
 }

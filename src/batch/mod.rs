@@ -37,23 +37,25 @@ mod mapping;
 mod outcome;
 mod plan;
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use futures::{Stream, StreamExt, stream::BoxStream};
 
-pub use dispatch::{BatchOperation, ChunkAnswer, OutcomeStream};
-use dispatch::{StatsCell, sealed::Sealed};
+pub(crate) use dispatch::StatsCell;
+use dispatch::sealed::Sealed;
+pub use dispatch::{BatchOperation, ChunkAnswer, OutcomeStream, Reconciled};
 use mapping::{BatchAnswer, ResultMeaning};
 pub use outcome::{
     BatchError, BatchReport, BatchStats, INVALID_INPUT, InputFailure, InputOutcome,
     MISSING_FROM_RESPONSE, Outcome, OutcomeCounts,
 };
+pub use plan::RequestCounter;
 
 use crate::{
     Client,
     id_property::{
-        ContactKey, Create, InputError, KeyIdentity, PreparedInput, RECORD_ID_PROPERTY, Update,
-        Upsert, V1Contact,
+        ContactKey, Create, EMAIL_PROPERTY, InputError, KeyIdentity, PreparedInput,
+        RECORD_ID_PROPERTY, Update, Upsert, V1Contact,
     },
     types,
 };
@@ -114,6 +116,7 @@ pub struct BatchCall<Op: BatchOperation> {
     op: Op,
     inputs: BoxStream<'static, Op::Input>,
     concurrency: usize,
+    batch_size: Option<usize>,
 }
 
 impl<Op: BatchOperation> std::fmt::Debug for BatchCall<Op> {
@@ -131,6 +134,7 @@ impl<Op: BatchOperation> BatchCall<Op> {
             op,
             inputs,
             concurrency: DEFAULT_CONCURRENCY,
+            batch_size: None,
         }
     }
 
@@ -141,15 +145,29 @@ impl<Op: BatchOperation> BatchCall<Op> {
         self
     }
 
+    /// Inputs per request: HubSpot's largest unless set (100 for v3, 50 for
+    /// reads with property history; 100 by default and up to 1,000 for the
+    /// legacy batch), and never more than that.
+    pub fn batch_size(mut self, size: usize) -> Self {
+        self.batch_size = Some(size);
+        self
+    }
+
     /// Runs the batch and yields one outcome per input, in input order, as
     /// requests complete. Memory stays bounded however many inputs there are.
     pub fn stream(self) -> OutcomeStream {
         let stats = Arc::new(StatsCell::default());
+        let max = self.op.max_batch_size();
+        let batch_size = self
+            .batch_size
+            .unwrap_or_else(|| self.op.default_batch_size())
+            .clamp(1, max);
         let outcomes = dispatch::run(
             self.client,
             self.op,
             self.inputs,
             self.concurrency,
+            batch_size,
             Arc::clone(&stats),
         );
         OutcomeStream::new(outcomes, stats)
@@ -199,7 +217,10 @@ pub trait ContactsBatchExt {
 
 impl ContactsBatchExt for Client {
     fn create_all(&self, inputs: impl IntoInputs<Create>) -> BatchCall<CreateAll> {
-        BatchCall::new(self, CreateAll(()), inputs.into_inputs())
+        let op = CreateAll {
+            reconcile_by: Some(EMAIL_PROPERTY.to_owned()),
+        };
+        BatchCall::new(self, op, inputs.into_inputs())
     }
 
     fn update_all(&self, inputs: impl IntoInputs<Update>) -> BatchCall<UpdateAll> {
@@ -238,10 +259,7 @@ impl ContactsBatchExt for Client {
         &self,
         inputs: impl IntoInputs<V1Contact>,
     ) -> BatchCall<V1CreateOrUpdateAll> {
-        let op = V1CreateOrUpdateAll {
-            batch_size: V1_DEFAULT_CONTACTS_PER_BATCH,
-            audit_id: None,
-        };
+        let op = V1CreateOrUpdateAll { audit_id: None };
         BatchCall::new(self, op, inputs.into_inputs())
     }
 }
@@ -252,14 +270,39 @@ fn label_of(key: Option<&ContactKey>) -> String {
 
 /// The v3 batch create behind [`ContactsBatchExt::create_all`].
 #[derive(Debug)]
-pub struct CreateAll(());
+pub struct CreateAll {
+    reconcile_by: Option<String>,
+}
+
+impl BatchCall<CreateAll> {
+    /// Whether inputs of a create whose fate is unknown (sent, then a reset,
+    /// timeout or 5xx) are reconciled: read back by their email (or the
+    /// property set with [`reconcile_by`](Self::reconcile_by)), reported
+    /// created when found and created again when not. On by default; off, such
+    /// inputs are reported [`Outcome::Unknown`]. Inputs without that property
+    /// stay unknown.
+    pub fn reconcile(mut self, reconcile: bool) -> Self {
+        self.op.reconcile_by = match (reconcile, self.op.reconcile_by.take()) {
+            (false, _) => None,
+            (true, Some(property)) => Some(property),
+            (true, None) => Some(EMAIL_PROPERTY.to_owned()),
+        };
+        self
+    }
+
+    /// Reconciles by this unique property instead of `email`.
+    pub fn reconcile_by(mut self, property: impl Into<String>) -> Self {
+        self.op.reconcile_by = Some(property.into());
+        self
+    }
+}
 
 impl Sealed for CreateAll {}
 impl BatchOperation for CreateAll {
     type Input = Create;
     type Wire = types::CreateInput;
 
-    fn chunk_limit(&self) -> usize {
+    fn max_batch_size(&self) -> usize {
         MAX_INPUTS_PER_BATCH
     }
 
@@ -273,6 +316,57 @@ impl BatchOperation for CreateAll {
 
     fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) {
         wire.object_write_trace_id = Some(trace_id.to_owned());
+    }
+
+    async fn reconcile(&self, client: &Client, inputs: &[Self::Wire]) -> Option<Vec<Reconciled>> {
+        let property = self.reconcile_by.as_deref()?;
+        let values: Vec<Option<&str>> = inputs
+            .iter()
+            .map(|input| {
+                let value = input.properties.get(property).map(String::as_str);
+                value.filter(|value| !value.trim().is_empty())
+            })
+            .collect();
+        let mut lookup: Vec<types::RecordId> = Vec::new();
+        for value in values.iter().flatten() {
+            if !lookup.iter().any(|known| known.id == *value) {
+                lookup.push(types::RecordId {
+                    id: (*value).to_owned(),
+                });
+            }
+        }
+        if lookup.is_empty() {
+            return Some(vec![Reconciled::Unknown; inputs.len()]);
+        }
+        let body = types::BatchReadRequest {
+            inputs: lookup,
+            id_property: Some(property.to_owned()),
+            properties: vec![property.to_owned()],
+            properties_with_history: Vec::new(),
+        };
+        let found = client
+            .batch_read()
+            .body(body)
+            .send()
+            .await
+            .ok()?
+            .into_inner();
+        let ids: HashMap<KeyIdentity, String> = found
+            .results
+            .into_iter()
+            .filter_map(|contact| {
+                let value = contact.properties.get(property)?.as_deref()?;
+                Some((KeyIdentity::new(property, value), contact.id))
+            })
+            .collect();
+        let verdict = |value: Option<&str>| match value {
+            None => Reconciled::Unknown,
+            Some(value) => match ids.get(&KeyIdentity::new(property, value)) {
+                Some(id) => Reconciled::Applied { id: id.clone() },
+                None => Reconciled::Absent,
+            },
+        };
+        Some(values.into_iter().map(verdict).collect())
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
@@ -303,7 +397,7 @@ impl BatchOperation for UpdateAll {
     type Input = Update;
     type Wire = types::UpdateInput;
 
-    fn chunk_limit(&self) -> usize {
+    fn max_batch_size(&self) -> usize {
         MAX_INPUTS_PER_BATCH
     }
 
@@ -343,7 +437,7 @@ impl BatchOperation for UpsertAll {
     type Input = Upsert;
     type Wire = types::UpsertInput;
 
-    fn chunk_limit(&self) -> usize {
+    fn max_batch_size(&self) -> usize {
         MAX_INPUTS_PER_BATCH
     }
 
@@ -388,7 +482,7 @@ impl BatchOperation for ReadAll {
     type Input = String;
     type Wire = types::RecordId;
 
-    fn chunk_limit(&self) -> usize {
+    fn max_batch_size(&self) -> usize {
         if self.history.is_empty() {
             MAX_INPUTS_PER_BATCH
         } else {
@@ -491,7 +585,7 @@ impl BatchOperation for ArchiveAll {
     type Input = String;
     type Wire = types::RecordId;
 
-    fn chunk_limit(&self) -> usize {
+    fn max_batch_size(&self) -> usize {
         MAX_INPUTS_PER_BATCH
     }
 
@@ -527,7 +621,6 @@ impl BatchOperation for ArchiveAll {
 /// The legacy v1 batch behind [`ContactsBatchExt::v1_create_or_update_all`].
 #[derive(Debug)]
 pub struct V1CreateOrUpdateAll {
-    batch_size: usize,
     audit_id: Option<String>,
 }
 
@@ -536,8 +629,12 @@ impl BatchOperation for V1CreateOrUpdateAll {
     type Input = V1Contact;
     type Wire = types::V1BatchContact;
 
-    fn chunk_limit(&self) -> usize {
-        self.batch_size
+    fn max_batch_size(&self) -> usize {
+        V1_MAX_CONTACTS_PER_BATCH
+    }
+
+    fn default_batch_size(&self) -> usize {
+        V1_DEFAULT_CONTACTS_PER_BATCH
     }
 
     fn prepare(&self, input: V1Contact) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
@@ -573,13 +670,6 @@ impl BatchOperation for V1CreateOrUpdateAll {
 }
 
 impl BatchCall<V1CreateOrUpdateAll> {
-    /// Contacts per legacy request: [`V1_DEFAULT_CONTACTS_PER_BATCH`] unless
-    /// set, between 1 and [`V1_MAX_CONTACTS_PER_BATCH`].
-    pub fn batch_size(mut self, size: usize) -> Self {
-        self.op.batch_size = size.clamp(1, V1_MAX_CONTACTS_PER_BATCH);
-        self
-    }
-
     /// The `auditId` HubSpot records as the source of the changes.
     pub fn audit_id(mut self, audit_id: impl Into<String>) -> Self {
         self.op.audit_id = Some(audit_id.into());

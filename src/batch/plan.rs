@@ -11,6 +11,8 @@
 
 use std::{collections::HashSet, hash::Hash};
 
+use crate::id_property::{ContactKey, KeyIdentity};
+
 /// One planned entry: something to send under an optional key, or something
 /// that is only reported.
 pub(crate) trait PlanEntry {
@@ -70,6 +72,65 @@ impl<E: PlanEntry> ChunkPlanner<E> {
         } else {
             Some(std::mem::take(&mut self.open))
         }
+    }
+}
+
+/// Counts the requests a batch would send, with the planner the batch
+/// helpers use, without sending anything: for dry runs.
+///
+/// ```
+/// use hubspot_contacts_batch::{ContactKey, batch::RequestCounter};
+///
+/// let mut counter = RequestCounter::new(100);
+/// counter.add(Some(&ContactKey::Email("ada@example.com".into())));
+/// counter.add(Some(&ContactKey::Email("ADA@example.com".into()))); // same contact: next request
+/// counter.add(None);
+/// assert_eq!(counter.finish(), 2);
+/// ```
+#[derive(Debug)]
+pub struct RequestCounter {
+    planner: ChunkPlanner<Counted>,
+    requests: u64,
+}
+
+#[derive(Debug)]
+struct Counted(Option<KeyIdentity>);
+
+impl PlanEntry for Counted {
+    type Key = KeyIdentity;
+
+    fn key(&self) -> Option<&KeyIdentity> {
+        self.0.as_ref()
+    }
+
+    fn is_sent(&self) -> bool {
+        true
+    }
+}
+
+impl RequestCounter {
+    /// A counter for requests of at most `batch_size` inputs (at least 1).
+    pub fn new(batch_size: usize) -> Self {
+        Self {
+            planner: ChunkPlanner::new(batch_size),
+            requests: 0,
+        }
+    }
+
+    /// Counts one input to send, with its key if it has one.
+    pub fn add(&mut self, key: Option<&ContactKey>) {
+        if self
+            .planner
+            .push(Counted(key.map(ContactKey::identity)))
+            .is_some()
+        {
+            self.requests += 1;
+        }
+    }
+
+    /// The number of requests the inputs need (before any retry or split).
+    pub fn finish(self) -> u64 {
+        self.requests + u64::from(self.planner.finish().is_some())
     }
 }
 

@@ -240,8 +240,10 @@ enum Daily {
 /// window, 20 ms of a 1 s window). That costs 2 % of the throughput
 /// (efficiency 1 / 1.02 ≈ 98 %), whereas keeping a slot spare would cost
 /// 1 % at 100/10 s but protects against only one late request per window
-/// and nothing against systematic latency differences. The margin is
-/// configurable ([`margin`](Self::margin)).
+/// and nothing against systematic latency differences. Scheduling delays
+/// on a busy client machine do not shrink with the window, so a non-zero
+/// margin is never less than [`MIN_MARGIN`] (25 ms: 2.5 % of a 1 s window,
+/// nothing extra for 10 s). The margin is configurable ([`margin`](Self::margin)).
 ///
 /// # Example
 ///
@@ -253,6 +255,9 @@ enum Daily {
 /// let t0 = Instant::now();
 /// assert_eq!(limiter.try_acquire(t0), Ok(()));
 /// assert_eq!(limiter.try_acquire(t0), Ok(()));
+/// // Both answered at once: HubSpot counted them at t0.
+/// limiter.settle(t0, t0);
+/// limiter.settle(t0, t0);
 /// assert_eq!(limiter.try_acquire(t0), Err(Denied::Wait(Duration::from_secs(1))));
 /// assert_eq!(limiter.try_acquire(t0 + Duration::from_secs(1)), Ok(()));
 /// ```
@@ -262,13 +267,32 @@ pub struct WindowLimiter {
     window: Duration,
     margin: f64,
     adaptive: bool,
-    sent: VecDeque<Instant>,
+    /// The recent requests, sorted by `at`.
+    sent: VecDeque<Sent>,
+    /// The shortest time from start to answer seen so far.
+    fastest_answer: Option<Duration>,
     paused_until: Option<Instant>,
     daily: Daily,
 }
 
+/// One request in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sent {
+    /// When it started; once answered, when HubSpot most likely counted it.
+    at: Instant,
+    /// Whether its answer has come back. An unanswered request may still be
+    /// counted by HubSpot at any moment, so it holds its slot until then.
+    answered: bool,
+}
+
+/// How long to wait when every slot is held by a request still in flight.
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(5);
+
 /// The default safety margin: the window is stretched by 2 %.
 pub const DEFAULT_MARGIN: f64 = 0.02;
+
+/// The smallest stretch a non-zero margin gives a window.
+pub const MIN_MARGIN: Duration = Duration::from_millis(25);
 
 impl WindowLimiter {
     /// A limiter admitting at most `max` starts per rolling `window` (clamped
@@ -284,6 +308,7 @@ impl WindowLimiter {
             margin: DEFAULT_MARGIN,
             adaptive: true,
             sent: VecDeque::with_capacity(max.min(1024) as usize),
+            fastest_answer: None,
             paused_until: None,
             daily: Daily::Available,
         }
@@ -324,9 +349,15 @@ impl WindowLimiter {
         }
     }
 
-    /// The window actually enforced: `window × (1 + margin)`.
+    /// The window actually enforced: `window × (1 + margin)`, stretched by at
+    /// least [`MIN_MARGIN`] unless the margin is 0.
     pub fn effective_window(&self) -> Duration {
-        self.window.mul_f64(1.0 + self.margin)
+        let stretch = self.window.mul_f64(self.margin);
+        if self.margin > 0.0 {
+            self.window + stretch.max(MIN_MARGIN)
+        } else {
+            self.window
+        }
     }
 
     /// Whether the daily budget is known to be spent at `now`.
@@ -350,7 +381,7 @@ impl WindowLimiter {
         let span = self.effective_window();
         self.sent
             .iter()
-            .filter(|&&t| now.saturating_duration_since(t) < span)
+            .filter(|sent| !sent.answered || now.saturating_duration_since(sent.at) < span)
             .count()
     }
 
@@ -375,31 +406,71 @@ impl WindowLimiter {
         let span = self.effective_window();
         self.prune(now, span);
         if self.sent.len() < self.max as usize {
-            let at = self.sent.back().map_or(now, |&last| last.max(now));
-            self.sent.push_back(at);
+            let at = self.sent.back().map_or(now, |last| last.at.max(now));
+            self.sent.push_back(Sent {
+                at,
+                answered: false,
+            });
             return Ok(());
         }
-        // The log holds exactly `max` starts, all within `span` of `now`:
-        // the next slot opens when the oldest one leaves the window.
-        match self.sent.front() {
-            Some(&oldest) => Err(Denied::Wait(
-                (oldest + span).saturating_duration_since(now).max(MIN_WAIT),
+        // The log holds `max` requests in flight or counted within `span`:
+        // the next slot opens when the oldest answered one leaves the window,
+        // or, when all are in flight, once one is answered.
+        match self.sent.iter().find(|sent| sent.answered) {
+            Some(oldest) => Err(Denied::Wait(
+                (oldest.at + span)
+                    .saturating_duration_since(now)
+                    .max(MIN_WAIT),
             )),
-            None => Ok(()),
+            None => Err(Denied::Wait(IN_FLIGHT_POLL)),
         }
     }
 
-    /// Forgets starts that left the window and any beyond the newest `max`.
-    fn prune(&mut self, now: Instant, span: Duration) {
-        while self
+    /// Records that the request started at `started` was answered at
+    /// `answered`, and moves it to when HubSpot most likely counted it.
+    ///
+    /// HubSpot counts a request somewhere between its start and its answer.
+    /// The fixed part of a round trip is split between the way there and the
+    /// way back, so the count is estimated at the answer minus half the
+    /// fastest round trip seen, never before the start. Queueing on the way
+    /// (a burst on new connections, a busy server) delays the answer too,
+    /// and so moves the estimate with it; the [margin](Self::margin) covers
+    /// what is left. Until its answer, a request holds its slot: it may be
+    /// counted at any moment.
+    pub fn settle(&mut self, started: Instant, answered: Instant) {
+        let took = answered.saturating_duration_since(started);
+        let fastest = self
+            .fastest_answer
+            .map_or(took, |fastest| fastest.min(took));
+        self.fastest_answer = Some(fastest);
+        let counted = started.max(answered.checked_sub(fastest / 2).unwrap_or(started));
+        let entry = self
             .sent
-            .front()
-            .is_some_and(|&t| now.saturating_duration_since(t) >= span)
-        {
-            self.sent.pop_front();
+            .iter_mut()
+            .find(|sent| !sent.answered && sent.at == started);
+        if let Some(entry) = entry {
+            *entry = Sent {
+                at: counted,
+                answered: true,
+            };
+            self.sent
+                .make_contiguous()
+                .sort_unstable_by_key(|sent| sent.at);
         }
+    }
+
+    /// Forgets answered requests that left the window, and the oldest answered
+    /// ones beyond `max` (after the quota shrank).
+    fn prune(&mut self, now: Instant, span: Duration) {
+        self.sent
+            .retain(|sent| !sent.answered || now.saturating_duration_since(sent.at) < span);
         while self.sent.len() > self.max as usize {
-            self.sent.pop_front();
+            match self.sent.iter().position(|sent| sent.answered) {
+                Some(oldest) => {
+                    self.sent.remove(oldest);
+                }
+                None => break,
+            }
         }
     }
 
@@ -574,19 +645,21 @@ impl RateLimiter {
         tokio::time::Instant::now().into_std()
     }
 
-    /// Waits until a request may start, and counts it as started.
+    /// Waits until a request may start, and counts it as started; returns
+    /// the start, to hand to [`settle`](Self::settle) when the answer comes.
     ///
     /// Fails at once when the daily budget is known to be spent.
-    pub async fn acquire(&self) -> Result<(), DailyLimitExhausted> {
+    pub async fn acquire(&self) -> Result<Instant, DailyLimitExhausted> {
         loop {
+            let now = Self::now();
             let verdict = self.with(|shared| {
                 shared
                     .core
-                    .try_acquire(Self::now())
+                    .try_acquire(now)
                     .map_err(|denied| (denied, shared.daily_resets_at))
             });
             match verdict {
-                None | Some(Ok(())) => return Ok(()),
+                None | Some(Ok(())) => return Ok(now),
                 Some(Err((Denied::DailyLimitExhausted, resets_at))) => {
                     return Err(DailyLimitExhausted { resets_at });
                 }
@@ -596,6 +669,13 @@ impl RateLimiter {
                 }
             }
         }
+    }
+
+    /// Records that the request started at `started` has been answered (see
+    /// [`WindowLimiter::settle`]).
+    pub fn settle(&self, started: Instant) {
+        let now = Self::now();
+        self.with(|shared| shared.core.settle(started, now));
     }
 
     /// Learns from a response's headers (see [`WindowLimiter::observe`]).
@@ -654,6 +734,17 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    /// Acquires at `now` and, when admitted, settles at once: a request
+    /// answered immediately, counted when it started.
+    fn admit(limiter: &mut WindowLimiter, now: Instant) -> Result<(), Denied> {
+        let verdict = limiter.try_acquire(now);
+        if verdict.is_ok() {
+            let at = limiter.sent.back().map_or(now, |sent| sent.at);
+            limiter.settle(at, at);
+        }
+        verdict
+    }
+
     const SEC: Duration = Duration::from_secs(1);
 
     fn ms(n: u64) -> Duration {
@@ -667,7 +758,7 @@ mod tests {
         let mut now = start;
         let mut starts = Vec::new();
         while now < start + duration {
-            match limiter.try_acquire(now) {
+            match admit(limiter, now) {
                 Ok(()) => starts.push(now),
                 Err(Denied::Wait(wait)) => now += wait,
                 Err(Denied::DailyLimitExhausted) => break,
@@ -728,7 +819,7 @@ mod tests {
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
             now += ms((seed >> 33) % 300);
-            match limiter.try_acquire(now) {
+            match admit(&mut limiter, now) {
                 Ok(()) => starts.push(now),
                 Err(Denied::Wait(wait)) => {
                     assert!(wait > Duration::ZERO && wait <= limiter.effective_window());
@@ -771,16 +862,16 @@ mod tests {
         let mut limiter = WindowLimiter::new(3, SEC * 10).margin(0.0);
         let t0 = Instant::now();
         for offset in [0, 2, 4] {
-            assert_eq!(limiter.try_acquire(t0 + SEC * offset), Ok(()));
+            assert_eq!(admit(&mut limiter, t0 + SEC * offset), Ok(()));
         }
         assert_eq!(limiter.in_window(t0 + SEC * 5), 3);
         assert_eq!(
-            limiter.try_acquire(t0 + SEC * 5),
+            admit(&mut limiter, t0 + SEC * 5),
             Err(Denied::Wait(SEC * 5))
         );
-        assert_eq!(limiter.try_acquire(t0 + SEC * 10), Ok(()));
+        assert_eq!(admit(&mut limiter, t0 + SEC * 10), Ok(()));
         assert_eq!(
-            limiter.try_acquire(t0 + SEC * 10),
+            admit(&mut limiter, t0 + SEC * 10),
             Err(Denied::Wait(SEC * 2))
         );
     }
@@ -789,20 +880,20 @@ mod tests {
     fn time_going_backwards_is_safe() {
         let mut limiter = WindowLimiter::new(2, SEC).margin(0.0);
         let t0 = Instant::now() + SEC * 5;
-        assert_eq!(limiter.try_acquire(t0), Ok(()));
-        assert_eq!(limiter.try_acquire(t0 - SEC), Ok(()));
+        assert_eq!(admit(&mut limiter, t0), Ok(()));
+        assert_eq!(admit(&mut limiter, t0 - SEC), Ok(()));
         assert!(matches!(
-            limiter.try_acquire(t0 - SEC),
+            admit(&mut limiter, t0 - SEC),
             Err(Denied::Wait(_))
         ));
-        assert_eq!(limiter.try_acquire(t0 + SEC), Ok(()));
+        assert_eq!(admit(&mut limiter, t0 + SEC), Ok(()));
     }
 
     #[test]
     fn adapts_from_100_per_10s_to_190_per_10s() {
         let t0 = Instant::now();
         let mut limiter = WindowLimiter::from_rate_limit(RateLimit::FREE_STARTER).unwrap();
-        assert_eq!(limiter.try_acquire(t0), Ok(()));
+        assert_eq!(admit(&mut limiter, t0), Ok(()));
         limiter.observe(t0, &headers(190, SEC * 10));
         assert_eq!(limiter.quota(), RateLimit::PROFESSIONAL_ENTERPRISE);
         let starts = saturate(&mut limiter, t0, SEC * 100);
@@ -816,7 +907,7 @@ mod tests {
         let t0 = Instant::now();
         let mut limiter = WindowLimiter::from_rate_limit(RateLimit::FREE_STARTER).unwrap();
         for _ in 0..50 {
-            assert_eq!(limiter.try_acquire(t0), Ok(()));
+            assert_eq!(admit(&mut limiter, t0), Ok(()));
         }
         limiter.observe(t0, &headers(190, SEC));
         assert_eq!(limiter.quota(), RateLimit::custom(190, SEC));
@@ -830,14 +921,14 @@ mod tests {
         let t0 = Instant::now();
         let mut limiter = WindowLimiter::new(250, SEC * 10).margin(0.0);
         for i in 0..200 {
-            assert_eq!(limiter.try_acquire(t0 + ms(i * 10)), Ok(()));
+            assert_eq!(admit(&mut limiter, t0 + ms(i * 10)), Ok(()));
         }
         let now = t0 + SEC * 2;
         limiter.observe(now, &headers(100, SEC * 10));
         assert_eq!(limiter.quota(), RateLimit::FREE_STARTER);
         // The newest 100 starts (1.0 s ..= 1.99 s) fill the new quota.
         assert_eq!(limiter.in_window(now), 100);
-        assert_eq!(limiter.try_acquire(now), Err(Denied::Wait(SEC * 9)));
+        assert_eq!(admit(&mut limiter, now), Err(Denied::Wait(SEC * 9)));
     }
 
     #[test]
@@ -884,22 +975,22 @@ mod tests {
         };
         limiter.observe(t0, &spent);
         assert!(limiter.is_daily_exhausted(t0));
-        assert_eq!(limiter.try_acquire(t0), Err(Denied::DailyLimitExhausted));
+        assert_eq!(admit(&mut limiter, t0), Err(Denied::DailyLimitExhausted));
         assert_eq!(
-            limiter.try_acquire(t0 + SEC * 86_400),
+            admit(&mut limiter, t0 + SEC * 86_400),
             Err(Denied::DailyLimitExhausted)
         );
         limiter.reset_daily();
-        assert_eq!(limiter.try_acquire(t0), Ok(()));
+        assert_eq!(admit(&mut limiter, t0), Ok(()));
 
         // With an expected reset time, acquires resume after it.
         limiter.set_daily_exhausted(Some(t0 + SEC * 60));
         assert_eq!(limiter.daily_exhausted_until(), Some(t0 + SEC * 60));
         assert_eq!(
-            limiter.try_acquire(t0 + SEC * 59),
+            admit(&mut limiter, t0 + SEC * 59),
             Err(Denied::DailyLimitExhausted)
         );
-        assert_eq!(limiter.try_acquire(t0 + SEC * 60), Ok(()));
+        assert_eq!(admit(&mut limiter, t0 + SEC * 60), Ok(()));
         assert!(!limiter.is_daily_exhausted(t0 + SEC * 60));
     }
 
@@ -909,9 +1000,9 @@ mod tests {
         let mut limiter = WindowLimiter::new(100, SEC * 10);
         limiter.pause_until(t0 + SEC * 3);
         limiter.pause_until(t0 + SEC);
-        assert_eq!(limiter.try_acquire(t0), Err(Denied::Wait(SEC * 3)));
-        assert_eq!(limiter.try_acquire(t0 + SEC * 2), Err(Denied::Wait(SEC)));
-        assert_eq!(limiter.try_acquire(t0 + SEC * 3), Ok(()));
+        assert_eq!(admit(&mut limiter, t0), Err(Denied::Wait(SEC * 3)));
+        assert_eq!(admit(&mut limiter, t0 + SEC * 2), Err(Denied::Wait(SEC)));
+        assert_eq!(admit(&mut limiter, t0 + SEC * 3), Ok(()));
         assert_eq!(limiter.in_window(t0 + SEC * 3), 1);
     }
 
@@ -1015,7 +1106,10 @@ mod tests {
                 clone.clone()
             };
             tasks.push(tokio::spawn(async move {
-                limiter.acquire().await.map(|()| start.elapsed())
+                let started = limiter.acquire().await?;
+                // Answered at once.
+                limiter.settle(started);
+                Ok::<_, DailyLimitExhausted>(start.elapsed())
             }));
         }
         let mut elapsed = Vec::new();
@@ -1041,7 +1135,8 @@ mod tests {
         // A pause through one clone holds the other.
         limiter.pause_for(SEC * 5);
         let before = tokio::time::Instant::now();
-        clone.acquire().await.expect("no daily limit");
+        let started = clone.acquire().await.expect("no daily limit");
+        clone.settle(started);
         assert!(before.elapsed() >= SEC * 5);
 
         // Daily-Remaining: 0 fails every clone at once, with a reset estimate.

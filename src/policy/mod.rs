@@ -55,8 +55,8 @@ pub use headers::{
     RateLimitHeaders, RateLimitPolicy, response_date, retry_after, retry_after_at,
 };
 pub use limiter::{
-    DEFAULT_MARGIN, DailyLimitExhausted, Denied, ParseRateLimitError, RateLimit, RateLimiter,
-    WindowLimiter,
+    DEFAULT_MARGIN, DailyLimitExhausted, Denied, MIN_MARGIN, ParseRateLimitError, RateLimit,
+    RateLimiter, WindowLimiter,
 };
 pub use operation::Operation;
 pub use retry::{

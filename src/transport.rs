@@ -1,0 +1,218 @@
+//! The transport policy applied to every request: the rate limiter, the retry
+//! loop and its counters. The decisions are the pure functions of
+//! [`crate::policy`]; this module only waits, sends and counts.
+//!
+//! It runs inside progenitor's `ClientHooks::exec` (see [`crate::client`]), so
+//! every generated call and every chunk of the batch helpers goes through the
+//! same policy, with one rate-limit budget per [`Client`](crate::Client) and
+//! its clones. A hook sees only the HTTP request, which is why the part of the
+//! policy that needs to know about inputs (reconciling creates whose fate is
+//! unknown) lives in the batch dispatcher instead.
+
+use std::{
+    future::Future,
+    sync::{Arc, atomic::Ordering},
+    time::Instant,
+};
+
+use reqwest::{StatusCode, header::HeaderMap};
+use tracing::Instrument;
+
+use crate::{
+    batch::StatsCell,
+    policy::{
+        AttemptOutcome, DailyLimitExhausted, Decision, Operation, RateLimiter, ResponseSummary,
+        RetryPolicy, RetryReason, StopReason, TransportFailure, decide,
+    },
+};
+
+tokio::task_local! {
+    static RUN_COUNTERS: Arc<StatsCell>;
+}
+
+/// Runs `future` with its requests counted into `counters`.
+pub(crate) async fn counted<F: Future>(counters: Arc<StatsCell>, future: F) -> F::Output {
+    RUN_COUNTERS.scope(counters, future).await
+}
+
+fn count(update: impl FnOnce(&StatsCell)) {
+    // Outside a batch run there is nobody to report to.
+    let _ = RUN_COUNTERS.try_with(|counters| update(counters));
+}
+
+fn count_wait(started: tokio::time::Instant) {
+    let waited = started.elapsed();
+    if !waited.is_zero() {
+        let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        count(|counters| {
+            counters.waited_micros.fetch_add(micros, Ordering::Relaxed);
+        });
+    }
+}
+
+/// The policy every request goes through.
+#[derive(Clone, Debug)]
+pub(crate) struct Policy {
+    pub(crate) limiter: RateLimiter,
+    pub(crate) retry: RetryPolicy,
+}
+
+/// Sends `request` under the policy: waits for the rate limiter, retries what
+/// [`decide`] says to retry, and returns the last response or error.
+pub(crate) async fn execute(
+    http: &reqwest::Client,
+    policy: &Policy,
+    request: reqwest::Request,
+    operation_id: &'static str,
+) -> reqwest::Result<reqwest::Response> {
+    let span = tracing::debug_span!("hubspot.request", operation = operation_id);
+    async move {
+        let operation = Operation::from_operation_id(operation_id);
+        let started = Instant::now();
+        let mut attempt: u32 = 1;
+        loop {
+            let waiting = tokio::time::Instant::now();
+            let slot = match policy.limiter.acquire().await {
+                Ok(started) => Slot { limiter: &policy.limiter, started },
+                Err(exhausted) => {
+                    tracing::warn!(%exhausted, "daily limit reached; not sending");
+                    return Ok(daily_limit_response(&exhausted));
+                }
+            };
+            count_wait(waiting);
+            count(|counters| {
+                counters.requests.fetch_add(1, Ordering::Relaxed);
+            });
+            // Every operation has a JSON body, which can always be cloned; a
+            // request that could not be (or an operation the policy does not
+            // know) is sent once.
+            let (Some(operation), Some(this_try)) = (operation, request.try_clone()) else {
+                let result = attempt_once(http, policy, request).await.1;
+                drop(slot);
+                return result;
+            };
+            let (outcome, result) = attempt_once(http, policy, this_try).await;
+            drop(slot);
+            let decision = decide(&policy.retry, operation, &outcome, attempt, started.elapsed(), fastrand::f64());
+            tracing::debug!(attempt, outcome = ?outcome_label(&outcome), decision = ?decision, "attempt done");
+            match decision {
+                Decision::Retry { after, reason } => {
+                    if matches!(reason, RetryReason::Throttled(_)) {
+                        policy.limiter.pause_for(after);
+                    }
+                    count(|counters| {
+                        counters.retries.fetch_add(1, Ordering::Relaxed);
+                    });
+                    let sleeping = tokio::time::Instant::now();
+                    tokio::time::sleep(after).await;
+                    count_wait(sleeping);
+                    attempt += 1;
+                }
+                Decision::Stop(StopReason::DailyLimit { resets_at }) => {
+                    policy.limiter.mark_daily_exhausted(resets_at);
+                    return result;
+                }
+                Decision::Stop(_) => return result,
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// A request's place in the rate limiter, given back when the answer (or a
+/// failure, or cancellation) comes.
+struct Slot<'a> {
+    limiter: &'a RateLimiter,
+    started: std::time::Instant,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.limiter.settle(self.started);
+    }
+}
+
+/// Sends one attempt. A 429's body is read (to learn which limit was hit) and
+/// put back, so the caller still gets a whole response.
+async fn attempt_once(
+    http: &reqwest::Client,
+    policy: &Policy,
+    request: reqwest::Request,
+) -> (AttemptOutcome, reqwest::Result<reqwest::Response>) {
+    let response = match http.execute(request).await {
+        Ok(response) => response,
+        Err(error) => {
+            return (
+                AttemptOutcome::Transport(TransportFailure::from_reqwest(&error)),
+                Err(error),
+            );
+        }
+    };
+    let status = response.status();
+    policy.limiter.observe(response.headers());
+    if status != StatusCode::TOO_MANY_REQUESTS {
+        let summary = ResponseSummary::from_response(status, response.headers(), &[]);
+        return (AttemptOutcome::Response(summary), Ok(response));
+    }
+    count(|counters| {
+        counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+    });
+    let headers = response.headers().clone();
+    let version = response.version();
+    match response.bytes().await {
+        Ok(body) => {
+            let summary = ResponseSummary::from_response(status, &headers, &body);
+            (
+                AttemptOutcome::Response(summary),
+                Ok(rebuild(status, version, headers, body.to_vec())),
+            )
+        }
+        Err(error) => (
+            AttemptOutcome::Transport(TransportFailure::ConnectionLost),
+            Err(error),
+        ),
+    }
+}
+
+fn outcome_label(outcome: &AttemptOutcome) -> String {
+    match outcome {
+        AttemptOutcome::Response(summary) => summary.status.as_u16().to_string(),
+        AttemptOutcome::Transport(failure) => format!("{failure:?}"),
+    }
+}
+
+fn rebuild(
+    status: StatusCode,
+    version: reqwest::Version,
+    headers: HeaderMap,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let mut response = http::Response::new(reqwest::Body::from(body));
+    *response.status_mut() = status;
+    *response.version_mut() = version;
+    *response.headers_mut() = headers;
+    reqwest::Response::from(response)
+}
+
+/// The 429 HubSpot would send once the daily budget is spent, made locally so
+/// no request is wasted; generated calls return it as a typed error.
+fn daily_limit_response(exhausted: &DailyLimitExhausted) -> reqwest::Response {
+    let body = serde_json::json!({
+        "status": "error",
+        "message": exhausted.to_string(),
+        "errorType": "RATE_LIMIT",
+        "policyName": "DAILY",
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    rebuild(
+        StatusCode::TOO_MANY_REQUESTS,
+        reqwest::Version::HTTP_11,
+        headers,
+        body.to_string().into_bytes(),
+    )
+}

@@ -1,0 +1,317 @@
+//! The transport policy against hubspot-fake's faults and limits: retries,
+//! create reconciliation, the daily limit, Retry-After and the limiter.
+
+mod support;
+
+use std::{collections::BTreeMap, time::Duration};
+
+use hubspot_contacts_batch::{
+    InputOutcome,
+    batch::OutcomeCounts,
+    policy::{RateLimit, RetryPolicy},
+    prelude::*,
+    types,
+};
+use hubspot_fake::FakeHubSpot;
+use support::{assert_every_input_accounted, email, fake_and_client, quick_retries};
+
+/// The limiter tests measure time; they run one at a time, apart from the
+/// CPU-heavy fault tests, so that scheduling delays do not skew them.
+static LIMITER_TESTS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+const FAULTS: &str =
+    "429=0.03,500=0.02,503=0.02,reset-before=0.02,reset-after=0.02,timeout-after=0.02";
+
+/// A fake with 13 % faults and a client that times out quickly, retries fast
+/// and is not rate limited.
+async fn faulty() -> (FakeHubSpot, Client) {
+    fake_and_client(
+        |fake| {
+            fake.faults(hubspot_fake::FaultSpec::parse(FAULTS).expect("spec"))
+                .timeout_after_hold(Duration::from_secs(30))
+                .seed(11)
+        },
+        |client| {
+            client
+                .rate_limit(RateLimit::Unlimited)
+                .retry_policy(quick_retries().max_attempts(12))
+                .request_timeout(Duration::from_millis(500))
+        },
+    )
+    .await
+}
+
+fn emails_in_store(fake: &FakeHubSpot) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    for contact in fake.contacts() {
+        *seen.entry(contact.properties["email"].clone()).or_insert(0) += 1;
+    }
+    seen
+}
+
+#[tokio::test]
+async fn upserts_converge_to_the_expected_store_through_faults() {
+    let _not_alongside_limiter_tests = LIMITER_TESTS.read().await;
+    let (fake, client) = faulty().await;
+    let inputs = (0..5_000).map(|i| Upsert::by_email(email(i)).set("firstname", "One"));
+    let first = client.upsert_all(inputs).concurrency(8).send().await;
+    assert_every_input_accounted(&first.outcomes, 5_000);
+    let again = (0..5_000).map(|i| Upsert::by_email(email(i)).set("firstname", format!("Two{i}")));
+    let second = client.upsert_all(again).concurrency(8).send().await;
+    assert_every_input_accounted(&second.outcomes, 5_000);
+
+    let stats = fake.stats();
+    let injected: u64 = stats.faults.values().sum();
+    assert!(
+        injected * 10 >= stats.requests,
+        "at least 10 % faults: {injected} of {}",
+        stats.requests
+    );
+    assert!(second.stats.retries > 0);
+    for report in [&first, &second] {
+        let counts = report.counts();
+        assert_eq!(
+            counts.failed + counts.unknown,
+            0,
+            "{:?}",
+            report.problems().next()
+        );
+    }
+    let contacts = fake.contacts();
+    assert_eq!(contacts.len(), 5_000);
+    for contact in &contacts {
+        let n: usize = contact.properties["email"]
+            .trim_start_matches("user")
+            .trim_end_matches("@example.com")
+            .parse()
+            .unwrap();
+        assert_eq!(contact.properties["firstname"], format!("Two{n}"));
+    }
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn creates_never_duplicate_and_every_input_is_accounted_for() {
+    let _not_alongside_limiter_tests = LIMITER_TESTS.read().await;
+    let (fake, client) = faulty().await;
+    let inputs = (0..5_000).map(|i| Create::new().set("email", email(i)).set("firstname", "New"));
+    let report = client.create_all(inputs).concurrency(8).send().await;
+    assert_every_input_accounted(&report.outcomes, 5_000);
+    let counts = report.counts();
+    assert_eq!(counts.created + counts.failed + counts.unknown, 5_000);
+    assert!(
+        report.stats.reconciled > 0,
+        "faults after commit must have been reconciled"
+    );
+
+    let store = emails_in_store(&fake);
+    assert!(
+        store.values().all(|&copies| copies == 1),
+        "no email stored twice"
+    );
+    // Every input reported created is stored, under the reported id.
+    let ids: BTreeMap<String, String> = fake
+        .contacts()
+        .into_iter()
+        .map(|c| (c.properties["email"].clone(), c.id))
+        .collect();
+    for entry in &report.outcomes {
+        if let Outcome::Created { id } = &entry.outcome {
+            assert_eq!(
+                ids.get(&email(entry.index as usize)),
+                Some(id),
+                "input {}",
+                entry.index
+            );
+        }
+    }
+    // Nothing failed that the store holds, nothing stored that was not reported.
+    assert_eq!(
+        store.len() as u64,
+        counts.created + stored_unknowns(&report.outcomes, &ids)
+    );
+    fake.shutdown().await;
+}
+
+fn stored_unknowns(outcomes: &[InputOutcome], stored: &BTreeMap<String, String>) -> u64 {
+    outcomes
+        .iter()
+        .filter(|entry| matches!(entry.outcome, Outcome::Unknown { .. }))
+        .filter(|entry| stored.contains_key(&email(entry.index as usize)))
+        .count() as u64
+}
+
+#[tokio::test]
+async fn without_reconciliation_applied_creates_are_reported_unknown() {
+    let (fake, client) = fake_and_client(
+        |fake| fake.faults(hubspot_fake::FaultSpec::parse("reset-after=1").expect("spec")),
+        |client| {
+            client
+                .rate_limit(RateLimit::Unlimited)
+                .retry_policy(quick_retries())
+        },
+    )
+    .await;
+    let inputs = (0..10).map(|i| Create::new().set("email", email(i)));
+    let report = client.create_all(inputs).reconcile(false).send().await;
+    assert_eq!(report.counts().unknown, 10);
+    assert_eq!(
+        report.stats.requests, 1,
+        "a create that may have been applied is never resent"
+    );
+    assert_eq!(fake.contacts().len(), 10);
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_create_lost_after_commit_is_found_by_reading_back() {
+    let (fake, client) = fake_and_client(
+        |fake| {
+            fake.faults(hubspot_fake::FaultSpec::parse("reset-after=0.5").expect("spec"))
+                .seed(3)
+        },
+        |client| {
+            client
+                .rate_limit(RateLimit::Unlimited)
+                .retry_policy(quick_retries())
+        },
+    )
+    .await;
+    let inputs = (0..300).map(|i| Create::new().set("email", email(i)));
+    let report = client.create_all(inputs).send().await;
+    let counts = report.counts();
+    assert!(report.stats.reconciled > 0);
+    assert_eq!(counts.created, 300, "{:?}", report.problems().next());
+    assert_eq!(emails_in_store(&fake).len(), 300);
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_daily_limit_stops_without_retrying() {
+    let (fake, client) = fake_and_client(
+        |fake| fake.daily_limit(3),
+        |client| client.retry_policy(quick_retries()),
+    )
+    .await;
+    let report = client
+        .upsert_all((0..1_000).map(|i| Upsert::by_email(email(i))))
+        .concurrency(1)
+        .send()
+        .await;
+    assert_every_input_accounted(&report.outcomes, 1_000);
+    let counts = report.counts();
+    assert_eq!(counts.created, 300);
+    assert_eq!(counts.failed, 700);
+    let Outcome::Failed(failure) = &report.outcomes[999].outcome else {
+        panic!()
+    };
+    assert!(failure.message.contains("daily"), "{failure}");
+    assert!(
+        failure.message.contains("midnight"),
+        "says when the budget resets: {failure}"
+    );
+    // The third answer said Daily-Remaining 0: the client sent nothing more.
+    assert_eq!(fake.stats().requests, 3);
+    assert_eq!(fake.stats().rate_limited, 0);
+    assert_eq!(report.stats.retries, 0);
+
+    // A direct generated call gets HubSpot's DAILY 429 as a typed error.
+    let error = client
+        .batch_archive()
+        .body(types::BatchArchiveRequest { inputs: vec![] })
+        .send()
+        .await
+        .expect_err("daily limit");
+    let hubspot_contacts_batch::Error::ErrorResponse(body) = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(body.policy_name.as_deref(), Some("DAILY"));
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    // 2 requests per 10 s on the fake; the client starts unlimited and non-adaptive,
+    // so only the 429's Retry-After can make it wait.
+    let (fake, client) = fake_and_client(
+        |fake| fake.rate_limit(2, Duration::from_secs(2)),
+        |client| {
+            client
+                .rate_limit(RateLimit::Unlimited)
+                .retry_policy(RetryPolicy::default().ten_secondly_wait(Duration::from_secs(60)))
+        },
+    )
+    .await;
+    let started = tokio::time::Instant::now();
+    let report = client
+        .upsert_all((0..300).map(|i| Upsert::by_email(email(i))))
+        .concurrency(1)
+        .send()
+        .await;
+    assert_eq!(report.counts().created, 300);
+    assert_eq!(
+        report.stats.rate_limited, 1,
+        "one 429, then the wait it asked for"
+    );
+    // Retry-After is 2 s here; the fallback would have been 60 s.
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited as told"
+    );
+    assert!(report.stats.waited >= Duration::from_secs(1));
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_adaptive_limiter_causes_no_429_after_the_first_window() {
+    let _alone = LIMITER_TESTS.write().await;
+    // HubSpot's 100/10 s and 190/10 s, compressed 10 times (and 5 times fewer requests).
+    for (max, window) in [
+        (20u32, Duration::from_secs(1)),
+        (38, Duration::from_secs(1)),
+    ] {
+        let (fake, client) = fake_and_client(
+            |fake| fake.rate_limit(max, window),
+            // Starts at HubSpot's lowest plan and learns the portal's limit.
+            |client| client.retry_policy(quick_retries()),
+        )
+        .await;
+        let inputs = (0..6_000).map(|i| Upsert::by_email(email(i)));
+        let report = client.upsert_all(inputs).concurrency(8).send().await;
+        let counts: OutcomeCounts = report.counts();
+        assert_eq!(counts.created, 6_000);
+        // Before the first answer the client may not know the window; after it, no 429s.
+        assert!(
+            fake.stats().rate_limited <= 8,
+            "{max}/{window:?}: {} 429s",
+            fake.stats().rate_limited
+        );
+        assert_eq!(report.stats.rate_limited, fake.stats().rate_limited);
+        fake.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn clones_share_one_rate_limit_budget() {
+    let _alone = LIMITER_TESTS.write().await;
+    let (fake, client) = fake_and_client(
+        |fake| fake.rate_limit(10, Duration::from_secs(1)),
+        |client| {
+            client
+                .rate_limit(RateLimit::custom(10, Duration::from_secs(1)))
+                .retry_policy(quick_retries())
+        },
+    )
+    .await;
+    let other = client.clone();
+    let one = client
+        .upsert_all((0..2_000).map(|i| Upsert::by_email(email(i))))
+        .send();
+    let two = other
+        .upsert_all((2_000..4_000).map(|i| Upsert::by_email(email(i))))
+        .send();
+    let (one, two) = tokio::join!(one, two);
+    assert_eq!(one.counts().created + two.counts().created, 4_000);
+    assert_eq!(fake.stats().rate_limited, 0, "one budget for both clones");
+    fake.shutdown().await;
+}
