@@ -541,7 +541,10 @@ impl<Op: BatchOperation> Run<Op> {
                 .map(|outcome| outcome.unwrap_or_else(|| refuse_all(&[]).remove(0)))
                 .collect();
         }
-        let splittable = matches!(status, 400 | 409) && self.op.bisects() && inputs.len() > 1;
+        // 413: the request is too large, which halving cures unless one
+        // input is too large on its own; that one then fails alone.
+        let splittable =
+            matches!(status, 400 | 409 | 413) && self.op.bisects() && inputs.len() > 1;
         if !splittable {
             return refuse_all(&inputs);
         }
