@@ -73,14 +73,20 @@ pub struct Transport {
 
 struct Shared {
     authorization: RwLock<HeaderValue>,
+    allow_insecure_http: bool,
     policy: Policy,
 }
 
 impl Transport {
-    fn new(token: &AccessToken, policy: Policy) -> Result<Self, SdkError> {
+    fn new(
+        token: &AccessToken,
+        allow_insecure_http: bool,
+        policy: Policy,
+    ) -> Result<Self, SdkError> {
         Ok(Self {
             shared: Arc::new(Shared {
                 authorization: RwLock::new(token.header_value()?),
+                allow_insecure_http,
                 policy,
             }),
         })
@@ -130,7 +136,15 @@ impl ClientHooks<Transport> for Client {
         let headers = request.headers_mut();
         // progenitor sends the document's `info.version`; HubSpot has no use for it.
         headers.remove("api-version");
-        headers.insert(AUTHORIZATION, self.inner().authorization());
+        // `build` refuses such a base URL; this also covers a client assembled
+        // with the generated `Client::new`: the token never travels in clear.
+        if token_may_travel(request.url(), self.inner().shared.allow_insecure_http) {
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, self.inner().authorization());
+        } else {
+            tracing::warn!(host = ?request.url().host_str(), "not sending the access token over plain http");
+        }
         transport::execute(
             self.client(),
             &self.inner().shared.policy,
@@ -269,7 +283,7 @@ impl ClientBuilder {
         Ok(Client::new_with_client(
             &self.base_url,
             http,
-            Transport::new(&token, policy)?,
+            Transport::new(&token, self.allow_insecure_http, policy)?,
         ))
     }
 }
@@ -281,8 +295,7 @@ pub(crate) fn check_base_url(base_url: &str, allow_insecure_http: bool) -> Resul
         SdkError::Config(format!("the base URL {base_url:?} is not a URL: {error}"))
     })?;
     match url.scheme() {
-        "https" => Ok(()),
-        "http" if allow_insecure_http || is_loopback(&url) => Ok(()),
+        "https" | "http" if token_may_travel(&url, allow_insecure_http) => Ok(()),
         "http" => Err(SdkError::Config(format!(
             "refusing to send the access token over plain http to {}; use https, \
              or allow_insecure_http(true) if the network is trusted",
@@ -291,6 +304,16 @@ pub(crate) fn check_base_url(base_url: &str, allow_insecure_http: bool) -> Resul
         scheme => Err(SdkError::Config(format!(
             "the base URL {base_url:?} has scheme {scheme:?}; expected https or http"
         ))),
+    }
+}
+
+/// Whether a bearer token may be sent to `url`: over https, or over plain
+/// http to loopback or when explicitly allowed.
+fn token_may_travel(url: &reqwest::Url, allow_insecure_http: bool) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => allow_insecure_http || is_loopback(url),
+        _ => false,
     }
 }
 
@@ -353,6 +376,9 @@ mod tests {
             "http://10.0.0.8:8080",
             "http://[2001:db8::1]",
         ] {
+            let parsed = reqwest::Url::parse(url).unwrap();
+            assert!(!token_may_travel(&parsed, false), "{url}");
+            assert!(token_may_travel(&parsed, true), "{url}");
             let error = check_base_url(url, false).expect_err(url);
             assert!(error.to_string().contains("refusing"), "{error}");
             assert!(check_base_url(url, true).is_ok(), "{url} with the override");

@@ -18,7 +18,7 @@ pub enum SdkError {
     Api(Box<ApiError>),
     /// The request could not be built, sent, or its response read.
     #[error("{0}")]
-    Transport(String),
+    Transport(#[source] Box<crate::Error<types::Error>>),
 }
 
 /// A non-2xx answer from HubSpot, with HubSpot's own words.
@@ -86,7 +86,7 @@ impl From<crate::Error<types::Error>> for SdkError {
                 status: response.status().as_u16(),
                 body: response.into_inner(),
             })),
-            other => SdkError::Transport(other.to_string()),
+            other => SdkError::Transport(Box::new(other)),
         }
     }
 }

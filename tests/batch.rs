@@ -331,3 +331,38 @@ async fn typed_values_reach_hubspot_as_strings() {
     assert_eq!(stored.properties["company"], "1795305600000");
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_trace_id_repeated_by_the_caller_does_not_confuse_two_inputs() {
+    let (fake, client) = fake().await;
+    let inputs = vec![
+        Create::new()
+            .set("email", "one@example.com")
+            .trace_id("mine"),
+        Create::new()
+            .set("email", "two@example.com")
+            .trace_id("mine"),
+    ];
+    let report = client.create_all(inputs).send().await;
+    let ids: Vec<String> = report
+        .outcomes
+        .iter()
+        .map(|entry| match &entry.outcome {
+            Outcome::Created { id } => id.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let stored: std::collections::BTreeMap<String, String> = fake
+        .contacts()
+        .into_iter()
+        .map(|c| (c.properties["email"].clone(), c.id))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            stored["one@example.com"].clone(),
+            stored["two@example.com"].clone()
+        ]
+    );
+    fake.shutdown().await;
+}

@@ -7,7 +7,7 @@
 //! outcomes in input order.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     future::Future,
     pin::Pin,
     sync::{
@@ -55,7 +55,10 @@ impl ChunkAnswer {
     /// Classifies a generated call's error.
     pub(crate) fn from_error(error: crate::Error<types::Error>) -> Self {
         match error {
-            crate::Error::ErrorResponse(response) if response.status().is_server_error() => {
+            // A 5xx or 423 Locked may come after HubSpot applied part of the request.
+            crate::Error::ErrorResponse(response)
+                if response.status().is_server_error() || response.status().as_u16() == 423 =>
+            {
                 let status = response.status().as_u16();
                 Self::Unknown(format!(
                     "HubSpot answered {status}: {}",
@@ -105,9 +108,12 @@ pub trait BatchOperation: Send + Sync + 'static + sealed::Sealed {
         input: Self::Input,
     ) -> (String, Result<PreparedInput<Self::Wire>, InputError>);
 
-    /// Sets the `objectWriteTraceId` of a wire input, for operations that echo it.
+    /// Sets the `objectWriteTraceId` of a wire input; false for operations
+    /// that carry none.
     #[doc(hidden)]
-    fn set_trace_id(&self, _wire: &mut Self::Wire, _trace_id: &str) {}
+    fn set_trace_id(&self, _wire: &mut Self::Wire, _trace_id: &str) -> bool {
+        false
+    }
 
     /// Sends one request.
     #[doc(hidden)]
@@ -143,6 +149,7 @@ pub trait BatchOperation: Send + Sync + 'static + sealed::Sealed {
         &self,
         _client: &Client,
         _inputs: &[Self::Wire],
+        _sent_at: chrono::DateTime<chrono::Utc>,
     ) -> impl Future<Output = Option<Vec<Reconciled>>> + Send {
         async { None }
     }
@@ -159,12 +166,35 @@ pub enum Reconciled {
     },
     /// It was not applied: sending it again is safe.
     Absent,
+    /// A record with its key exists but was created before the request was
+    /// sent: HubSpot would have refused the create as a conflict.
+    Existed {
+        /// The existing record's id.
+        id: String,
+    },
     /// Still unknown (the input has no key to look it up by).
     Unknown,
 }
 
 /// How many times a batch reads back and re-sends inputs whose fate was unknown.
 const RECONCILE_ROUNDS: u8 = 3;
+
+/// How long to wait before reading back inputs whose fate is unknown, so a
+/// request HubSpot is still processing can land first.
+const RECONCILE_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The outcomes of a settled chunk; every slot is filled by construction, and
+/// a missing one (a bug) is reported rather than dropped.
+fn fill(settled: Vec<Option<Outcome>>) -> Vec<Outcome> {
+    settled
+        .into_iter()
+        .map(|outcome| {
+            outcome.unwrap_or_else(|| Outcome::Unknown {
+                reason: "the client lost track of this input (a bug: please report it)".to_owned(),
+            })
+        })
+        .collect()
+}
 
 pub(crate) mod sealed {
     pub trait Sealed {}
@@ -269,6 +299,8 @@ impl KeyGate {
 struct Run<Op> {
     client: Client,
     op: Op,
+    /// Starts every trace id generated in this run.
+    trace_prefix: String,
     stats: Arc<StatsCell>,
     gate: KeyGate,
 }
@@ -282,9 +314,13 @@ pub(crate) fn run<Op: BatchOperation>(
     limit: usize,
     stats: Arc<StatsCell>,
 ) -> BoxStream<'static, InputOutcome> {
+    // Generated trace ids differ between runs, so they cannot collide with
+    // ids a caller chose in an earlier run.
+    let trace_prefix = format!("hcb{:08x}", fastrand::u32(..));
     let run = Arc::new(Run {
         client,
         op,
+        trace_prefix: trace_prefix.clone(),
         stats,
         gate: KeyGate::default(),
     });
@@ -298,14 +334,16 @@ pub(crate) fn run<Op: BatchOperation>(
                 trace_id,
                 mut wire,
             } = prepared;
-            let trace_id = trace_id.unwrap_or_else(|| {
-                let generated = format!("hcb-{index}");
-                preparing.op.set_trace_id(&mut wire, &generated);
-                generated
+            let trace_id = trace_id.or_else(|| {
+                let generated = format!("{trace_prefix}-{index}");
+                preparing
+                    .op
+                    .set_trace_id(&mut wire, &generated)
+                    .then_some(generated)
             });
             Sendable {
                 key,
-                trace_id: Some(trace_id),
+                trace_id,
                 wire,
             }
         });
@@ -377,11 +415,23 @@ impl<Op: BatchOperation> Run<Op> {
         let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(chunk.len());
         let mut sendable = Vec::new();
         let mut positions = Vec::new();
+        let mut trace_ids = HashSet::new();
         for (position, entry) in chunk.iter().enumerate() {
             match &entry.state {
                 Ok(item) => {
+                    let mut item = item.clone();
+                    // Results are matched by trace id, so one repeated in a
+                    // request would confuse two inputs: give the later its own.
+                    if item
+                        .trace_id
+                        .as_ref()
+                        .is_some_and(|trace| !trace_ids.insert(trace.clone()))
+                    {
+                        let own = format!("{}-{}", self.trace_prefix, entry.index);
+                        item.trace_id = self.op.set_trace_id(&mut item.wire, &own).then_some(own);
+                    }
                     outcomes.push(None);
-                    sendable.push(item.clone());
+                    sendable.push(item);
                     positions.push(position);
                 }
                 Err(error) => {
@@ -415,7 +465,8 @@ impl<Op: BatchOperation> Run<Op> {
 
     /// Sends inputs in one request; on a refusal that names inputs, or a
     /// validation refusal it can split, isolates the bad ones and delivers
-    /// the rest. Returns one outcome per input, in order.
+    /// the rest; reconciles inputs whose fate is unknown. Returns one
+    /// outcome per input, in order.
     fn deliver(
         &self,
         inputs: Vec<Sendable<Op::Wire>>,
@@ -426,7 +477,8 @@ impl<Op: BatchOperation> Run<Op> {
                 return Vec::new();
             }
             let wires: Vec<Op::Wire> = inputs.iter().map(|input| input.wire.clone()).collect();
-            match self.op.send(&self.client, wires.clone()).await {
+            let sent_at = chrono::Utc::now();
+            let outcomes = match self.op.send(&self.client, wires.clone()).await {
                 ChunkAnswer::Batch(answer, meaning) => {
                     let sent: Vec<SentInput<'_>> = inputs
                         .iter()
@@ -438,68 +490,96 @@ impl<Op: BatchOperation> Run<Op> {
                     map_answer(&sent, answer, meaning)
                 }
                 ChunkAnswer::Uniform(outcome) => vec![outcome; inputs.len()],
-                ChunkAnswer::Unknown(reason) if reconcile_rounds > 0 => {
-                    self.reconcile(inputs, &wires, reason, reconcile_rounds - 1)
-                        .await
-                }
                 ChunkAnswer::Unknown(reason) => vec![Outcome::Unknown { reason }; inputs.len()],
                 ChunkAnswer::NotApplied(reason) => {
                     vec![Outcome::failed("NOT_SENT", reason); inputs.len()]
                 }
                 ChunkAnswer::Refused { status, body } => {
-                    self.after_refusal(inputs, &wires, status, &body, reconcile_rounds)
-                        .await
+                    return self
+                        .after_refusal(inputs, &wires, status, &body, reconcile_rounds)
+                        .await;
                 }
+            };
+            let has_unknown = outcomes
+                .iter()
+                .any(|outcome| matches!(outcome, Outcome::Unknown { .. }));
+            if has_unknown && reconcile_rounds > 0 {
+                self.reconcile(inputs, outcomes, sent_at, reconcile_rounds - 1)
+                    .await
+            } else {
+                outcomes
             }
         })
     }
 
-    /// Reads HubSpot back for inputs whose request's fate is unknown: the
-    /// applied ones are reported with their id, the absent ones sent again,
-    /// the rest stay unknown.
+    /// Reads HubSpot back for the inputs whose outcome is unknown: the ones
+    /// this request applied are reported with their id, the absent ones are
+    /// sent again, and the rest stay unknown. Other outcomes are kept.
     async fn reconcile(
         &self,
         inputs: Vec<Sendable<Op::Wire>>,
-        wires: &[Op::Wire],
-        reason: String,
+        outcomes: Vec<Outcome>,
+        sent_at: chrono::DateTime<chrono::Utc>,
         rounds_left: u8,
     ) -> Vec<Outcome> {
-        let unknown = || Outcome::Unknown {
-            reason: reason.clone(),
+        let (unknown, known): (Vec<_>, Vec<_>) = inputs
+            .into_iter()
+            .zip(outcomes)
+            .enumerate()
+            .partition(|(_, (_, outcome))| matches!(outcome, Outcome::Unknown { .. }));
+        let mut settled: Vec<Option<Outcome>> = vec![None; unknown.len() + known.len()];
+        for (position, (_, outcome)) in known {
+            settled[position] = Some(outcome);
+        }
+        let wires: Vec<Op::Wire> = unknown
+            .iter()
+            .map(|(_, (input, _))| input.wire.clone())
+            .collect();
+        // Give HubSpot a moment to finish a request that timed out on our side.
+        tokio::time::sleep(RECONCILE_DELAY).await;
+        let verdicts = self.op.reconcile(&self.client, &wires, sent_at).await;
+        let Some(verdicts) = verdicts.filter(|verdicts| verdicts.len() == unknown.len()) else {
+            for (position, (_, outcome)) in unknown {
+                settled[position] = Some(outcome);
+            }
+            return fill(settled);
         };
-        let found = self.op.reconcile(&self.client, wires).await;
-        let Some(found) = found.filter(|found| found.len() == inputs.len()) else {
-            return vec![unknown(); inputs.len()];
-        };
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; inputs.len()];
         let mut absent = Vec::new();
         let mut absent_positions = Vec::new();
-        for ((position, input), verdict) in inputs.into_iter().enumerate().zip(found) {
-            match verdict {
-                Reconciled::Applied { id } => outcomes[position] = Some(Outcome::Created { id }),
+        for ((position, (input, outcome)), verdict) in unknown.into_iter().zip(verdicts) {
+            settled[position] = match verdict {
+                Reconciled::Applied { id } => Some(Outcome::Created { id }),
+                Reconciled::Existed { id } => Some(Outcome::failed(
+                    "CONFLICT",
+                    format!(
+                        "Contact already exists. Existing ID: {id} (it existed before this request)"
+                    ),
+                )),
                 Reconciled::Absent => {
                     absent.push(input);
                     absent_positions.push(position);
+                    None
                 }
-                Reconciled::Unknown => outcomes[position] = Some(unknown()),
-            }
+                Reconciled::Unknown => Some(outcome),
+            };
         }
-        let applied = outcomes
-            .iter()
-            .filter(|outcome| matches!(outcome, Some(Outcome::Created { .. })))
-            .count();
+        let read_back = settled.iter().filter(|outcome| outcome.is_none()).count()
+            + settled
+                .iter()
+                .filter(|o| matches!(o, Some(Outcome::Created { .. })))
+                .count();
         self.stats
             .reconciled
-            .fetch_add((applied + absent.len()) as u64, Ordering::Relaxed);
-        tracing::info!(applied, absent = absent.len(), %reason, "reconciled the inputs of an unknown request");
+            .fetch_add(read_back as u64, Ordering::Relaxed);
+        tracing::info!(
+            absent = absent.len(),
+            "reconciled inputs whose fate was unknown"
+        );
         let resent = self.deliver(absent, rounds_left).await;
         for (position, outcome) in absent_positions.into_iter().zip(resent) {
-            outcomes[position] = Some(outcome);
+            settled[position] = Some(outcome);
         }
-        outcomes
-            .into_iter()
-            .map(|outcome| outcome.unwrap_or_else(unknown))
-            .collect()
+        fill(settled)
     }
 
     async fn after_refusal(
@@ -510,43 +590,35 @@ impl<Op: BatchOperation> Run<Op> {
         body: &types::Error,
         reconcile_rounds: u8,
     ) -> Vec<Outcome> {
-        let refuse_all = |inputs: &[Sendable<Op::Wire>]| {
-            vec![Outcome::Failed(InputFailure::from_error_body(status, body)); inputs.len()]
-        };
+        let refused = || Outcome::Failed(InputFailure::from_error_body(status, body));
         if let Some(named) = self
             .op
             .refused_inputs(status, body, wires)
             .filter(|named| !named.is_empty())
         {
-            let mut outcomes: Vec<Option<Outcome>> = vec![None; inputs.len()];
+            let mut settled: Vec<Option<Outcome>> = vec![None; inputs.len()];
             let mut rest = Vec::new();
             let mut rest_positions = Vec::new();
             for (position, input) in inputs.into_iter().enumerate() {
                 match named.get(&position) {
-                    Some(failure) => outcomes[position] = Some(Outcome::Failed(failure.clone())),
+                    Some(failure) => settled[position] = Some(Outcome::Failed(failure.clone())),
                     None => {
                         rest.push(input);
                         rest_positions.push(position);
                     }
                 }
             }
-            for (position, outcome) in rest_positions
-                .into_iter()
-                .zip(self.deliver(rest, reconcile_rounds).await)
-            {
-                outcomes[position] = Some(outcome);
+            let resent = self.deliver(rest, reconcile_rounds).await;
+            for (position, outcome) in rest_positions.into_iter().zip(resent) {
+                settled[position] = Some(outcome);
             }
-            return outcomes
-                .into_iter()
-                .map(|outcome| outcome.unwrap_or_else(|| refuse_all(&[]).remove(0)))
-                .collect();
+            return fill(settled);
         }
         // 413: the request is too large, which halving cures unless one
         // input is too large on its own; that one then fails alone.
-        let splittable =
-            matches!(status, 400 | 409 | 413) && self.op.bisects() && inputs.len() > 1;
+        let splittable = matches!(status, 400 | 409 | 413) && self.op.bisects() && inputs.len() > 1;
         if !splittable {
-            return refuse_all(&inputs);
+            return vec![refused(); inputs.len()];
         }
         let mut first = inputs;
         let second = first.split_off(first.len() / 2);

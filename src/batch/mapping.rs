@@ -128,6 +128,7 @@ pub(crate) fn map_answer(
     };
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; sent.len()];
+    let mut untied_results = 0usize;
     for record in answer.results {
         let position = record
             .trace_id
@@ -144,10 +145,10 @@ pub(crate) fn map_answer(
                     by_key.get(&KeyIdentity::new(property, value)).copied()
                 })
             });
-        let Some(position) = position else { continue };
-        if outcomes[position].is_some() {
+        let Some(position) = position.filter(|&at| outcomes[at].is_none()) else {
+            untied_results += 1;
             continue;
-        }
+        };
         outcomes[position] = Some(match meaning {
             ResultMeaning::Created => Outcome::Created { id: record.id },
             ResultMeaning::Updated => Outcome::Updated { id: record.id },
@@ -198,7 +199,17 @@ pub(crate) fn map_answer(
     outcomes
         .into_iter()
         .map(|outcome| {
-            outcome.unwrap_or_else(|| {
+                        outcome.unwrap_or_else(|| {
+                // A result HubSpot returned but that matches no input may be
+                // this one's: it may have been applied.
+                if untied_results > 0 {
+                    return Outcome::Unknown {
+                        reason: format!(
+                            "HubSpot returned {untied_results} result(s) that match no input by trace id or key; \
+                             this input may be one of them"
+                        ),
+                    };
+                }
                 let message = match &untied_error {
                     Some(error) => format!("HubSpot did not return this input and reported an error it did not tie to an input: {error}"),
                     None => format!("HubSpot neither returned nor reported this input (status {})", answer.status),
@@ -430,6 +441,34 @@ mod tests {
     }
 
     #[test]
+    fn inputs_possibly_among_untied_results_are_unknown_not_failed() {
+        let keys = [
+            KeyIdentity::new("email", "a@x.io"),
+            KeyIdentity::new("email", "b@x.io"),
+        ];
+        let sent: Vec<SentInput<'_>> = keys
+            .iter()
+            .map(|key| SentInput {
+                key: Some(key),
+                trace_id: Some("t"),
+            })
+            .collect();
+        // A 201 whose results echo no trace id and carry no email.
+        let answer = BatchAnswer {
+            status: 201,
+            results: vec![record("1", None, None), record("2", None, None)],
+            errors: vec![],
+        };
+        let outcomes = map_answer(&sent, answer, ResultMeaning::Created);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Outcome::Unknown { .. })),
+            "{outcomes:?}"
+        );
+    }
+
+    #[test]
     fn legacy_refusals_name_positions_by_index_and_email() {
         let body: types::Error = serde_json::from_value(serde_json::json!({
             "status": "error", "message": "Errors found processing batch update", "correlationId": "c",
@@ -448,3 +487,7 @@ mod tests {
         assert_eq!(failed[&1].category, "INVALID_EMAIL");
     }
 }
+
+#[cfg(test)]
+#[path = "mapping_props.rs"]
+mod props;

@@ -73,6 +73,10 @@ pub const V1_DEFAULT_CONTACTS_PER_BATCH: usize = 100;
 /// The largest legacy v1 batch ("The batch size should not exceed 1000
 /// contacts per request", legacy batch docs).
 pub const V1_MAX_CONTACTS_PER_BATCH: usize = 1000;
+/// How far HubSpot's clock may be from ours when reconciliation decides
+/// whether a contact found by its email was created by the request in doubt.
+const RECONCILE_CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
 /// Requests in flight at once unless set. With HubSpot's 50-300 ms per batch
 /// request, 8 keeps even a 250-per-10-s portal busy.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -314,11 +318,17 @@ impl BatchOperation for CreateAll {
         (label, input.prepare())
     }
 
-    fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) {
+    fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) -> bool {
         wire.object_write_trace_id = Some(trace_id.to_owned());
+        true
     }
 
-    async fn reconcile(&self, client: &Client, inputs: &[Self::Wire]) -> Option<Vec<Reconciled>> {
+    async fn reconcile(
+        &self,
+        client: &Client,
+        inputs: &[Self::Wire],
+        sent_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Vec<Reconciled>> {
         let property = self.reconcile_by.as_deref()?;
         let values: Vec<Option<&str>> = inputs
             .iter()
@@ -351,18 +361,25 @@ impl BatchOperation for CreateAll {
             .await
             .ok()?
             .into_inner();
-        let ids: HashMap<KeyIdentity, String> = found
+        let found: HashMap<KeyIdentity, types::Contact> = found
             .results
             .into_iter()
             .filter_map(|contact| {
                 let value = contact.properties.get(property)?.as_deref()?;
-                Some((KeyIdentity::new(property, value), contact.id))
+                Some((KeyIdentity::new(property, value), contact))
             })
             .collect();
+        // A record created well before the request was sent was not created by it.
+        let created_before = sent_at - RECONCILE_CLOCK_SKEW;
         let verdict = |value: Option<&str>| match value {
             None => Reconciled::Unknown,
-            Some(value) => match ids.get(&KeyIdentity::new(property, value)) {
-                Some(id) => Reconciled::Applied { id: id.clone() },
+            Some(value) => match found.get(&KeyIdentity::new(property, value)) {
+                Some(contact) if contact.created_at < created_before => Reconciled::Existed {
+                    id: contact.id.clone(),
+                },
+                Some(contact) => Reconciled::Applied {
+                    id: contact.id.clone(),
+                },
                 None => Reconciled::Absent,
             },
         };
@@ -405,8 +422,9 @@ impl BatchOperation for UpdateAll {
         (label_of(Some(input.key())), input.prepare())
     }
 
-    fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) {
+    fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) -> bool {
         wire.object_write_trace_id = Some(trace_id.to_owned());
+        true
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
@@ -445,8 +463,9 @@ impl BatchOperation for UpsertAll {
         (label_of(Some(input.key())), input.prepare())
     }
 
-    fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) {
+    fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) -> bool {
         wire.object_write_trace_id = Some(trace_id.to_owned());
+        true
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {

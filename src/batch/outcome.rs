@@ -257,13 +257,21 @@ impl BatchReport {
 
 /// Some inputs of a batch failed or ended unknown.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{} of {total} inputs did not succeed; first: input {} ({}): {}",
-    problems.len(), problems[0].index, problems[0].key, problems[0].outcome)]
+#[error("{} of {total} inputs did not succeed{}", problems.len(), first_problem(problems))]
 pub struct BatchError {
     /// How many inputs the batch had.
     pub total: u64,
     /// The inputs that failed or ended unknown, in input order (never empty).
     pub problems: Vec<InputOutcome>,
+}
+
+fn first_problem(problems: &[InputOutcome]) -> String {
+    problems.first().map_or_else(String::new, |first| {
+        format!(
+            "; first: input {} ({}): {}",
+            first.index, first.key, first.outcome
+        )
+    })
 }
 
 #[cfg(test)]

@@ -385,11 +385,16 @@ impl WindowLimiter {
             .count()
     }
 
+    /// How many admitted requests have not been settled yet.
+    pub fn in_flight(&self) -> usize {
+        self.sent.iter().filter(|sent| !sent.answered).count()
+    }
+
     /// Admits a request starting at `now` (and records it), or says why not.
     ///
     /// Order of checks: a spent daily budget, then a pause, then the window.
-    /// `now` should not go backwards; if it does, the start is recorded at the
-    /// latest instant seen so the log stays ordered (erring on the safe side).
+    /// The start is recorded at `now`, which is what [`settle`](Self::settle)
+    /// expects back; `now` may be earlier than a start already recorded.
     pub fn try_acquire(&mut self, now: Instant) -> Result<(), Denied> {
         if let Daily::Exhausted { until } = self.daily {
             match until {
@@ -406,11 +411,17 @@ impl WindowLimiter {
         let span = self.effective_window();
         self.prune(now, span);
         if self.sent.len() < self.max as usize {
-            let at = self.sent.back().map_or(now, |last| last.at.max(now));
-            self.sent.push_back(Sent {
-                at,
-                answered: false,
-            });
+            // Recorded at exactly `now`, so `settle(now, ..)` finds it; callers
+            // on several threads may arrive slightly out of order, so keep the
+            // log sorted by inserting in place.
+            let position = self.sent.partition_point(|sent| sent.at <= now);
+            self.sent.insert(
+                position,
+                Sent {
+                    at: now,
+                    answered: false,
+                },
+            );
             return Ok(());
         }
         // The log holds `max` requests in flight or counted within `span`:
@@ -575,8 +586,9 @@ struct Shared {
 /// # async fn example(response_headers: reqwest::header::HeaderMap) -> Result<(), Box<dyn std::error::Error>> {
 /// let limiter = RateLimiter::new(RateLimit::default());
 /// let for_another_task = limiter.clone(); // same budget
-/// limiter.acquire().await?;               // waits for a slot
+/// let started = limiter.acquire().await?; // waits for a slot
 /// // ... send the request, then:
+/// limiter.settle(started);                // the answer came: frees the slot in time
 /// limiter.observe(&response_headers);     // adapt to the portal's real quota
 /// # drop(for_another_task);
 /// # Ok(()) }
@@ -739,8 +751,7 @@ mod tests {
     fn admit(limiter: &mut WindowLimiter, now: Instant) -> Result<(), Denied> {
         let verdict = limiter.try_acquire(now);
         if verdict.is_ok() {
-            let at = limiter.sent.back().map_or(now, |sent| sent.at);
-            limiter.settle(at, at);
+            limiter.settle(now, now);
         }
         verdict
     }
@@ -1159,5 +1170,30 @@ mod tests {
         limiter.pause_for(SEC * 3600);
         limiter.acquire().await.expect("unlimited ignores pauses");
         assert_eq!(limiter.quota(), RateLimit::Unlimited);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn every_slot_is_given_back_under_concurrent_acquires() {
+        let limiter = RateLimiter::from_core(WindowLimiter::new(5, ms(20)));
+        let tasks: Vec<_> = (0..400)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move {
+                    let started = limiter.acquire().await?;
+                    tokio::task::yield_now().await;
+                    limiter.settle(started);
+                    Ok::<_, DailyLimitExhausted>(())
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task").expect("no daily limit");
+        }
+        let in_flight = limiter.with(|shared| shared.core.in_flight());
+        assert_eq!(
+            in_flight,
+            Some(0),
+            "a slot recorded at one instant and settled at another"
+        );
     }
 }

@@ -31,8 +31,9 @@
 //! let policy = RetryPolicy::default();
 //! let started = Instant::now();
 //! for attempt in 1.. {
-//!     limiter.acquire().await?;
+//!     let slot = limiter.acquire().await?;
 //!     let (status, headers, body) = send().await;
+//!     limiter.settle(slot); // every acquire is settled, or its slot stays taken
 //!     limiter.observe(&headers);
 //!     let outcome = AttemptOutcome::Response(ResponseSummary::from_response(status, &headers, &body));
 //!     let jitter = 0.5; // e.g. fastrand::f64()
