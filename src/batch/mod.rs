@@ -268,6 +268,21 @@ impl ContactsBatchExt for Client {
     }
 }
 
+/// A generated batch call's result, as the dispatcher takes it.
+fn batch_answer<T>(
+    result: Result<crate::ResponseValue<T>, crate::Error<types::Error>>,
+    meaning: ResultMeaning,
+    into_answer: impl FnOnce(u16, T) -> BatchAnswer,
+) -> ChunkAnswer {
+    match result {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            ChunkAnswer::Batch(into_answer(status, response.into_inner()), meaning)
+        }
+        Err(error) => ChunkAnswer::from_error(error),
+    }
+}
+
 fn label_of(key: Option<&ContactKey>) -> String {
     key.map(ToString::to_string).unwrap_or_default()
 }
@@ -387,21 +402,14 @@ impl BatchOperation for CreateAll {
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
-        match client
+        let result = client
             .batch_create()
             .body(types::BatchCreateRequest { inputs })
             .send()
-            .await
-        {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                ChunkAnswer::Batch(
-                    BatchAnswer::from_contacts(status, response.into_inner(), false),
-                    ResultMeaning::Created,
-                )
-            }
-            Err(error) => ChunkAnswer::from_error(error),
-        }
+            .await;
+        batch_answer(result, ResultMeaning::Created, |status, body| {
+            BatchAnswer::from_contacts(status, body, false)
+        })
     }
 }
 
@@ -428,21 +436,14 @@ impl BatchOperation for UpdateAll {
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
-        match client
+        let result = client
             .batch_update()
             .body(types::BatchUpdateRequest { inputs })
             .send()
-            .await
-        {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                ChunkAnswer::Batch(
-                    BatchAnswer::from_contacts(status, response.into_inner(), false),
-                    ResultMeaning::Updated,
-                )
-            }
-            Err(error) => ChunkAnswer::from_error(error),
-        }
+            .await;
+        batch_answer(result, ResultMeaning::Updated, |status, body| {
+            BatchAnswer::from_contacts(status, body, false)
+        })
     }
 }
 
@@ -469,21 +470,14 @@ impl BatchOperation for UpsertAll {
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
-        match client
+        let result = client
             .batch_upsert()
             .body(types::BatchUpsertRequest { inputs })
             .send()
-            .await
-        {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                ChunkAnswer::Batch(
-                    BatchAnswer::from_upserts(status, response.into_inner()),
-                    ResultMeaning::Upserted,
-                )
-            }
-            Err(error) => ChunkAnswer::from_error(error),
-        }
+            .await;
+        batch_answer(result, ResultMeaning::Upserted, |status, body| {
+            BatchAnswer::from_upserts(status, body)
+        })
     }
 }
 
@@ -551,16 +545,9 @@ impl BatchOperation for ReadAll {
         if self.archived {
             call = call.archived(true);
         }
-        match call.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                ChunkAnswer::Batch(
-                    BatchAnswer::from_contacts(status, response.into_inner(), true),
-                    ResultMeaning::Read,
-                )
-            }
-            Err(error) => ChunkAnswer::from_error(error),
-        }
+        batch_answer(call.send().await, ResultMeaning::Read, |status, body| {
+            BatchAnswer::from_contacts(status, body, true)
+        })
     }
 }
 
