@@ -159,13 +159,15 @@ proptest! {
             }
             // A success needs a result; an input no result could belong to
             // and no error names is never reported a success.
-            let value = input.key.map(|k| k.value.as_str()).unwrap_or_default();
-            let trace = input.trace_id.unwrap_or("\u{0}");
+            // Compared as HubSpot compares keys (trimmed; emails in any case).
+            let key = input.key.expect("every input has a key");
+            let same = |property: &str, value: &str| KeyIdentity::new(property, value) == *key;
+            let trace = input.trace_id;
             let mentioned = results.iter().any(|r| {
-                r.trace_id.as_deref() == Some(trace)
-                    || r.id.eq_ignore_ascii_case(value)
-                    || r.properties.values().flatten().any(|v| v.eq_ignore_ascii_case(value))
-            }) || named.iter().any(|n| n == trace || n.eq_ignore_ascii_case(value));
+                (trace.is_some() && r.trace_id.as_deref() == trace)
+                    || same(&key.property, &r.id)
+                    || r.properties.values().flatten().any(|v| same(&key.property, v))
+            }) || named.iter().any(|n| Some(n.as_str()) == trace || same(&key.property, n));
             if !mentioned {
                 prop_assert!(!outcome.is_success(), "{input:?}: {outcome:?}");
             }
