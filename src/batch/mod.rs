@@ -12,7 +12,7 @@
 //!   sends the later one after the earlier one has been answered;
 //! - gives every input an `objectWriteTraceId` unless it has one, so
 //!   HubSpot's 207 answers map back to inputs, whatever the order of results;
-//! - splits a request HubSpot refuses as a whole (400 or 409) until the bad
+//! - splits a request HubSpot refuses as a whole (400, 409 or 413) until the bad
 //!   inputs are isolated, and delivers the rest; for the legacy batch, drops
 //!   the contacts its 400 names and sends the rest again;
 //! - reports one [`Outcome`] per input, in input order.
