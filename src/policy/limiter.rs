@@ -376,9 +376,22 @@ impl WindowLimiter {
         }
     }
 
-    /// How many starts fall in the effective window ending at `now`.
-    pub fn in_window(&self, now: Instant) -> usize {
+    /// How far back from a new request's start its window reaches: the
+    /// effective window, less the time the new request itself will take to
+    /// reach HubSpot (half the fastest round trip seen, at most half the
+    /// window), since HubSpot counts it on arrival, not when it leaves.
+    fn lookback(&self) -> Duration {
         let span = self.effective_window();
+        let travel = self
+            .fastest_answer
+            .map_or(Duration::ZERO, |fastest| fastest / 2);
+        span - travel.min(span / 2)
+    }
+
+    /// How many starts fall in the window a request starting at `now` would be
+    /// counted in.
+    pub fn in_window(&self, now: Instant) -> usize {
+        let span = self.lookback();
         self.sent
             .iter()
             .filter(|sent| !sent.answered || now.saturating_duration_since(sent.at) < span)
@@ -408,7 +421,7 @@ impl WindowLimiter {
             }
             self.paused_until = None;
         }
-        let span = self.effective_window();
+        let span = self.lookback();
         self.prune(now, span);
         if self.sent.len() < self.max as usize {
             // Recorded at exactly `now`, so `settle(now, ..)` finds it; callers
@@ -511,7 +524,7 @@ impl WindowLimiter {
                 );
                 self.max = max.max(1);
                 self.window = window.max(Duration::from_millis(1));
-                let span = self.effective_window();
+                let span = self.lookback();
                 self.prune(now, span);
             }
         }
@@ -885,6 +898,22 @@ mod tests {
             admit(&mut limiter, t0 + SEC * 10),
             Err(Denied::Wait(SEC * 2))
         );
+    }
+
+    #[test]
+    fn a_request_is_dated_to_its_arrival_and_the_next_gets_credit_for_its_own_travel() {
+        let mut limiter = WindowLimiter::new(1, SEC).margin(0.0);
+        let t0 = Instant::now();
+        assert_eq!(limiter.try_acquire(t0), Ok(()));
+        // Answered after 100 ms: counted by HubSpot about 50 ms after it left.
+        limiter.settle(t0, t0 + ms(100));
+        // The next one arrives about 50 ms after it leaves, so it may leave
+        // 950 ms after the first was counted, not a whole window.
+        assert!(matches!(
+            limiter.try_acquire(t0 + ms(999)),
+            Err(Denied::Wait(_))
+        ));
+        assert_eq!(limiter.try_acquire(t0 + ms(1000)), Ok(()));
     }
 
     #[test]
