@@ -130,7 +130,7 @@ pub trait BatchOperation: Send + Sync + 'static + sealed::Sealed {
         &self,
         _status: u16,
         _body: &types::Error,
-        _inputs: &[Self::Wire],
+        _inputs: &[&Self::Wire],
     ) -> Option<std::collections::BTreeMap<usize, InputFailure>> {
         None
     }
@@ -476,9 +476,10 @@ impl<Op: BatchOperation> Run<Op> {
             if inputs.is_empty() {
                 return Vec::new();
             }
+            // The inputs are kept, to resend a part after a refusal or an unknown fate.
             let wires: Vec<Op::Wire> = inputs.iter().map(|input| input.wire.clone()).collect();
             let sent_at = chrono::Utc::now();
-            let outcomes = match self.op.send(&self.client, wires.clone()).await {
+            let outcomes = match self.op.send(&self.client, wires).await {
                 ChunkAnswer::Batch(answer, meaning) => {
                     let sent: Vec<SentInput<'_>> = inputs
                         .iter()
@@ -496,7 +497,7 @@ impl<Op: BatchOperation> Run<Op> {
                 }
                 ChunkAnswer::Refused { status, body } => {
                     return self
-                        .after_refusal(inputs, &wires, status, &body, reconcile_rounds)
+                        .after_refusal(inputs, status, &body, reconcile_rounds)
                         .await;
                 }
             };
@@ -585,15 +586,15 @@ impl<Op: BatchOperation> Run<Op> {
     async fn after_refusal(
         &self,
         inputs: Vec<Sendable<Op::Wire>>,
-        wires: &[Op::Wire],
         status: u16,
         body: &types::Error,
         reconcile_rounds: u8,
     ) -> Vec<Outcome> {
         let refused = || Outcome::Failed(InputFailure::from_error_body(status, body));
+        let wires: Vec<&Op::Wire> = inputs.iter().map(|input| &input.wire).collect();
         if let Some(named) = self
             .op
-            .refused_inputs(status, body, wires)
+            .refused_inputs(status, body, &wires)
             .filter(|named| !named.is_empty())
         {
             let mut settled: Vec<Option<Outcome>> = vec![None; inputs.len()];

@@ -59,12 +59,24 @@ impl BatchAnswer {
         let results = body
             .results
             .into_iter()
-            .map(|contact| ReturnedRecord {
-                id: contact.id.clone(),
-                trace_id: contact.object_write_trace_id.clone(),
-                properties: contact.properties.0.clone(),
-                created: None,
-                contact: keep_records.then(|| Box::new(contact)),
+            .map(|contact| {
+                if keep_records {
+                    ReturnedRecord {
+                        id: contact.id.clone(),
+                        trace_id: contact.object_write_trace_id.clone(),
+                        properties: contact.properties.0.clone(),
+                        created: None,
+                        contact: Some(Box::new(contact)),
+                    }
+                } else {
+                    ReturnedRecord {
+                        id: contact.id,
+                        trace_id: contact.object_write_trace_id,
+                        properties: contact.properties.0,
+                        created: None,
+                        contact: None,
+                    }
+                }
             })
             .collect();
         Self {

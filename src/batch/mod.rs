@@ -664,7 +664,7 @@ impl BatchOperation for V1CreateOrUpdateAll {
         &self,
         status: u16,
         body: &types::Error,
-        inputs: &[Self::Wire],
+        inputs: &[&Self::Wire],
     ) -> Option<std::collections::BTreeMap<usize, InputFailure>> {
         let emails: Vec<Option<&str>> = inputs.iter().map(|input| input.email.as_deref()).collect();
         Some(mapping::v1_refused_positions(status, body, &emails))

@@ -242,7 +242,7 @@ enum Daily {
 /// 1 % at 100/10 s but protects against only one late request per window
 /// and nothing against systematic latency differences. Scheduling delays
 /// on a busy client machine do not shrink with the window, so a non-zero
-/// margin is never less than [`MIN_MARGIN`] (25 ms: 2.5 % of a 1 s window,
+/// margin is never less than [`MIN_MARGIN`] (15 ms: 1.5 % of a 1 s window,
 /// nothing extra for 10 s). The margin is configurable ([`margin`](Self::margin)).
 ///
 /// # Example
@@ -292,7 +292,7 @@ const IN_FLIGHT_POLL: Duration = Duration::from_millis(5);
 pub const DEFAULT_MARGIN: f64 = 0.02;
 
 /// The smallest stretch a non-zero margin gives a window.
-pub const MIN_MARGIN: Duration = Duration::from_millis(25);
+pub const MIN_MARGIN: Duration = Duration::from_millis(15);
 
 impl WindowLimiter {
     /// A limiter admitting at most `max` starts per rolling `window` (clamped
