@@ -294,24 +294,29 @@ async fn the_adaptive_limiter_causes_no_429_after_the_first_window() {
 #[tokio::test]
 async fn clones_share_one_rate_limit_budget() {
     let _alone = LIMITER_TESTS.write().await;
+    let window = Duration::from_secs(2);
     let (fake, client) = fake_and_client(
-        |fake| fake.rate_limit(10, Duration::from_secs(1)),
+        |fake| fake.rate_limit(10, window),
         |client| {
             client
-                .rate_limit(RateLimit::custom(10, Duration::from_secs(1)))
+                .rate_limit(RateLimit::custom(10, window))
                 .retry_policy(quick_retries())
         },
     )
     .await;
     let other = client.clone();
     let one = client
-        .upsert_all((0..2_000).map(|i| Upsert::by_email(email(i))))
+        .upsert_all((0..1_500).map(|i| Upsert::by_email(email(i))))
         .send();
     let two = other
-        .upsert_all((2_000..4_000).map(|i| Upsert::by_email(email(i))))
+        .upsert_all((1_500..3_000).map(|i| Upsert::by_email(email(i))))
         .send();
     let (one, two) = tokio::join!(one, two);
-    assert_eq!(one.counts().created + two.counts().created, 4_000);
-    assert_eq!(fake.stats().rate_limited, 0, "one budget for both clones");
+    assert_eq!(one.counts().created + two.counts().created, 3_000);
+    // Two budgets would send twice the limit: about half the requests refused.
+    // One shared budget keeps clear of the limit, scheduling hiccups of a
+    // loaded debug build aside.
+    let refused = fake.stats().rate_limited;
+    assert!(refused <= 1, "one budget for both clones: {refused} 429s");
     fake.shutdown().await;
 }
