@@ -17,7 +17,7 @@
 //! assert_eq!(upsert.key().to_string(), "email ada@example.com");
 //! ```
 
-use std::{collections::BTreeMap, fmt};
+use std::{collections::BTreeMap, fmt, sync::Arc};
 
 use crate::{
     properties::PropertyValue,
@@ -110,9 +110,13 @@ impl fmt::Display for ContactKey {
 }
 
 /// A key normalised the way HubSpot compares keys, for finding duplicates and
-/// matching results.
+/// matching results. Cheap to clone: the planner and the key gate each keep one.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct KeyIdentity {
+pub(crate) struct KeyIdentity(Arc<KeyParts>);
+
+/// The parts of a [`KeyIdentity`].
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct KeyParts {
     pub(crate) property: String,
     pub(crate) value: String,
 }
@@ -127,10 +131,18 @@ impl KeyIdentity {
         } else {
             value.to_owned()
         };
-        Self {
+        Self(Arc::new(KeyParts {
             property: property.to_owned(),
             value,
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for KeyIdentity {
+    type Target = KeyParts;
+
+    fn deref(&self) -> &KeyParts {
+        &self.0
     }
 }
 
@@ -181,35 +193,52 @@ pub enum InputError {
     MissingV1Identity,
 }
 
-/// Property values being gathered by an input builder.
+/// Property values being gathered by an input builder, encoded as they are
+/// set so that sending moves them rather than copies them.
 #[derive(Clone, Debug, Default, PartialEq)]
-struct PropertySet(BTreeMap<String, PropertyValue>);
+struct PropertySet {
+    /// The encoded values.
+    encoded: BTreeMap<String, String>,
+    /// Why a value could not be encoded, by property (only the last value set
+    /// for a property counts).
+    refused: BTreeMap<String, String>,
+}
 
 impl PropertySet {
     fn set(&mut self, name: impl Into<String>, value: impl Into<PropertyValue>) {
-        self.0.insert(name.into(), value.into());
+        let name = name.into();
+        match value.into().into_encoded() {
+            Ok(value) => {
+                self.refused.remove(&name);
+                self.encoded.insert(name, value);
+            }
+            Err(reason) => {
+                self.encoded.remove(&name);
+                self.refused.insert(name, reason);
+            }
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.encoded.get(name).map(String::as_str)
     }
 
     /// The encoded values, refusing empty names, unencodable values and a
     /// key property set to a different value than the key.
     fn encode(self, key: Option<&ContactKey>) -> Result<BTreeMap<String, String>, InputError> {
-        let mut encoded = BTreeMap::new();
-        for (name, value) in self.0 {
-            if name.trim().is_empty() {
-                return Err(InputError::EmptyPropertyName);
-            }
-            let value = value
-                .into_encoded()
-                .map_err(|reason| InputError::InvalidValue {
-                    property: name.clone(),
-                    reason,
-                })?;
-            if let Some(key) = key {
-                check_key_property(key, &name, &value)?;
-            }
-            encoded.insert(name, value);
+        let names = self.encoded.keys().chain(self.refused.keys());
+        if names.into_iter().any(|name| name.trim().is_empty()) {
+            return Err(InputError::EmptyPropertyName);
         }
-        Ok(encoded)
+        if let Some((property, reason)) = self.refused.into_iter().next() {
+            return Err(InputError::InvalidValue { property, reason });
+        }
+        if let Some(key) = key {
+            for (name, value) in &self.encoded {
+                check_key_property(key, name, value)?;
+            }
+        }
+        Ok(self.encoded)
     }
 }
 
@@ -302,10 +331,7 @@ impl Create {
     /// The email being created, if set: the key used to keep two creates of the
     /// same email out of one request.
     pub fn email(&self) -> Option<&str> {
-        self.properties
-            .0
-            .get(EMAIL_PROPERTY)
-            .and_then(PropertyValue::as_str)
+        self.properties.get(EMAIL_PROPERTY)
     }
 
     pub(crate) fn prepare(self) -> Result<PreparedInput<types::CreateInput>, InputError> {

@@ -207,7 +207,6 @@ struct Entry<W> {
     state: Result<Sendable<W>, InputError>,
 }
 
-#[derive(Clone)]
 struct Sendable<W> {
     key: Option<KeyIdentity>,
     trace_id: Option<String>,
@@ -413,52 +412,79 @@ impl<Op: BatchOperation> Run<Op> {
         chunk: Vec<Entry<Op::Wire>>,
     ) -> Vec<(InputOutcome, Option<KeyIdentity>)> {
         let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(chunk.len());
-        let mut sendable = Vec::new();
-        let mut positions = Vec::new();
-        let mut trace_ids = HashSet::new();
-        for (position, entry) in chunk.iter().enumerate() {
-            match &entry.state {
+        let mut reported = Vec::with_capacity(chunk.len());
+        let mut sendable = Vec::with_capacity(chunk.len());
+        let mut positions = Vec::with_capacity(chunk.len());
+        for (position, entry) in chunk.into_iter().enumerate() {
+            let Entry {
+                index,
+                label,
+                state,
+            } = entry;
+            match state {
                 Ok(item) => {
-                    let mut item = item.clone();
-                    // Results are matched by trace id, so one repeated in a
-                    // request would confuse two inputs: give the later its own.
-                    if item
-                        .trace_id
-                        .as_ref()
-                        .is_some_and(|trace| !trace_ids.insert(trace.clone()))
-                    {
-                        let own = format!("{}-{}", self.trace_prefix, entry.index);
-                        item.trace_id = self.op.set_trace_id(&mut item.wire, &own).then_some(own);
-                    }
                     outcomes.push(None);
-                    sendable.push(item);
+                    sendable.push((index, item));
                     positions.push(position);
                 }
                 Err(error) => {
                     outcomes.push(Some(Outcome::failed(INVALID_INPUT, error.to_string())))
                 }
             }
+            reported.push((index, label));
         }
+        let sendable = self.untie_repeated_trace_ids(sendable);
+        let keys: Vec<Option<KeyIdentity>> = sendable.iter().map(|item| item.key.clone()).collect();
         let sent = self.deliver(sendable, RECONCILE_ROUNDS).await;
-        for (position, outcome) in positions.into_iter().zip(sent) {
+        let mut keys_by_position = vec![None; outcomes.len()];
+        for ((position, outcome), key) in positions.into_iter().zip(sent).zip(keys) {
             outcomes[position] = Some(outcome);
+            keys_by_position[position] = key;
         }
-        chunk
+        reported
             .into_iter()
             .zip(outcomes)
-            .map(|(entry, outcome)| {
-                let key = entry.state.ok().and_then(|sendable| sendable.key);
+            .zip(keys_by_position)
+            .map(|(((index, label), outcome), key)| {
                 let outcome = outcome.unwrap_or_else(|| {
                     Outcome::failed(INVALID_INPUT, "the input was never planned")
                 });
                 (
                     InputOutcome {
-                        index: entry.index,
-                        key: entry.label,
+                        index,
+                        key: label,
                         outcome,
                     },
                     key,
                 )
+            })
+            .collect()
+    }
+
+    /// Results are matched by trace id, so one repeated in a request would
+    /// confuse two inputs: each later repeat gets a generated trace id of its own.
+    fn untie_repeated_trace_ids(
+        &self,
+        inputs: Vec<(u64, Sendable<Op::Wire>)>,
+    ) -> Vec<Sendable<Op::Wire>> {
+        let mut seen = HashSet::with_capacity(inputs.len());
+        let repeated: Vec<bool> = inputs
+            .iter()
+            .map(|(_, item)| {
+                item.trace_id
+                    .as_deref()
+                    .is_some_and(|trace| !seen.insert(trace))
+            })
+            .collect();
+        inputs
+            .into_iter()
+            .zip(repeated)
+            .map(|((index, mut item), repeated)| {
+                if repeated {
+                    let own = format!("{}-{index}", self.trace_prefix);
+                    item.trace_id = self.op.set_trace_id(&mut item.wire, &own).then_some(own);
+                }
+                item
             })
             .collect()
     }

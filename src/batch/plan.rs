@@ -13,6 +13,9 @@ use std::{collections::HashSet, hash::Hash};
 
 use crate::id_property::{ContactKey, KeyIdentity};
 
+/// The most entries a chunk is given room for before it fills.
+const MAX_PREALLOCATED_CHUNK: usize = 1_000;
+
 /// One planned entry: something to send under an optional key, or something
 /// that is only reported.
 pub(crate) trait PlanEntry {
@@ -36,12 +39,19 @@ pub(crate) struct ChunkPlanner<E: PlanEntry> {
 impl<E: PlanEntry> ChunkPlanner<E> {
     /// A planner for chunks of at most `limit` sent entries (at least 1).
     pub(crate) fn new(limit: usize) -> Self {
+        let limit = limit.max(1);
         Self {
-            limit: limit.max(1),
-            open: Vec::new(),
-            open_keys: HashSet::new(),
+            limit,
+            open: Vec::with_capacity(Self::expected_chunk_len(limit)),
+            open_keys: HashSet::with_capacity(Self::expected_chunk_len(limit)),
             sent_in_open: 0,
         }
+    }
+
+    /// The room a chunk is given up front, so filling it does not grow and
+    /// move it; bounded, since `limit` may be huge.
+    fn expected_chunk_len(limit: usize) -> usize {
+        limit.min(MAX_PREALLOCATED_CHUNK)
     }
 
     /// Adds the next entry; returns a chunk when this entry closed one.
@@ -70,7 +80,8 @@ impl<E: PlanEntry> ChunkPlanner<E> {
         if self.open.is_empty() {
             None
         } else {
-            Some(std::mem::take(&mut self.open))
+            let room = Self::expected_chunk_len(self.limit);
+            Some(std::mem::replace(&mut self.open, Vec::with_capacity(room)))
         }
     }
 }
