@@ -10,6 +10,7 @@
 //! unknown) lives in the batch dispatcher instead.
 
 use std::{
+    cell::RefCell,
     future::Future,
     sync::{Arc, atomic::Ordering},
     time::Instant,
@@ -28,6 +29,30 @@ use crate::{
 
 tokio::task_local! {
     static RUN_COUNTERS: Arc<StatsCell>;
+    static SENT_BODY: RefCell<Option<Vec<u8>>>;
+}
+
+/// Runs `future` and returns, beside its output, a copy of the body of the
+/// last request it sent, if any. The batch dispatcher moves its inputs into a
+/// request rather than copying them; in the rare case it must send some of
+/// them again (a refusal to bisect, a fate to reconcile) it reads them back
+/// from this copy.
+pub(crate) async fn with_sent_body<F: Future>(future: F) -> (F::Output, Option<Vec<u8>>) {
+    SENT_BODY
+        .scope(RefCell::new(None), async {
+            let output = future.await;
+            let body = SENT_BODY.with(RefCell::take);
+            (output, body)
+        })
+        .await
+}
+
+fn remember_body(request: &reqwest::Request) {
+    // Outside `with_sent_body` nobody asked for it.
+    let _ = SENT_BODY.try_with(|slot| {
+        let body = request.body().and_then(reqwest::Body::as_bytes);
+        *slot.borrow_mut() = body.map(<[u8]>::to_vec);
+    });
 }
 
 /// Runs `future` with its requests counted into `counters`.
@@ -67,6 +92,7 @@ pub(crate) async fn execute(
 ) -> reqwest::Result<reqwest::Response> {
     let span = tracing::debug_span!("hubspot.request", operation = operation_id);
     async move {
+        remember_body(&request);
         let operation = Operation::from_operation_id(operation_id);
         let started = Instant::now();
         let mut attempt: u32 = 1;

@@ -6,6 +6,13 @@
 //! the same request bodies (`types::BatchUpsertRequest` of 100 inputs, with the trace
 //! ids the SDK adds) with serde_json: the floor.
 //!
+//! To show where the rest goes, the same run then measures the two other parts any
+//! client must do for the same exchanges, with no SDK in the way: sending the
+//! already-serialised bodies over plain reqwest at the same concurrency and reading
+//! the answers as bytes (HTTP), and parsing those answers into the generated
+//! `types::BatchUpsertResponse` (parse). What the SDK adds is the client's CPU minus
+//! those three.
+//!
 //! Run: `cargo build --release -p hubspot-fake -p hubspot-contacts-cli &&
 //! cargo bench -p hubspot-contacts-bench --bench client_cpu`.
 //!
@@ -13,12 +20,32 @@
 
 use std::{collections::BTreeMap, hint::black_box, time::Instant};
 
-use hubspot_contacts_batch::{Client, ContactsBatchExt, Upsert, policy::RateLimit, types};
+use futures::StreamExt;
+use hubspot_contacts_batch::{
+    Client, ContactsBatchExt, Upsert, batch::DEFAULT_CONCURRENCY, policy::RateLimit, types,
+};
 use hubspot_contacts_bench::{
     cpu,
     figures::{self, Spread},
     process::{self, FakeProcess},
 };
+
+/// Passes over the same bodies for the serialise and parse figures, which are
+/// too short to time well once.
+const PASSES: u32 = 5;
+
+/// One run's figures, in ms of CPU per 1,000 contacts (but `rate`).
+#[derive(Default)]
+struct Figures {
+    client: Vec<f64>,
+    serialise: Vec<f64>,
+    http: Vec<f64>,
+    parse: Vec<f64>,
+    sdk_adds: Vec<f64>,
+    ratio: Vec<f64>,
+    fake: Vec<f64>,
+    rate: Vec<f64>,
+}
 
 fn main() {
     let runs = process::runs();
@@ -27,8 +54,8 @@ fn main() {
     let quiet = process::wait_for_quiet();
     println!("P2 client CPU: {contacts} upserts by email, no latency, no limits");
     println!("machine before measuring: {quiet}");
-    let (mut client_ms, mut floor_ms, mut ratio, mut fake_ms, mut rate) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let per_k = |cpu_secs: f64| figures::cpu_per_thousand(cpu_secs, contacts) * 1000.0;
+    let mut all = Figures::default();
     for run in 1..=runs {
         let fake = FakeProcess::start(&[]);
         let client = Client::builder()
@@ -48,54 +75,60 @@ fn main() {
         let fake_cpu = process::child_cpu_secs(fake.pid())
             .zip(fake_before)
             .map(|(after, before)| after - before);
-        drop(fake);
 
         let bodies = request_bodies(contacts);
-        let floor_before = cpu::process_cpu_secs();
-        let bytes: usize = bodies
-            .iter()
-            .map(|body| black_box(serde_json::to_vec(black_box(body)).expect("json")).len())
-            .sum();
-        let floor_cpu = cpu::process_cpu_secs() - floor_before;
+        let (serialise_cpu, serialised) = serialise(&bodies);
+        let (http_cpu, answers) = runtime.block_on(exchange(fake.base_url(), serialised));
+        drop(fake);
+        let parse_cpu = parse(&answers);
 
-        let per_k = figures::cpu_per_thousand(client_cpu, contacts) * 1000.0;
-        let floor_per_k = figures::cpu_per_thousand(floor_cpu, contacts) * 1000.0;
+        let client_ms = per_k(client_cpu);
+        let floor_ms = per_k(serialise_cpu);
+        let (http_ms, parse_ms) = (per_k(http_cpu), per_k(parse_cpu));
+        let sdk_adds = client_ms - floor_ms - http_ms - parse_ms;
         println!(
             "  run {run}: {elapsed:.2} s ({:.0} contacts/s), created {created}, failed {failed}; \
-             client CPU {client_cpu:.3} s = {per_k:.2} ms per 1,000 contacts; \
-             serialising floor {floor_cpu:.3} s = {floor_per_k:.2} ms per 1,000 ({} MB of JSON); \
-             ratio {:.1}x; fake CPU {}",
+             client {client_ms:.2} ms per 1,000 contacts = {:.1}x the serialising floor \
+             ({floor_ms:.3}); HTTP {http_ms:.2}, parse {parse_ms:.2}, SDK adds {sdk_adds:.2}; \
+             fake {}",
             contacts as f64 / elapsed,
-            bytes / 1_000_000,
-            per_k / floor_per_k,
-            fake_cpu.map_or("?".into(), |c| format!("{c:.2} s")),
+            client_ms / floor_ms,
+            fake_cpu.map_or("?".into(), |c| format!("{:.2}", per_k(c))),
         );
-        client_ms.push(per_k);
-        floor_ms.push(floor_per_k);
-        ratio.push(per_k / floor_per_k);
-        fake_ms.push(fake_cpu.map_or(f64::NAN, |c| {
-            figures::cpu_per_thousand(c, contacts) * 1000.0
-        }));
-        rate.push(contacts as f64 / elapsed);
+        all.client.push(client_ms);
+        all.serialise.push(floor_ms);
+        all.http.push(http_ms);
+        all.parse.push(parse_ms);
+        all.sdk_adds.push(sdk_adds);
+        all.ratio.push(client_ms / floor_ms);
+        all.fake.push(fake_cpu.map_or(f64::NAN, per_k));
+        all.rate.push(contacts as f64 / elapsed);
     }
     let show = |values: &[f64], d| Spread::of(values).map_or("-".into(), |s| s.show(d));
     println!();
     println!("| figure | median (min, max) |");
     println!("|---|---|");
-    println!(
-        "| client CPU, ms per 1,000 contacts | {} |",
-        show(&client_ms, 2)
-    );
-    println!(
-        "| serde_json floor, ms per 1,000 contacts | {} |",
-        show(&floor_ms, 2)
-    );
-    println!("| client / floor | {} |", show(&ratio, 1));
-    println!(
-        "| fake CPU (other process), ms per 1,000 contacts | {} |",
-        show(&fake_ms, 2)
-    );
-    println!("| wall contacts/s | {} |", show(&rate, 0));
+    let rows = [
+        ("client CPU, ms per 1,000 contacts", &all.client, 2),
+        (
+            "serde_json floor (serialise), ms per 1,000",
+            &all.serialise,
+            3,
+        ),
+        ("client / floor", &all.ratio, 1),
+        (
+            "plain reqwest exchange of the same bodies, ms per 1,000",
+            &all.http,
+            2,
+        ),
+        ("parsing the same answers, ms per 1,000", &all.parse, 2),
+        ("what the SDK adds, ms per 1,000", &all.sdk_adds, 2),
+        ("fake CPU (other process), ms per 1,000", &all.fake, 2),
+        ("wall contacts/s", &all.rate, 0),
+    ];
+    for (name, values, decimals) in rows {
+        println!("| {name} | {} |", show(values, decimals));
+    }
 }
 
 async fn upsert(client: &Client, range: std::ops::Range<u64>, prefix: &str) -> (u64, u64) {
@@ -134,4 +167,61 @@ fn request_bodies(contacts: u64) -> Vec<types::BatchUpsertRequest> {
                 .collect(),
         })
         .collect()
+}
+
+/// The floor: CPU seconds of one pass of serialising `bodies` (the mean of
+/// [`PASSES`]), and the serialised bodies.
+fn serialise(bodies: &[types::BatchUpsertRequest]) -> (f64, Vec<Vec<u8>>) {
+    let before = cpu::process_cpu_secs();
+    for _ in 1..PASSES {
+        for body in bodies {
+            black_box(serde_json::to_vec(black_box(body)).expect("json"));
+        }
+    }
+    let serialised: Vec<Vec<u8>> = bodies
+        .iter()
+        .map(|body| serde_json::to_vec(black_box(body)).expect("json"))
+        .collect();
+    let cpu = (cpu::process_cpu_secs() - before) / f64::from(PASSES);
+    (cpu, serialised)
+}
+
+/// Sends the serialised bodies to the fake's batch upsert over plain reqwest,
+/// [`DEFAULT_CONCURRENCY`] at a time, and reads each answer as bytes: CPU
+/// seconds, and the answers.
+async fn exchange(base_url: &str, bodies: Vec<Vec<u8>>) -> (f64, Vec<impl AsRef<[u8]> + use<>>) {
+    let http = process::admin_client();
+    let url = format!("{base_url}/crm/v3/objects/contacts/batch/upsert");
+    let before = cpu::process_cpu_secs();
+    let answers: Vec<_> = futures::stream::iter(bodies)
+        .map(|body| {
+            let request = http
+                .post(&url)
+                .bearer_auth("bench")
+                .header("content-type", "application/json")
+                .body(body);
+            async move {
+                let response = request.send().await.expect("the fake answers");
+                assert!(response.status().is_success(), "{}", response.status());
+                response.bytes().await.expect("the answer's body")
+            }
+        })
+        .buffer_unordered(DEFAULT_CONCURRENCY)
+        .collect()
+        .await;
+    (cpu::process_cpu_secs() - before, answers)
+}
+
+/// CPU seconds of one pass of parsing `answers` into the generated response type
+/// (the mean of [`PASSES`]).
+fn parse(answers: &[impl AsRef<[u8]>]) -> f64 {
+    let before = cpu::process_cpu_secs();
+    for _ in 0..PASSES {
+        for answer in answers {
+            let parsed: types::BatchUpsertResponse =
+                serde_json::from_slice(black_box(answer.as_ref())).expect("an upsert answer");
+            black_box(parsed);
+        }
+    }
+    (cpu::process_cpu_secs() - before) / f64::from(PASSES)
 }

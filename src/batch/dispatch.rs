@@ -7,7 +7,6 @@
 //! outcomes in input order.
 
 use std::{
-    collections::{HashMap, HashSet},
     future::Future,
     pin::Pin,
     sync::{
@@ -18,6 +17,7 @@ use std::{
     time::Duration,
 };
 
+use foldhash::{HashMap, HashSet, HashSetExt};
 use futures::{Stream, StreamExt, stream::BoxStream};
 use tokio::sync::watch;
 
@@ -89,7 +89,7 @@ pub trait BatchOperation: Send + Sync + 'static + sealed::Sealed {
     type Input: Send + 'static;
     /// The wire form of one input.
     #[doc(hidden)]
-    type Wire: Clone + Send + Sync + 'static;
+    type Wire: Clone + serde::de::DeserializeOwned + Send + Sync + 'static;
 
     /// The most inputs HubSpot accepts in one request.
     #[doc(hidden)]
@@ -113,6 +113,18 @@ pub trait BatchOperation: Send + Sync + 'static + sealed::Sealed {
     #[doc(hidden)]
     fn set_trace_id(&self, _wire: &mut Self::Wire, _trace_id: &str) -> bool {
         false
+    }
+
+    /// The wire inputs of a request body this operation sent, read back;
+    /// `None` if the body is not one. The v3 bodies keep them in `inputs`.
+    #[doc(hidden)]
+    fn wires_from_body(&self, body: &[u8]) -> Option<Vec<Self::Wire>> {
+        #[derive(serde::Deserialize)]
+        struct Inputs<W> {
+            inputs: Vec<W>,
+        }
+        let body: Inputs<Self::Wire> = serde_json::from_slice(body).ok()?;
+        Some(body.inputs)
     }
 
     /// Sends one request.
@@ -213,6 +225,22 @@ struct Sendable<W> {
     wire: W,
 }
 
+/// What a sent input's result is found by.
+struct Address {
+    key: Option<KeyIdentity>,
+    trace_id: Option<String>,
+}
+
+impl<W> Sendable<W> {
+    fn split(self) -> (Address, W) {
+        let address = Address {
+            key: self.key,
+            trace_id: self.trace_id,
+        };
+        (address, self.wire)
+    }
+}
+
 impl<W> PlanEntry for Entry<W> {
     type Key = KeyIdentity;
 
@@ -284,11 +312,11 @@ impl KeyGate {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for key in keys {
-            if in_flight
-                .get(key)
-                .is_some_and(|(owner, _)| *owner == number)
+            // Usually the key is still this chunk's: one lookup removes it.
+            if let Some((owner, later)) = in_flight.remove(key)
+                && owner != number
             {
-                in_flight.remove(key);
+                in_flight.insert(key.clone(), (owner, later));
             }
         }
     }
@@ -502,41 +530,87 @@ impl<Op: BatchOperation> Run<Op> {
             if inputs.is_empty() {
                 return Vec::new();
             }
-            // The inputs are kept, to resend a part after a refusal or an unknown fate.
-            let wires: Vec<Op::Wire> = inputs.iter().map(|input| input.wire.clone()).collect();
+            // The wires move into the request; the few that must go again
+            // (after a refusal, or a fate to reconcile) are read back from its body.
+            let (addresses, wires): (Vec<Address>, Vec<Op::Wire>) =
+                inputs.into_iter().map(Sendable::split).unzip();
+            let count = addresses.len();
             let sent_at = chrono::Utc::now();
-            let outcomes = match self.op.send(&self.client, wires).await {
+            let (answer, sent_body) =
+                crate::transport::with_sent_body(self.op.send(&self.client, wires)).await;
+            let outcomes = match answer {
                 ChunkAnswer::Batch(answer, meaning) => {
-                    let sent: Vec<SentInput<'_>> = inputs
+                    let sent: Vec<SentInput<'_>> = addresses
                         .iter()
-                        .map(|input| SentInput {
-                            key: input.key.as_ref(),
-                            trace_id: input.trace_id.as_deref(),
+                        .map(|address| SentInput {
+                            key: address.key.as_ref(),
+                            trace_id: address.trace_id.as_deref(),
                         })
                         .collect();
                     map_answer(&sent, answer, meaning)
                 }
-                ChunkAnswer::Uniform(outcome) => vec![outcome; inputs.len()],
-                ChunkAnswer::Unknown(reason) => vec![Outcome::Unknown { reason }; inputs.len()],
+                ChunkAnswer::Uniform(outcome) => vec![outcome; count],
+                ChunkAnswer::Unknown(reason) => vec![Outcome::Unknown { reason }; count],
                 ChunkAnswer::NotApplied(reason) => {
-                    vec![Outcome::failed("NOT_SENT", reason); inputs.len()]
+                    vec![Outcome::failed("NOT_SENT", reason); count]
                 }
                 ChunkAnswer::Refused { status, body } => {
-                    return self
-                        .after_refusal(inputs, status, &body, reconcile_rounds)
-                        .await;
+                    return match self.read_back(addresses, sent_body) {
+                        Some(inputs) => {
+                            self.after_refusal(inputs, status, &body, reconcile_rounds)
+                                .await
+                        }
+                        None => {
+                            let refused = InputFailure::from_error_body(status, &body);
+                            vec![Outcome::Failed(refused); count]
+                        }
+                    };
                 }
             };
             let has_unknown = outcomes
                 .iter()
                 .any(|outcome| matches!(outcome, Outcome::Unknown { .. }));
-            if has_unknown && reconcile_rounds > 0 {
-                self.reconcile(inputs, outcomes, sent_at, reconcile_rounds - 1)
-                    .await
-            } else {
-                outcomes
+            if !has_unknown || reconcile_rounds == 0 {
+                return outcomes;
+            }
+            match self.read_back(addresses, sent_body) {
+                Some(inputs) => {
+                    self.reconcile(inputs, outcomes, sent_at, reconcile_rounds - 1)
+                        .await
+                }
+                None => outcomes,
             }
         })
+    }
+
+    /// The inputs of a sent request again: their addresses, with their wire
+    /// forms read back from the request's body. `None` (never expected) when
+    /// the body is missing or does not hold one wire per address.
+    fn read_back(
+        &self,
+        addresses: Vec<Address>,
+        sent_body: Option<Vec<u8>>,
+    ) -> Option<Vec<Sendable<Op::Wire>>> {
+        let wires = sent_body.and_then(|body| self.op.wires_from_body(&body));
+        match wires {
+            Some(wires) if wires.len() == addresses.len() => Some(
+                addresses
+                    .into_iter()
+                    .zip(wires)
+                    .map(|(address, wire)| Sendable {
+                        key: address.key,
+                        trace_id: address.trace_id,
+                        wire,
+                    })
+                    .collect(),
+            ),
+            _ => {
+                tracing::warn!(
+                    "the sent request's inputs could not be read back; not sending them again"
+                );
+                None
+            }
+        }
     }
 
     /// Reads HubSpot back for the inputs whose outcome is unknown: the ones

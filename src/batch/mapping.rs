@@ -7,7 +7,12 @@
 //! `context.ids`. An input that is neither returned nor reported fails with
 //! [`MISSING_FROM_RESPONSE`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::{
+    cell::OnceCell,
+    collections::{BTreeMap, BTreeSet},
+};
+
+use foldhash::HashMap;
 
 use super::outcome::{InputFailure, MISSING_FROM_RESPONSE, Outcome};
 use crate::{
@@ -124,11 +129,16 @@ pub(crate) fn map_answer(
         .enumerate()
         .filter_map(|(at, input)| input.trace_id.map(|trace| (trace, at)))
         .collect();
-    let by_key: HashMap<&KeyIdentity, usize> = sent
-        .iter()
-        .enumerate()
-        .filter_map(|(at, input)| input.key.map(|key| (key, at)))
-        .collect();
+    // Needed only for results and errors without a trace id: built on first use.
+    let by_key_built: OnceCell<HashMap<&KeyIdentity, usize>> = OnceCell::new();
+    let by_key = || {
+        by_key_built.get_or_init(|| {
+            sent.iter()
+                .enumerate()
+                .filter_map(|(at, input)| input.key.map(|key| (key, at)))
+                .collect()
+        })
+    };
     let key_properties: BTreeSet<&str> = sent
         .iter()
         .filter_map(|input| input.key.map(|key| key.property.as_str()))
@@ -136,7 +146,7 @@ pub(crate) fn map_answer(
     let find_by_value = |value: &str| {
         key_properties
             .iter()
-            .find_map(|property| by_key.get(&KeyIdentity::new(property, value)).copied())
+            .find_map(|property| by_key().get(&KeyIdentity::new(property, value)).copied())
     };
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; sent.len()];
@@ -147,14 +157,14 @@ pub(crate) fn map_answer(
             .as_deref()
             .and_then(|trace| by_trace.get(trace).copied())
             .or_else(|| {
-                by_key
+                by_key()
                     .get(&KeyIdentity::new(RECORD_ID_PROPERTY, &record.id))
                     .copied()
             })
             .or_else(|| {
                 key_properties.iter().find_map(|property| {
                     let value = record.properties.get(*property)?.as_deref()?;
-                    by_key.get(&KeyIdentity::new(property, value)).copied()
+                    by_key().get(&KeyIdentity::new(property, value)).copied()
                 })
             });
         let Some(position) = position.filter(|&at| outcomes[at].is_none()) else {
@@ -188,7 +198,7 @@ pub(crate) fn map_answer(
         }
         for id in error.context.get("ids").into_iter().flatten() {
             positions.extend(
-                by_key
+                by_key()
                     .get(&KeyIdentity::new(RECORD_ID_PROPERTY, id))
                     .or(find_by_value(id).as_ref()),
             );

@@ -660,6 +660,12 @@ impl BatchOperation for V1CreateOrUpdateAll {
         }
     }
 
+    fn wires_from_body(&self, body: &[u8]) -> Option<Vec<Self::Wire>> {
+        serde_json::from_slice::<types::V1BatchRequest>(body)
+            .ok()
+            .map(|body| body.0)
+    }
+
     fn refused_inputs(
         &self,
         status: u16,
@@ -680,5 +686,52 @@ impl BatchCall<V1CreateOrUpdateAll> {
     pub fn audit_id(mut self, audit_id: impl Into<String>) -> Self {
         self.op.audit_id = Some(audit_id.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upsert(email: &str, trace: &str) -> types::UpsertInput {
+        types::UpsertInput {
+            id: email.to_owned(),
+            id_property: Some(EMAIL_PROPERTY.to_owned()),
+            object_write_trace_id: Some(trace.to_owned()),
+            properties: types::PropertyValues(
+                [("firstname".to_owned(), "Ada \"the first\"".to_owned())].into(),
+            ),
+        }
+    }
+
+    #[test]
+    fn sent_v3_inputs_are_read_back_from_the_body_unchanged() {
+        let inputs = vec![
+            upsert("a@example.com", "t-1"),
+            upsert("b@example.com", "t-2"),
+        ];
+        let body = types::BatchUpsertRequest {
+            inputs: inputs.clone(),
+        };
+        let bytes = serde_json::to_vec(&body).expect("json");
+        assert_eq!(UpsertAll(()).wires_from_body(&bytes), Some(inputs));
+        assert_eq!(UpsertAll(()).wires_from_body(b"{\"results\":[]}"), None);
+        assert_eq!(UpsertAll(()).wires_from_body(b"not json"), None);
+    }
+
+    #[test]
+    fn sent_v1_contacts_are_read_back_from_the_body_unchanged() {
+        let contacts = vec![types::V1BatchContact {
+            email: Some("a@example.com".to_owned()),
+            vid: None,
+            properties: vec![types::V1PropertyInput {
+                property: "firstname".to_owned(),
+                value: "Ada".to_owned(),
+            }],
+        }];
+        let bytes = serde_json::to_vec(&types::V1BatchRequest(contacts.clone())).expect("json");
+        let v1 = V1CreateOrUpdateAll { audit_id: None };
+        assert_eq!(v1.wires_from_body(&bytes), Some(contacts));
+        assert_eq!(v1.wires_from_body(b"{}"), None);
     }
 }

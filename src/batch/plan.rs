@@ -9,7 +9,9 @@
 //! request. Inputs refused before sending ride along in the chunk they fall in
 //! without counting towards the limit, so outcomes stay in input order.
 
-use std::{collections::HashSet, hash::Hash};
+use std::hash::Hash;
+
+use foldhash::{HashSet, HashSetExt};
 
 use crate::id_property::{ContactKey, KeyIdentity};
 
