@@ -17,7 +17,7 @@
 //! assert_eq!(upsert.key().to_string(), "email ada@example.com");
 //! ```
 
-use std::{collections::BTreeMap, fmt, sync::Arc};
+use std::{borrow::Cow, collections::BTreeMap, fmt, sync::Arc};
 
 use crate::{
     properties::PropertyValue,
@@ -79,6 +79,12 @@ impl ContactKey {
         }
     }
 
+    fn into_value(self) -> String {
+        match self {
+            Self::Id(value) | Self::Email(value) | Self::Property { value, .. } => value,
+        }
+    }
+
     /// The property whose value is the key (`hs_object_id` for record ids).
     pub fn property(&self) -> &str {
         self.id_property().unwrap_or(RECORD_ID_PROPERTY)
@@ -117,7 +123,7 @@ pub(crate) struct KeyIdentity(Arc<KeyParts>);
 /// The parts of a [`KeyIdentity`].
 #[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct KeyParts {
-    pub(crate) property: String,
+    pub(crate) property: Cow<'static, str>,
     pub(crate) value: String,
 }
 
@@ -131,10 +137,12 @@ impl KeyIdentity {
         } else {
             value.to_owned()
         };
-        Self(Arc::new(KeyParts {
-            property: property.to_owned(),
-            value,
-        }))
+        let property = match property {
+            EMAIL_PROPERTY => Cow::Borrowed(EMAIL_PROPERTY),
+            RECORD_ID_PROPERTY => Cow::Borrowed(RECORD_ID_PROPERTY),
+            other => Cow::Owned(other.to_owned()),
+        };
+        Self(Arc::new(KeyParts { property, value }))
     }
 }
 
@@ -405,12 +413,14 @@ macro_rules! keyed_input {
             pub(crate) fn prepare(self) -> Result<PreparedInput<$wire>, InputError> {
                 Self::check_key(&self.key)?;
                 let (key, properties, trace_id) = self.prepare_parts()?;
+                let identity = key.identity();
+                let id_property = key.id_property().map(str::to_owned);
                 Ok(PreparedInput {
-                    key: Some(key.identity()),
+                    key: Some(identity),
                     trace_id: trace_id.clone(),
                     wire: $wire {
-                        id: key.value().to_owned(),
-                        id_property: key.id_property().map(str::to_owned),
+                        id: key.into_value(),
+                        id_property,
                         properties: types::PropertyValues(properties),
                         object_write_trace_id: trace_id,
                     },

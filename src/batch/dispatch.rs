@@ -362,7 +362,7 @@ pub(crate) fn run<Op: BatchOperation>(
                 mut wire,
             } = prepared;
             let trace_id = trace_id.or_else(|| {
-                let generated = format!("{trace_prefix}-{index}");
+                let generated = generated_trace_id(&trace_prefix, index);
                 preparing
                     .op
                     .set_trace_id(&mut wire, &generated)
@@ -407,6 +407,15 @@ pub(crate) fn run<Op: BatchOperation>(
         .buffered(concurrency.max(1))
         .flat_map(futures::stream::iter)
         .boxed()
+}
+
+/// The trace id generated for input `index` of the run whose ids start with `prefix`.
+fn generated_trace_id(prefix: &str, index: u64) -> String {
+    use std::fmt::Write;
+    // Room for the longest index, so writing it never grows the string.
+    let mut trace_id = String::with_capacity(prefix.len() + 1 + 20);
+    let _ = write!(trace_id, "{prefix}-{index}");
+    trace_id
 }
 
 /// Cuts the entries into chunks, lazily.
@@ -509,7 +518,7 @@ impl<Op: BatchOperation> Run<Op> {
             .zip(repeated)
             .map(|((index, mut item), repeated)| {
                 if repeated {
-                    let own = format!("{}-{index}", self.trace_prefix);
+                    let own = generated_trace_id(&self.trace_prefix, index);
                     item.trace_id = self.op.set_trace_id(&mut item.wire, &own).then_some(own);
                 }
                 item

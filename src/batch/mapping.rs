@@ -141,7 +141,7 @@ pub(crate) fn map_answer(
     };
     let key_properties: BTreeSet<&str> = sent
         .iter()
-        .filter_map(|input| input.key.map(|key| key.property.as_str()))
+        .filter_map(|input| input.key.map(|key| key.property.as_ref()))
         .collect();
     let find_by_value = |value: &str| {
         key_properties

@@ -284,7 +284,14 @@ fn batch_answer<T>(
 }
 
 fn label_of(key: Option<&ContactKey>) -> String {
-    key.map(ToString::to_string).unwrap_or_default()
+    use std::fmt::Write;
+    let Some(key) = key else {
+        return String::new();
+    };
+    // Room for "property value", so writing the label never grows it.
+    let mut label = String::with_capacity(key.property().len() + 1 + key.value().len());
+    let _ = write!(label, "{key}");
+    label
 }
 
 /// The v3 batch create behind [`ContactsBatchExt::create_all`].
