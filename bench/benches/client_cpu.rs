@@ -48,7 +48,7 @@ struct Figures {
     rate: Vec<f64>,
 }
 
-fn main() {
+pub fn main() {
     let runs = process::runs();
     let contacts = process::env_number("P2_CONTACTS", 100_000);
     let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
