@@ -232,21 +232,45 @@ impl PropertySet {
     }
 
     /// The encoded values, refusing empty names, unencodable values and a
-    /// key property set to a different value than the key.
+    /// key property set to a different value than the key. Properties are
+    /// checked in name order and the first problem found is the one reported.
     fn encode(self, key: Option<&ContactKey>) -> Result<BTreeMap<String, String>, InputError> {
-        let names = self.encoded.keys().chain(self.refused.keys());
-        if names.into_iter().any(|name| name.trim().is_empty()) {
-            return Err(InputError::EmptyPropertyName);
-        }
-        if let Some((property, reason)) = self.refused.into_iter().next() {
-            return Err(InputError::InvalidValue { property, reason });
-        }
-        if let Some(key) = key {
+        if self.refused.is_empty() {
             for (name, value) in &self.encoded {
-                check_key_property(key, name, value)?;
+                check_property(key, name, Ok(value))?;
             }
+            return Ok(self.encoded);
+        }
+        let mut names: Vec<&String> = self.encoded.keys().chain(self.refused.keys()).collect();
+        names.sort();
+        for name in names {
+            let value = match self.refused.get(name) {
+                Some(reason) => Err(reason),
+                None => Ok(self.encoded.get(name).map_or("", String::as_str)),
+            };
+            check_property(key, name, value)?;
         }
         Ok(self.encoded)
+    }
+}
+
+/// One property's check: a name, then a value that could be encoded, then no
+/// conflict with the key.
+fn check_property(
+    key: Option<&ContactKey>,
+    name: &str,
+    value: Result<&str, &String>,
+) -> Result<(), InputError> {
+    if name.trim().is_empty() {
+        return Err(InputError::EmptyPropertyName);
+    }
+    let value = value.map_err(|reason| InputError::InvalidValue {
+        property: name.to_owned(),
+        reason: reason.clone(),
+    })?;
+    match key {
+        Some(key) => check_key_property(key, name, value),
+        None => Ok(()),
     }
 }
 
@@ -581,6 +605,52 @@ mod tests {
             prepared.wire.properties.get("phone").map(String::as_str),
             Some("")
         );
+    }
+
+    #[test]
+    fn the_first_problem_in_name_order_is_the_one_reported() {
+        let conflict_first = Upsert::by_email("a@x.com")
+            .set("email", "b@x.com")
+            .set("score", f64::NAN);
+        assert!(matches!(
+            conflict_first.prepare().unwrap_err(),
+            InputError::ConflictingKeyProperty { property, .. } if property == "email"
+        ));
+        let invalid_first = Upsert::by_email("a@x.com")
+            .set("age", f64::INFINITY)
+            .set("email", "b@x.com");
+        assert!(matches!(
+            invalid_first.prepare().unwrap_err(),
+            InputError::InvalidValue { property, .. } if property == "age"
+        ));
+        let empty_name_first = Upsert::by_email("a@x.com")
+            .set("score", f64::NAN)
+            .set(" ", "x");
+        assert_eq!(
+            empty_name_first.prepare().unwrap_err(),
+            InputError::EmptyPropertyName
+        );
+    }
+
+    #[test]
+    fn a_refused_value_set_again_validly_is_sent() {
+        let prepared = Upsert::by_email("a@x.com")
+            .set("score", f64::NAN)
+            .set("score", 3)
+            .prepare()
+            .expect("the later value is valid");
+        assert_eq!(
+            prepared.wire.properties.get("score").map(String::as_str),
+            Some("3")
+        );
+        let refused_again = Upsert::by_email("a@x.com")
+            .set("score", 3)
+            .set("score", f64::NAN)
+            .prepare();
+        assert!(matches!(
+            refused_again.unwrap_err(),
+            InputError::InvalidValue { property, .. } if property == "score"
+        ));
     }
 
     #[test]
