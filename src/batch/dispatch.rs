@@ -5,6 +5,12 @@
 //! in memory), holds a chunk back while an earlier chunk with one of its keys
 //! is still in flight (so the later write to a contact lands last), and yields
 //! outcomes in input order.
+//!
+//! A chunk's inputs move into its request rather than being copied for a
+//! resend that rarely comes. When some must go again (the halves of a refused
+//! request, the inputs HubSpot names in a legacy refusal, the absent ones after
+//! reconciling), they are read back from the body the transport sent
+//! ([`crate::transport::with_sent_body`]).
 
 use std::{
     future::Future,
