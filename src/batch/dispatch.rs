@@ -226,8 +226,7 @@ struct Entry<W> {
 }
 
 struct Sendable<W> {
-    key: Option<KeyIdentity>,
-    trace_id: Option<String>,
+    address: Address,
     wire: W,
 }
 
@@ -237,16 +236,6 @@ struct Address {
     trace_id: Option<String>,
 }
 
-impl<W> Sendable<W> {
-    fn split(self) -> (Address, W) {
-        let address = Address {
-            key: self.key,
-            trace_id: self.trace_id,
-        };
-        (address, self.wire)
-    }
-}
-
 impl<W> PlanEntry for Entry<W> {
     type Key = KeyIdentity;
 
@@ -254,7 +243,7 @@ impl<W> PlanEntry for Entry<W> {
         self.state
             .as_ref()
             .ok()
-            .and_then(|sendable| sendable.key.as_ref())
+            .and_then(|sendable| sendable.address.key.as_ref())
     }
 
     fn is_sent(&self) -> bool {
@@ -375,8 +364,7 @@ pub(crate) fn run<Op: BatchOperation>(
                     .then_some(generated)
             });
             Sendable {
-                key,
-                trace_id,
+                address: Address { key, trace_id },
                 wire,
             }
         });
@@ -477,7 +465,10 @@ impl<Op: BatchOperation> Run<Op> {
             reported.push((index, label));
         }
         let sendable = self.untie_repeated_trace_ids(sendable);
-        let keys: Vec<Option<KeyIdentity>> = sendable.iter().map(|item| item.key.clone()).collect();
+        let keys: Vec<Option<KeyIdentity>> = sendable
+            .iter()
+            .map(|item| item.address.key.clone())
+            .collect();
         let sent = self.deliver(sendable, RECONCILE_ROUNDS).await;
         let mut keys_by_position = vec![None; outcomes.len()];
         for ((position, outcome), key) in positions.into_iter().zip(sent).zip(keys) {
@@ -514,7 +505,8 @@ impl<Op: BatchOperation> Run<Op> {
         let repeated: Vec<bool> = inputs
             .iter()
             .map(|(_, item)| {
-                item.trace_id
+                item.address
+                    .trace_id
                     .as_deref()
                     .is_some_and(|trace| !seen.insert(trace))
             })
@@ -525,7 +517,8 @@ impl<Op: BatchOperation> Run<Op> {
             .map(|((index, mut item), repeated)| {
                 if repeated {
                     let own = generated_trace_id(&self.trace_prefix, index);
-                    item.trace_id = self.op.set_trace_id(&mut item.wire, &own).then_some(own);
+                    item.address.trace_id =
+                        self.op.set_trace_id(&mut item.wire, &own).then_some(own);
                 }
                 item
             })
@@ -547,8 +540,10 @@ impl<Op: BatchOperation> Run<Op> {
             }
             // The wires move into the request; the few that must go again
             // (after a refusal, or a fate to reconcile) are read back from its body.
-            let (addresses, wires): (Vec<Address>, Vec<Op::Wire>) =
-                inputs.into_iter().map(Sendable::split).unzip();
+            let (addresses, wires): (Vec<Address>, Vec<Op::Wire>) = inputs
+                .into_iter()
+                .map(|input| (input.address, input.wire))
+                .unzip();
             let count = addresses.len();
             let sent_at = chrono::Utc::now();
             let (answer, sent_body) =
@@ -612,11 +607,7 @@ impl<Op: BatchOperation> Run<Op> {
                 addresses
                     .into_iter()
                     .zip(wires)
-                    .map(|(address, wire)| Sendable {
-                        key: address.key,
-                        trace_id: address.trace_id,
-                        wire,
-                    })
+                    .map(|(address, wire)| Sendable { address, wire })
                     .collect(),
             ),
             _ => {
