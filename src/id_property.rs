@@ -235,42 +235,29 @@ impl PropertySet {
     /// key property set to a different value than the key. Properties are
     /// checked in name order and the first problem found is the one reported.
     fn encode(self, key: Option<&ContactKey>) -> Result<BTreeMap<String, String>, InputError> {
-        if self.refused.is_empty() {
-            for (name, value) in &self.encoded {
-                check_property(key, name, Ok(value))?;
+        let first_refused = self.refused.keys().next();
+        for (name, value) in &self.encoded {
+            if first_refused.is_some_and(|refused| refused < name) {
+                break;
             }
-            return Ok(self.encoded);
+            check_name(name)?;
+            if let Some(key) = key {
+                check_key_property(key, name, value)?;
+            }
         }
-        let mut names: Vec<&String> = self.encoded.keys().chain(self.refused.keys()).collect();
-        names.sort();
-        for name in names {
-            let value = match self.refused.get(name) {
-                Some(reason) => Err(reason),
-                None => Ok(self.encoded.get(name).map_or("", String::as_str)),
-            };
-            check_property(key, name, value)?;
+        if let Some((property, reason)) = self.refused.into_iter().next() {
+            check_name(&property)?;
+            return Err(InputError::InvalidValue { property, reason });
         }
         Ok(self.encoded)
     }
 }
 
-/// One property's check: a name, then a value that could be encoded, then no
-/// conflict with the key.
-fn check_property(
-    key: Option<&ContactKey>,
-    name: &str,
-    value: Result<&str, &String>,
-) -> Result<(), InputError> {
+fn check_name(name: &str) -> Result<(), InputError> {
     if name.trim().is_empty() {
-        return Err(InputError::EmptyPropertyName);
-    }
-    let value = value.map_err(|reason| InputError::InvalidValue {
-        property: name.to_owned(),
-        reason: reason.clone(),
-    })?;
-    match key {
-        Some(key) => check_key_property(key, name, value),
-        None => Ok(()),
+        Err(InputError::EmptyPropertyName)
+    } else {
+        Ok(())
     }
 }
 
