@@ -14,17 +14,18 @@ trait ContactLookupExt {
 
 impl ContactLookupExt for Client {
     async fn find_by_email(&self, emails: &[&str]) -> Result<Vec<types::Contact>, SdkError> {
-        let body = types::BatchReadRequest {
-            inputs: emails
-                .iter()
-                .map(|email| types::RecordId {
-                    id: email.to_string(),
-                })
-                .collect(),
-            id_property: Some("email".into()),
-            properties: vec!["email".into(), "firstname".into()],
-            properties_with_history: vec![],
-        };
+        let inputs = emails
+            .iter()
+            .map(|email| types::RecordId::builder().id(*email).try_into())
+            .collect::<Result<Vec<types::RecordId>, _>>()
+            .map_err(|error| SdkError::Config(error.to_string()))?;
+        // Builders, not struct literals: a field added to the document later
+        // keeps this compiling.
+        let body = types::BatchReadRequest::builder()
+            .inputs(inputs)
+            .id_property(Some("email".to_owned()))
+            .properties(vec!["email".to_owned(), "firstname".to_owned()])
+            .properties_with_history(Vec::new());
         // A 207 lists the emails that were not found in `errors`; we only want the hits.
         Ok(self
             .batch_read()

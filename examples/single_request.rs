@@ -1,5 +1,7 @@
-//! One generated call: a single batch upsert request, exactly as the OpenAPI
-//! document describes it.
+//! One generated call: a single batch upsert request at HubSpot's newest
+//! dated version, exactly as the OpenAPI document describes it. Request types
+//! are made with their builders, so a field HubSpot adds to the document later
+//! does not break this code.
 //!
 //! Runs against HubSpot when `HUBSPOT_TOKEN` is set, else against an embedded
 //! hubspot-fake: `cargo run --example single_request`.
@@ -14,17 +16,16 @@ use common::connect;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, _fake) = connect().await?;
 
-    let input = types::UpsertInput {
-        id: "ada@example.com".into(),
-        id_property: Some("email".into()),
-        properties: types::PropertyValues([("firstname".to_string(), "Ada".to_string())].into()),
-        object_write_trace_id: None,
-    };
+    let properties = [("firstname".to_string(), "Ada".to_string())];
+    let input: types::UpsertInput = types::UpsertInput::builder()
+        .id("ada@example.com")
+        .id_property(Some("email".to_owned()))
+        .properties(types::PropertyValues(properties.into()))
+        .try_into()?;
     match client
-        .batch_upsert()
-        .body(types::BatchUpsertRequest {
-            inputs: vec![input],
-        })
+        .dated_batch_upsert()
+        .version(types::DatedVersion::default())
+        .body(types::BatchUpsertRequest::builder().inputs(vec![input]))
         .send()
         .await
     {

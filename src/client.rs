@@ -12,6 +12,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 
 use crate::{
     Client,
+    api_version::{API_VERSION_ENV, ApiVersion},
     error::SdkError,
     policy::{RateLimit, RateLimiter, RetryPolicy, WindowLimiter},
     transport::{self, Policy},
@@ -74,6 +75,7 @@ pub struct Transport {
 struct Shared {
     authorization: RwLock<HeaderValue>,
     allow_insecure_http: bool,
+    api_version: ApiVersion,
     policy: Policy,
 }
 
@@ -81,12 +83,14 @@ impl Transport {
     fn new(
         token: &AccessToken,
         allow_insecure_http: bool,
+        api_version: ApiVersion,
         policy: Policy,
     ) -> Result<Self, SdkError> {
         Ok(Self {
             shared: Arc::new(Shared {
                 authorization: RwLock::new(token.header_value()?),
                 allow_insecure_http,
+                api_version,
                 policy,
             }),
         })
@@ -122,6 +126,7 @@ impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
             .field("authorization", &"<redacted>")
+            .field("api_version", &self.shared.api_version)
             .field("policy", &self.shared.policy)
             .finish()
     }
@@ -175,6 +180,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
     allow_insecure_http: bool,
+    api_version: ApiVersion,
     rate_limit: RateLimit,
     adaptive: bool,
     retry: RetryPolicy,
@@ -188,6 +194,7 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             allow_insecure_http: false,
+            api_version: ApiVersion::default(),
             rate_limit: RateLimit::FREE_STARTER,
             adaptive: true,
             retry: RetryPolicy::default(),
@@ -205,6 +212,15 @@ impl ClientBuilder {
     /// The access token sent as `Authorization: Bearer …` on every request.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(AccessToken::new(token));
+        self
+    }
+
+    /// The API version the batch helpers call: [`ApiVersion::default`] (the
+    /// newest dated version, 2026-09) unless set. Generated single-request
+    /// calls name their version themselves (`batch_upsert` is v3,
+    /// `dated_batch_upsert().version(..)` a dated one).
+    pub fn api_version(mut self, version: ApiVersion) -> Self {
+        self.api_version = version;
         self
     }
 
@@ -283,7 +299,7 @@ impl ClientBuilder {
         Ok(Client::new_with_client(
             &self.base_url,
             http,
-            Transport::new(&token, self.allow_insecure_http, policy)?,
+            Transport::new(&token, self.allow_insecure_http, self.api_version, policy)?,
         ))
     }
 }
@@ -342,7 +358,9 @@ impl Client {
 
     /// A client configured from the environment: the token from
     /// `HUBSPOT_TOKEN`, the base URL from `HUBSPOT_BASE_URL` when set, else
-    /// [`DEFAULT_BASE_URL`].
+    /// [`DEFAULT_BASE_URL`], and the API version from `HUBSPOT_API_VERSION`
+    /// when set, else [`ApiVersion::default`]. An unknown version is a
+    /// configuration error that lists the known ones.
     pub fn from_env() -> Result<Self, SdkError> {
         let token = std::env::var(TOKEN_ENV)
             .map_err(|_| SdkError::Config(format!("{TOKEN_ENV} is not set")))?;
@@ -350,7 +368,18 @@ impl Client {
         if let Ok(base_url) = std::env::var(BASE_URL_ENV) {
             builder = builder.base_url(base_url);
         }
+        if let Ok(version) = std::env::var(API_VERSION_ENV) {
+            let version = version
+                .parse()
+                .map_err(|error| SdkError::Config(format!("{API_VERSION_ENV}: {error}")))?;
+            builder = builder.api_version(version);
+        }
         builder.build()
+    }
+
+    /// The API version the batch helpers of this client call.
+    pub fn batch_version(&self) -> ApiVersion {
+        self.inner().shared.api_version
     }
 
     /// Replaces the token used from the next request on, in this client and

@@ -21,7 +21,8 @@ use std::{borrow::Cow, collections::BTreeMap, fmt, sync::Arc};
 
 use crate::{
     properties::PropertyValue,
-    types::{self, UpdateInput, UpsertInput},
+    types,
+    wire::{build, record_id},
 };
 
 /// HubSpot's name for the record id property.
@@ -199,6 +200,16 @@ pub enum InputError {
     /// A legacy contact has neither an email nor a vid.
     #[error("a legacy batch contact needs an email or a vid")]
     MissingV1Identity,
+    /// The generated request type could not be built: the OpenAPI document
+    /// requires a field the SDK does not set (the document changed and the
+    /// hand-written code has not caught up).
+    #[error("cannot build the request's {what}: {reason}")]
+    Wire {
+        /// The generated type.
+        what: &'static str,
+        /// What was missing or wrong.
+        reason: String,
+    },
 }
 
 /// Property values being gathered by an input builder, encoded as they are
@@ -301,7 +312,8 @@ pub struct PreparedInput<W> {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Create {
     properties: PropertySet,
-    associations: Vec<types::Association>,
+    /// Records to associate with: (record id, category, association type id).
+    associations: Vec<(String, types::AssociationCategory, i32)>,
     trace_id: Option<String>,
 }
 
@@ -331,13 +343,7 @@ impl Create {
         category: types::AssociationCategory,
         type_id: i32,
     ) -> Self {
-        self.associations.push(types::Association {
-            to: types::RecordId { id: to_id.into() },
-            types: vec![types::AssociationType {
-                association_category: category,
-                association_type_id: type_id,
-            }],
-        });
+        self.associations.push((to_id.into(), category, type_id));
         self
     }
 
@@ -359,14 +365,34 @@ impl Create {
             .filter(|email| !email.trim().is_empty())
             .map(|email| ContactKey::Email(email.to_owned()));
         let properties = self.properties.encode(None)?;
+        let associations = self
+            .associations
+            .into_iter()
+            .map(|(to_id, category, type_id)| {
+                let kind = build(
+                    "AssociationType",
+                    types::AssociationType::builder()
+                        .association_category(category)
+                        .association_type_id(type_id),
+                )?;
+                build(
+                    "Association",
+                    types::Association::builder()
+                        .to(record_id(to_id)?)
+                        .types(vec![kind]),
+                )
+            })
+            .collect::<Result<Vec<types::Association>, InputError>>()?;
         Ok(PreparedInput {
             key: key.as_ref().map(ContactKey::identity),
             trace_id: self.trace_id.clone(),
-            wire: types::CreateInput {
-                properties: types::PropertyValues(properties),
-                associations: self.associations,
-                object_write_trace_id: self.trace_id,
-            },
+            wire: build(
+                "CreateInput",
+                types::CreateInput::builder()
+                    .properties(types::PropertyValues(properties))
+                    .associations(associations)
+                    .object_write_trace_id(self.trace_id),
+            )?,
         })
     }
 }
@@ -421,7 +447,7 @@ macro_rules! keyed_input {
                 Ok((self.key, properties, self.trace_id))
             }
 
-            pub(crate) fn prepare(self) -> Result<PreparedInput<$wire>, InputError> {
+            pub(crate) fn prepare(self) -> Result<PreparedInput<types::$wire>, InputError> {
                 Self::check_key(&self.key)?;
                 let (key, properties, trace_id) = self.prepare_parts()?;
                 let identity = key.identity();
@@ -429,12 +455,14 @@ macro_rules! keyed_input {
                 Ok(PreparedInput {
                     key: Some(identity),
                     trace_id: trace_id.clone(),
-                    wire: $wire {
-                        id: key.into_value(),
-                        id_property,
-                        properties: types::PropertyValues(properties),
-                        object_write_trace_id: trace_id,
-                    },
+                    wire: build(
+                        stringify!($wire),
+                        types::$wire::builder()
+                            .id(key.into_value())
+                            .id_property(id_property)
+                            .properties(types::PropertyValues(properties))
+                            .object_write_trace_id(trace_id),
+                    )?,
                 })
             }
         }
@@ -526,18 +554,29 @@ impl V1Contact {
     pub(crate) fn prepare(self) -> Result<PreparedInput<types::V1BatchContact>, InputError> {
         let key = self.key().ok_or(InputError::MissingV1Identity)?;
         key.check_not_empty()?;
-        let properties = self.properties.encode(Some(&key))?;
+        let properties = self
+            .properties
+            .encode(Some(&key))?
+            .into_iter()
+            .map(|(property, value)| {
+                build(
+                    "V1PropertyInput",
+                    types::V1PropertyInput::builder()
+                        .property(property)
+                        .value(value),
+                )
+            })
+            .collect::<Result<Vec<types::V1PropertyInput>, InputError>>()?;
         Ok(PreparedInput {
             key: Some(key.identity()),
             trace_id: None,
-            wire: types::V1BatchContact {
-                email: self.email,
-                vid: self.vid,
-                properties: properties
-                    .into_iter()
-                    .map(|(property, value)| types::V1PropertyInput { property, value })
-                    .collect(),
-            },
+            wire: build(
+                "V1BatchContact",
+                types::V1BatchContact::builder()
+                    .email(self.email)
+                    .vid(self.vid)
+                    .properties(properties),
+            )?,
         })
     }
 }

@@ -6,6 +6,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)
 )]
 
+pub mod api_version;
 pub mod batch;
 pub mod client;
 pub mod error;
@@ -14,7 +15,9 @@ pub mod id_property;
 pub mod policy;
 pub mod properties;
 mod transport;
+mod wire;
 
+pub use api_version::{ApiVersion, UnknownApiVersion};
 pub use batch::{BatchReport, ContactsBatchExt, InputOutcome, InputStream, Outcome};
 pub use client::{ClientBuilder, Transport};
 pub use error::{ApiError, SdkError};
@@ -25,7 +28,7 @@ pub use properties::PropertyValue;
 /// The client, the batch helpers and the input builders in one import.
 pub mod prelude {
     pub use crate::{
-        Client, ContactKey, ContactsBatchExt, Create, InputStream, Outcome, PropertyValue, Update,
+        ApiVersion, Client, ContactKey, ContactsBatchExt, Create, InputStream, Outcome, PropertyValue, Update,
         Upsert, V1Contact,
     };
 }

@@ -93,7 +93,13 @@ pub(crate) async fn execute(
     let span = tracing::debug_span!("hubspot.request", operation = operation_id);
     async move {
         remember_body(&request);
-        let operation = Operation::from_operation_id(operation_id);
+        let operation = Operation::from_operation_id(operation_id).unwrap_or_else(|| {
+            tracing::warn!(
+                operation = operation_id,
+                "operation not classified in policy::OPERATION_IDS; retried only when it certainly did not reach HubSpot"
+            );
+            Operation::Unclassified
+        });
         let started = Instant::now();
         let mut attempt: u32 = 1;
         loop {
@@ -110,9 +116,8 @@ pub(crate) async fn execute(
                 counters.requests.fetch_add(1, Ordering::Relaxed);
             });
             // Every operation has a JSON body, which can always be cloned; a
-            // request that could not be (or an operation the policy does not
-            // know) is sent once.
-            let (Some(operation), Some(this_try)) = (operation, request.try_clone()) else {
+            // request that could not be is sent once.
+            let Some(this_try) = request.try_clone() else {
                 let result = attempt_once(http, policy, request).await.1;
                 drop(slot);
                 return result;

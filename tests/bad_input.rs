@@ -361,12 +361,20 @@ async fn duplicate_keys_in_one_run_both_land_and_the_later_wins() {
 }
 
 fn upsert_input(email: &str) -> types::UpsertInput {
-    types::UpsertInput {
-        id: email.into(),
-        id_property: Some("email".into()),
-        properties: types::PropertyValues(Default::default()),
-        object_write_trace_id: None,
-    }
+    types::UpsertInput::builder()
+        .id(email)
+        .id_property(Some("email".to_owned()))
+        .properties(types::PropertyValues(Default::default()))
+        .try_into()
+        .unwrap()
+}
+
+fn v1_contact(email: Option<String>) -> types::V1BatchContact {
+    types::V1BatchContact::builder()
+        .email(email)
+        .properties(Vec::new())
+        .try_into()
+        .unwrap()
 }
 
 /// What a raw generated call refused as a whole must say.
@@ -385,11 +393,11 @@ async fn refused(
 #[tokio::test]
 async fn raw_generated_calls_get_hubspots_refusal_as_a_typed_error() {
     let (fake, client) = fake().await;
-    let inputs = (0..101).map(|i| upsert_input(&support::email(i))).collect();
+    let inputs: Vec<_> = (0..101).map(|i| upsert_input(&support::email(i))).collect();
     let (status, message) = refused(async {
         client
             .batch_upsert()
-            .body(types::BatchUpsertRequest { inputs })
+            .body(types::BatchUpsertRequest::builder().inputs(inputs))
             .send()
             .await
             .map(drop)
@@ -408,7 +416,7 @@ async fn raw_generated_calls_get_hubspots_refusal_as_a_typed_error() {
     let (status, message) = refused(async {
         client
             .batch_upsert()
-            .body(types::BatchUpsertRequest { inputs })
+            .body(types::BatchUpsertRequest::builder().inputs(inputs))
             .send()
             .await
             .map(drop)
@@ -419,16 +427,8 @@ async fn raw_generated_calls_get_hubspots_refusal_as_a_typed_error() {
 
     // A legacy contact with neither email nor vid, which the builders cannot make.
     let body = types::V1BatchRequest(vec![
-        types::V1BatchContact {
-            email: Some("fine@example.com".into()),
-            vid: None,
-            properties: vec![],
-        },
-        types::V1BatchContact {
-            email: None,
-            vid: None,
-            properties: vec![],
-        },
+        v1_contact(Some("fine@example.com".into())),
+        v1_contact(None),
     ]);
     let error = client
         .v1_batch_create_or_update()
@@ -449,11 +449,7 @@ async fn raw_generated_calls_get_hubspots_refusal_as_a_typed_error() {
 
     // More than 1,000 legacy contacts.
     let many = (0..1_001)
-        .map(|i| types::V1BatchContact {
-            email: Some(support::email(i)),
-            vid: None,
-            properties: vec![],
-        })
+        .map(|i| v1_contact(Some(support::email(i))))
         .collect();
     let (status, _) = refused(async {
         client

@@ -218,7 +218,7 @@ async fn the_daily_limit_stops_without_retrying() {
     // A direct generated call gets HubSpot's DAILY 429 as a typed error.
     let error = client
         .batch_archive()
-        .body(types::BatchArchiveRequest { inputs: vec![] })
+        .body(types::BatchArchiveRequest::builder().inputs(Vec::new()))
         .send()
         .await
         .expect_err("daily limit");

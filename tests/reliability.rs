@@ -315,20 +315,22 @@ async fn sustained_load(measured: Duration) {
             let mut round = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let inputs = (0..KEYS_PER_TASK)
-                    .map(|k| types::UpsertInput {
-                        id: email(task * KEYS_PER_TASK + k),
-                        id_property: Some("email".into()),
-                        properties: types::PropertyValues(
-                            [("firstname".to_owned(), format!("r{round}"))].into(),
-                        ),
-                        object_write_trace_id: None,
+                    .map(|k| {
+                        types::UpsertInput::builder()
+                            .id(email(task * KEYS_PER_TASK + k))
+                            .id_property(Some("email".to_owned()))
+                            .properties(types::PropertyValues(
+                                [("firstname".to_owned(), format!("r{round}"))].into(),
+                            ))
+                            .try_into()
+                            .unwrap()
                     })
-                    .collect();
+                    .collect::<Vec<types::UpsertInput>>();
                 let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 counters.peak_in_flight.fetch_max(now, Ordering::SeqCst);
                 let answer = client
                     .batch_upsert()
-                    .body(types::BatchUpsertRequest { inputs })
+                    .body(types::BatchUpsertRequest::builder().inputs(inputs))
                     .send()
                     .await;
                 counters.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -508,7 +510,7 @@ async fn hostile_response_bodies_give_typed_errors_and_unsuccessful_outcomes() {
         let (_server, client) = hostile_server(case.status, case.content_type, &case.body).await;
         let single = client
             .batch_upsert()
-            .body(types::BatchUpsertRequest { inputs: vec![] })
+            .body(types::BatchUpsertRequest::builder().inputs(Vec::new()))
             .send()
             .await;
         match (&single, case.parses) {
@@ -521,7 +523,7 @@ async fn hostile_response_bodies_give_typed_errors_and_unsuccessful_outcomes() {
         }
         let create = client
             .batch_create()
-            .body(types::BatchCreateRequest { inputs: vec![] })
+            .body(types::BatchCreateRequest::builder().inputs(Vec::new()))
             .send()
             .await;
         assert_eq!(create.is_ok(), case.parses, "{}: {create:?}", case.name);
@@ -557,7 +559,7 @@ async fn a_server_that_never_answers_times_out() {
         .expect("client");
     let error = client
         .batch_upsert()
-        .body(types::BatchUpsertRequest { inputs: vec![] })
+        .body(types::BatchUpsertRequest::builder().inputs(Vec::new()))
         .send()
         .await
         .expect_err("timed out");

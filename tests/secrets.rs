@@ -128,14 +128,10 @@ async fn the_token_never_appears_in_debug_display_errors_or_traces() {
 
     // Errors of every kind from single calls.
     let mut calls: Vec<Result<(), hubspot_contacts_batch::Error<types::Error>>> = Vec::new();
-    let bad = types::BatchUpsertRequest {
-        inputs: vec![types::UpsertInput {
-            id: "x".into(),
-            id_property: Some("email".into()),
-            properties: types::PropertyValues([("nope".to_owned(), "1".to_owned())].into()),
-            object_write_trace_id: None,
-        }],
-    };
+    let bad: types::BatchUpsertRequest = serde_json::from_value(serde_json::json!({
+        "inputs": [{"id": "x", "idProperty": "email", "properties": {"nope": "1"}}]
+    }))
+    .unwrap();
     calls.push(
         client
             .batch_upsert()
@@ -282,7 +278,7 @@ async fn redirects_are_never_followed_so_the_token_stays_home() {
             .expect("client");
         let single = client
             .batch_upsert()
-            .body(types::BatchUpsertRequest { inputs: vec![] })
+            .body(types::BatchUpsertRequest::builder().inputs(Vec::new()))
             .send()
             .await;
         assert!(single.is_err(), "{status}: a redirect is an error");

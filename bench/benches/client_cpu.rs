@@ -179,20 +179,27 @@ async fn upsert(client: &Client, range: std::ops::Range<u64>, prefix: &str) -> (
 fn request_bodies(contacts: u64) -> Vec<types::BatchUpsertRequest> {
     let all: Vec<u64> = (0..contacts).collect();
     all.chunks(figures::INPUTS_PER_REQUEST as usize)
-        .map(|chunk| types::BatchUpsertRequest {
-            inputs: chunk
+        .map(|chunk| {
+            let inputs = chunk
                 .iter()
-                .map(|&n| types::UpsertInput {
-                    id: format!("user{n}@example.com"),
-                    id_property: Some("email".to_owned()),
-                    object_write_trace_id: Some(format!("hcb-{n}")),
-                    properties: types::PropertyValues(BTreeMap::from([
-                        ("city".to_owned(), "Oslo".to_owned()),
-                        ("firstname".to_owned(), format!("F{n}")),
-                        ("lastname".to_owned(), "Bench".to_owned()),
-                    ])),
+                .map(|&n| {
+                    types::UpsertInput::builder()
+                        .id(format!("user{n}@example.com"))
+                        .id_property(Some("email".to_owned()))
+                        .object_write_trace_id(Some(format!("hcb-{n}")))
+                        .properties(types::PropertyValues(BTreeMap::from([
+                            ("city".to_owned(), "Oslo".to_owned()),
+                            ("firstname".to_owned(), format!("F{n}")),
+                            ("lastname".to_owned(), "Bench".to_owned()),
+                        ])))
+                        .try_into()
+                        .expect("every required field is set")
                 })
-                .collect(),
+                .collect::<Vec<types::UpsertInput>>();
+            types::BatchUpsertRequest::builder()
+                .inputs(inputs)
+                .try_into()
+                .expect("every required field is set")
         })
         .collect()
 }

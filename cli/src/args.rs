@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use hubspot_contacts_batch::policy::RateLimit;
+use hubspot_contacts_batch::{ApiVersion, policy::RateLimit};
 
 use crate::format::Format;
 
@@ -17,6 +17,7 @@ Exit codes:
 Environment:
   HUBSPOT_TOKEN     the access token (or --token-file; never a command-line argument)
   HUBSPOT_BASE_URL  the API base URL (or --base-url; default https://api.hubapi.com)
+  HUBSPOT_API_VERSION  the API version (or --api-version; default 2026-09)
 
 With neither a token nor a base URL, an in-process hubspot-fake is started and
 the run goes there; the closing lines say how many contacts it now holds.";
@@ -65,6 +66,13 @@ pub struct Common {
     /// The API base URL (else HUBSPOT_BASE_URL, else HubSpot's api.hubapi.com).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// HubSpot's API version: v3, or a dated version such as 2026-03 or
+    /// 2026-09. Default: the newest dated version (2026-09), which HubSpot
+    /// tells new integrations to use; v3 loses support in September 2027.
+    /// From 2026-09 on HubSpot refuses creates that lack a property an
+    /// admin made required. v1-batch always uses the legacy v1 API.
+    #[arg(long, value_name = "VERSION", env = "HUBSPOT_API_VERSION")]
+    pub api_version: Option<ApiVersion>,
     /// Read the access token from this file instead of HUBSPOT_TOKEN.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,

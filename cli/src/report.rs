@@ -1,10 +1,11 @@
 //! The `--report FILE.json`: one entry per input row, written as a JSON array
-//! as rows are settled (never collected in memory).
+//! as rows are settled (never collected in memory). Every entry names the API
+//! version the run used.
 //!
 //! ```json
 //! [
-//! {"row":1,"line":2,"key":"email ada@example.com","outcome":"created","id":"1001"},
-//! {"row":2,"line":3,"key":"","outcome":"failed","error":{"category":"INVALID_INPUT","message":"the key \"email\" is empty"}}
+//! {"row":1,"line":2,"key":"email ada@example.com","outcome":"created","id":"1001","apiVersion":"2026-09"},
+//! {"row":2,"line":3,"key":"","outcome":"failed","error":{"category":"INVALID_INPUT","message":"the key \"email\" is empty"},"apiVersion":"2026-09"}
 //! ]
 //! ```
 //!
@@ -45,6 +46,9 @@ pub struct EntryError<'a> {
     /// HubSpot's category (`VALIDATION_ERROR`, …), `INVALID_INPUT` for rows
     /// refused before sending, `UNKNOWN` for rows whose fate is unknown.
     pub category: &'a str,
+    /// HubSpot's machine-readable cause (`MISSING_REQUIRED_PROPERTY`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'a str>,
     /// The message.
     pub message: String,
     /// The HTTP status of the response that refused the row.
@@ -62,6 +66,7 @@ impl<'a> EntryError<'a> {
     fn plain(category: &'a str, message: impl Into<String>) -> Self {
         Self {
             category,
+            code: None,
             message: message.into(),
             status: None,
             correlation_id: None,
@@ -83,6 +88,7 @@ pub fn outcome_entry<'a>(row: u64, line: u64, key: &'a str, outcome: &'a Outcome
             None,
             Some(EntryError {
                 category: &failure.category,
+                code: failure.code.as_deref(),
                 message: failure.message.clone(),
                 status: failure.status,
                 correlation_id: failure.correlation_id.as_deref(),
@@ -133,25 +139,44 @@ pub fn valid_row_entry(row: u64, line: u64, key: &str) -> Entry<'_> {
     }
 }
 
-/// Writes entries as one JSON array, one entry per line, as they come.
+/// An entry as written: the row's fields, then the API version of the run.
+#[derive(Serialize)]
+struct Stamped<'e, 'a> {
+    #[serde(flatten)]
+    entry: &'e Entry<'a>,
+    #[serde(rename = "apiVersion")]
+    api_version: &'e str,
+}
+
+/// Writes entries as one JSON array, one entry per line, as they come; each
+/// entry names the API version the run used.
 #[derive(Debug)]
 pub struct ReportWriter<W: Write> {
     out: W,
     entries: u64,
+    api_version: String,
 }
 
 impl<W: Write> ReportWriter<W> {
-    /// Opens the array.
-    pub fn new(mut out: W) -> io::Result<Self> {
+    /// Opens the array of a run against `api_version` (`2026-09`, `v3`, `v1`, …).
+    pub fn new(mut out: W, api_version: String) -> io::Result<Self> {
         out.write_all(b"[")?;
-        Ok(Self { out, entries: 0 })
+        Ok(Self {
+            out,
+            entries: 0,
+            api_version,
+        })
     }
 
     /// Appends one entry.
     pub fn write(&mut self, entry: &Entry<'_>) -> io::Result<()> {
         self.out
             .write_all(if self.entries == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut self.out, entry)?;
+        let stamped = Stamped {
+            entry,
+            api_version: &self.api_version,
+        };
+        serde_json::to_writer(&mut self.out, &stamped)?;
         self.entries += 1;
         Ok(())
     }
@@ -184,6 +209,7 @@ mod tests {
         );
         let failure = InputFailure {
             category: "VALIDATION_ERROR".into(),
+            code: Some("INVALID_EMAIL".into()),
             message: "Email address bad is invalid".into(),
             context: BTreeMap::from([("propertyName".to_owned(), vec!["email".to_owned()])]),
             status: Some(207),
@@ -193,7 +219,7 @@ mod tests {
         let failed = value(outcome_entry(3, 5, "email bad", &failure));
         assert_eq!(
             failed["error"],
-            json!({"category":"VALIDATION_ERROR","message":"Email address bad is invalid","status":207,"context":{"propertyName":["email"]}})
+            json!({"category":"VALIDATION_ERROR","code":"INVALID_EMAIL","message":"Email address bad is invalid","status":207,"context":{"propertyName":["email"]}})
         );
         let reason = Outcome::Unknown {
             reason: "reset".into(),
@@ -215,13 +241,17 @@ mod tests {
     #[test]
     fn the_report_is_a_json_array_whatever_the_number_of_entries() {
         for n in [0u64, 1, 3] {
-            let mut writer = ReportWriter::new(Vec::new()).unwrap();
+            let mut writer = ReportWriter::new(Vec::new(), "2026-09".to_owned()).unwrap();
             for row in 1..=n {
                 writer.write(&valid_row_entry(row, row + 1, "")).unwrap();
             }
             let bytes = writer.finish().unwrap();
             let parsed: Vec<Value> = serde_json::from_slice(&bytes).unwrap();
             assert_eq!(parsed.len() as u64, n);
+            for entry in &parsed {
+                assert_eq!(entry["apiVersion"], "2026-09", "{entry}");
+                assert_eq!(entry["outcome"], "valid", "{entry}");
+            }
         }
     }
 }

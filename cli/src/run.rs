@@ -15,7 +15,7 @@ use std::{
 
 use futures::{StreamExt, stream::BoxStream};
 use hubspot_contacts_batch::{
-    Client, ContactsBatchExt, InputOutcome, InputStream, Outcome,
+    ApiVersion, Client, ContactsBatchExt, InputOutcome, InputStream, Outcome,
     batch::{
         INVALID_INPUT, MAX_INPUTS_PER_BATCH, OutcomeCounts, V1_DEFAULT_CONTACTS_PER_BATCH,
         V1_MAX_CONTACTS_PER_BATCH,
@@ -179,6 +179,20 @@ impl Job {
         })
     }
 
+    /// The API version the run calls.
+    pub fn api_version(&self) -> ApiVersion {
+        self.common.api_version.unwrap_or_default()
+    }
+
+    /// The API version as the summary and the report name it: the legacy
+    /// batch has no dated version, so it is `v1` whatever was asked for.
+    pub fn api_label(&self) -> String {
+        match self.op {
+            Op::V1 => "v1".to_owned(),
+            _ => self.api_version().to_string(),
+        }
+    }
+
     /// The column every row must have, if any.
     fn key_column(&self) -> Option<&str> {
         match self.key {
@@ -221,7 +235,8 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
             File::create(path)
                 .map_err(|error| error.to_string())
                 .and_then(|file| {
-                    ReportWriter::new(BufWriter::new(file)).map_err(|error| error.to_string())
+                    ReportWriter::new(BufWriter::new(file), job.api_label())
+                        .map_err(|error| error.to_string())
                 })
                 .map_err(|error| format!("cannot write the report {}: {error}", path.display()))?,
         ),
@@ -232,7 +247,7 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
     }
 
     let target = target::from_env(common.base_url.clone(), common.token_file.as_deref())?;
-    let (client, fake) = connect(target, common.rate_limit, common.quiet).await?;
+    let (client, fake) = connect(target, &job, common.quiet).await?;
     let output: Option<Box<dyn Write + Send>> = match (job.op, &job.output) {
         (Op::Read, Some(path)) => Some(Box::new(BufWriter::new(
             File::create(path)
@@ -309,6 +324,7 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
     sink.close();
     let summary = Summary {
         command: job.op.name(),
+        api_version: job.api_label(),
         rows: sink.rows,
         counts: sink.counts,
         bad_rows: sink.bad_rows,
@@ -366,10 +382,11 @@ async fn dry_run(
     let plan = planner.finish();
     let concurrency = job.common.concurrency;
     println!(
-        "dry run: {} {} ({}), nothing sent\n{plan}, {concurrency} in flight",
+        "dry run: {} {} ({}) at API {}, nothing sent\n{plan}, {concurrency} in flight",
         job.op.name(),
         job.common.file.display(),
-        format.name()
+        format.name(),
+        job.api_label()
     );
     if let Some(message) = sink.error {
         return Err(message);
@@ -383,7 +400,7 @@ async fn dry_run(
 
 async fn connect(
     target: Target,
-    rate_limit: Option<RateLimit>,
+    job: &Job,
     quiet: bool,
 ) -> Result<(Client, Option<FakeHubSpot>), String> {
     let (base_url, token, fake) = match target {
@@ -412,7 +429,8 @@ async fn connect(
     let client = Client::builder()
         .base_url(base_url)
         .token(token)
-        .rate_limit(rate_limit.unwrap_or(default_limit))
+        .rate_limit(job.common.rate_limit.unwrap_or(default_limit))
+        .api_version(job.api_version())
         .build()
         .map_err(|error| error.to_string())?;
     Ok((client, fake))
@@ -692,6 +710,18 @@ mod tests {
     }
 
     #[test]
+    fn the_api_version_defaults_to_the_newest_and_v1_batch_says_v1() {
+        let default = job(&["upsert", "a.csv"]).unwrap();
+        assert_eq!(default.api_version(), ApiVersion::default());
+        assert_eq!(default.api_label(), "2026-09");
+        let v3 = job(&["create", "--api-version", "v3", "a.csv"]).unwrap();
+        assert_eq!((v3.api_version(), v3.api_label().as_str()), (ApiVersion::V3, "v3"));
+        let older = job(&["read", "--api-version", "2026-03", "a.csv"]).unwrap();
+        assert_eq!(older.api_label(), "2026-03");
+        assert_eq!(job(&["v1-batch", "a.csv"]).unwrap().api_label(), "v1");
+    }
+
+    #[test]
     fn misuse_is_a_usage_error() {
         for args in [
             &["upsert", "--batch-size", "101", "a.csv"][..],
@@ -702,6 +732,8 @@ mod tests {
             &["upsert", "--id-property", "first name", "a.csv"],
             &["update", "--id-property", "x", "--id-column", "y", "a.csv"],
             &["upsert", "--rate-limit", "fast", "a.csv"],
+            &["upsert", "--api-version", "2025-01", "a.csv"],
+            &["upsert", "--api-version", "v4", "a.csv"],
         ] {
             assert!(job(args).is_err(), "{args:?}");
         }

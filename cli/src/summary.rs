@@ -10,6 +10,8 @@ use hubspot_contacts_batch::batch::{BatchStats, OutcomeCounts};
 pub struct Summary {
     /// The subcommand.
     pub command: &'static str,
+    /// The HubSpot API version used (`2026-09`, `v3`, `v1` for the legacy batch).
+    pub api_version: String,
     /// Data rows read.
     pub rows: u64,
     /// Outcomes of the rows the SDK settled.
@@ -50,8 +52,9 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{}: {} rows in {:.2} s ({:.0} contacts/s)",
+            "{} (API {}): {} rows in {:.2} s ({:.0} contacts/s)",
             self.command,
+            self.api_version,
             self.rows,
             self.elapsed.as_secs_f64(),
             self.rate()
@@ -125,6 +128,7 @@ mod tests {
     fn the_summary_names_every_count() {
         let summary = Summary {
             command: "upsert",
+            api_version: "2026-09".to_owned(),
             rows: 1003,
             counts: OutcomeCounts {
                 created: 995,
@@ -144,7 +148,7 @@ mod tests {
         };
         assert_eq!(
             summary.to_string(),
-            "upsert: 1003 rows in 0.50 s (2006 contacts/s)\n  \
+            "upsert (API 2026-09): 1003 rows in 0.50 s (2006 contacts/s)\n  \
              created 995, updated 1, failed 7 (4 bad rows), unknown 0\n  \
              requests 12, retries 1, 429s 1\n  \
              peak RSS 14.0 MiB"

@@ -284,6 +284,10 @@ pub(crate) fn v1_refused_positions(
             position,
             InputFailure {
                 category,
+                code: failure
+                    .property_validation_result
+                    .as_ref()
+                    .and_then(|v| v.error.clone()),
                 message,
                 context,
                 status: Some(status),
@@ -296,6 +300,7 @@ pub(crate) fn v1_refused_positions(
             if email.is_some_and(|email| email.trim().eq_ignore_ascii_case(invalid.trim())) {
                 failed.entry(position).or_insert_with(|| InputFailure {
                     category: "INVALID_EMAIL".to_owned(),
+                    code: Some("INVALID_EMAIL".to_owned()),
                     message: format!("Email address {invalid} is invalid"),
                     context: BTreeMap::new(),
                     status: Some(status),
@@ -325,19 +330,17 @@ mod tests {
     }
 
     fn item_error(category: &str, context: &[(&str, &[&str])]) -> types::BatchItemError {
-        types::BatchItemError {
-            category: Some(category.into()),
-            context: context
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
-                .collect(),
-            errors: vec![],
-            id: None,
-            links: BTreeMap::new(),
-            message: format!("{category} happened"),
-            status: Some("error".into()),
-            sub_category: None,
-        }
+        let context: BTreeMap<String, Vec<String>> = context
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+            .collect();
+        types::BatchItemError::builder()
+            .category(Some(category.into()))
+            .context(context)
+            .message(format!("{category} happened"))
+            .status(Some("error".into()))
+            .try_into()
+            .unwrap()
     }
 
     #[test]

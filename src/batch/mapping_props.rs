@@ -80,16 +80,13 @@ fn item_errors() -> impl Strategy<Value = Vec<types::BatchItemError>> {
                 if !ids.is_empty() {
                     context.insert("ids".to_owned(), ids);
                 }
-                types::BatchItemError {
-                    category: Some("VALIDATION_ERROR".into()),
-                    context,
-                    errors: vec![],
-                    id: None,
-                    links: BTreeMap::new(),
-                    message: "refused".into(),
-                    status: Some("error".into()),
-                    sub_category: None,
-                }
+                types::BatchItemError::builder()
+                    .category(Some("VALIDATION_ERROR".into()))
+                    .context(context)
+                    .message("refused")
+                    .status(Some("error".into()))
+                    .try_into()
+                    .unwrap()
             }),
         0..6,
     )

@@ -33,6 +33,7 @@
 //! ```
 
 mod dispatch;
+mod endpoint;
 mod mapping;
 mod outcome;
 mod plan;
@@ -53,6 +54,7 @@ pub use plan::RequestCounter;
 
 use crate::{
     Client,
+    wire::record_id,
     id_property::{
         ContactKey, Create, EMAIL_PROPERTY, InputError, KeyIdentity, PreparedInput,
         RECORD_ID_PROPERTY, Update, Upsert, V1Contact,
@@ -362,24 +364,18 @@ impl BatchOperation for CreateAll {
         let mut lookup: Vec<types::RecordId> = Vec::new();
         for value in values.iter().flatten() {
             if !lookup.iter().any(|known| known.id == *value) {
-                lookup.push(types::RecordId {
-                    id: (*value).to_owned(),
-                });
+                lookup.push(record_id((*value).to_owned()).ok()?);
             }
         }
         if lookup.is_empty() {
             return Some(vec![Reconciled::Unknown; inputs.len()]);
         }
-        let body = types::BatchReadRequest {
-            inputs: lookup,
-            id_property: Some(property.to_owned()),
-            properties: vec![property.to_owned()],
-            properties_with_history: Vec::new(),
-        };
-        let found = client
-            .batch_read()
-            .body(body)
-            .send()
+        let body = types::BatchReadRequest::builder()
+            .inputs(lookup)
+            .id_property(Some(property.to_owned()))
+            .properties(vec![property.to_owned()])
+            .properties_with_history(Vec::new());
+        let found = endpoint::read(client, body, false)
             .await
             .ok()?
             .into_inner();
@@ -409,11 +405,8 @@ impl BatchOperation for CreateAll {
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
-        let result = client
-            .batch_create()
-            .body(types::BatchCreateRequest { inputs })
-            .send()
-            .await;
+        let result =
+            endpoint::create(client, types::BatchCreateRequest::builder().inputs(inputs)).await;
         batch_answer(result, ResultMeaning::Created, |status, body| {
             BatchAnswer::from_contacts(status, body, false)
         })
@@ -443,11 +436,8 @@ impl BatchOperation for UpdateAll {
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
-        let result = client
-            .batch_update()
-            .body(types::BatchUpdateRequest { inputs })
-            .send()
-            .await;
+        let result =
+            endpoint::update(client, types::BatchUpdateRequest::builder().inputs(inputs)).await;
         batch_answer(result, ResultMeaning::Updated, |status, body| {
             BatchAnswer::from_contacts(status, body, false)
         })
@@ -477,11 +467,8 @@ impl BatchOperation for UpsertAll {
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
-        let result = client
-            .batch_upsert()
-            .body(types::BatchUpsertRequest { inputs })
-            .send()
-            .await;
+        let result =
+            endpoint::upsert(client, types::BatchUpsertRequest::builder().inputs(inputs)).await;
         batch_answer(result, ResultMeaning::Upserted, |status, body| {
             BatchAnswer::from_upserts(status, body)
         })
@@ -521,12 +508,10 @@ impl BatchOperation for ReadAll {
                 property: key.property().to_owned(),
             })
         } else {
-            Ok(PreparedInput {
+            record_id(key.value().to_owned()).map(|wire| PreparedInput {
                 key: Some(KeyIdentity::new(key.property(), key.value())),
                 trace_id: None,
-                wire: types::RecordId {
-                    id: key.value().to_owned(),
-                },
+                wire,
             })
         };
         (label, prepared)
@@ -542,17 +527,13 @@ impl BatchOperation for ReadAll {
         {
             properties.push(property.clone());
         }
-        let body = types::BatchReadRequest {
-            inputs,
-            id_property: self.id_property.clone(),
-            properties,
-            properties_with_history: self.history.clone(),
-        };
-        let mut call = client.batch_read().body(body);
-        if self.archived {
-            call = call.archived(true);
-        }
-        batch_answer(call.send().await, ResultMeaning::Read, |status, body| {
+        let body = types::BatchReadRequest::builder()
+            .inputs(inputs)
+            .id_property(self.id_property.clone())
+            .properties(properties)
+            .properties_with_history(self.history.clone());
+        let result = endpoint::read(client, body, self.archived).await;
+        batch_answer(result, ResultMeaning::Read, |status, body| {
             BatchAnswer::from_contacts(status, body, true)
         })
     }
@@ -609,22 +590,18 @@ impl BatchOperation for ArchiveAll {
                 property: RECORD_ID_PROPERTY.to_owned(),
             })
         } else {
-            Ok(PreparedInput {
-                key: Some(KeyIdentity::new(RECORD_ID_PROPERTY, &id)),
+            let key = KeyIdentity::new(RECORD_ID_PROPERTY, &id);
+            record_id(id).map(|wire| PreparedInput {
+                key: Some(key),
                 trace_id: None,
-                wire: types::RecordId { id },
+                wire,
             })
         };
         (label, prepared)
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
-        match client
-            .batch_archive()
-            .body(types::BatchArchiveRequest { inputs })
-            .send()
-            .await
-        {
+        match endpoint::archive(client, types::BatchArchiveRequest::builder().inputs(inputs)).await {
             Ok(_) => ChunkAnswer::Uniform(Outcome::Archived),
             Err(error) => ChunkAnswer::from_error(error),
         }
@@ -701,14 +678,14 @@ mod tests {
     use super::*;
 
     fn upsert(email: &str, trace: &str) -> types::UpsertInput {
-        types::UpsertInput {
-            id: email.to_owned(),
-            id_property: Some(EMAIL_PROPERTY.to_owned()),
-            object_write_trace_id: Some(trace.to_owned()),
-            properties: types::PropertyValues(
-                [("firstname".to_owned(), "Ada \"the first\"".to_owned())].into(),
-            ),
-        }
+        let properties = [("firstname".to_owned(), "Ada \"the first\"".to_owned())];
+        types::UpsertInput::builder()
+            .id(email)
+            .id_property(Some(EMAIL_PROPERTY.to_owned()))
+            .object_write_trace_id(Some(trace.to_owned()))
+            .properties(types::PropertyValues(properties.into()))
+            .try_into()
+            .unwrap()
     }
 
     #[test]
@@ -717,9 +694,10 @@ mod tests {
             upsert("a@example.com", "t-1"),
             upsert("b@example.com", "t-2"),
         ];
-        let body = types::BatchUpsertRequest {
-            inputs: inputs.clone(),
-        };
+        let body: types::BatchUpsertRequest = types::BatchUpsertRequest::builder()
+            .inputs(inputs.clone())
+            .try_into()
+            .unwrap();
         let bytes = serde_json::to_vec(&body).expect("json");
         assert_eq!(UpsertAll(()).wires_from_body(&bytes), Some(inputs));
         assert_eq!(UpsertAll(()).wires_from_body(b"{\"results\":[]}"), None);
@@ -728,14 +706,10 @@ mod tests {
 
     #[test]
     fn sent_v1_contacts_are_read_back_from_the_body_unchanged() {
-        let contacts = vec![types::V1BatchContact {
-            email: Some("a@example.com".to_owned()),
-            vid: None,
-            properties: vec![types::V1PropertyInput {
-                property: "firstname".to_owned(),
-                value: "Ada".to_owned(),
-            }],
-        }];
+        let contacts: Vec<types::V1BatchContact> = serde_json::from_value(serde_json::json!([
+            {"email": "a@example.com", "properties": [{"property": "firstname", "value": "Ada"}]}
+        ]))
+        .unwrap();
         let bytes = serde_json::to_vec(&types::V1BatchRequest(contacts.clone())).expect("json");
         let v1 = V1CreateOrUpdateAll { audit_id: None };
         assert_eq!(v1.wires_from_body(&bytes), Some(contacts));

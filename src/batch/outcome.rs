@@ -49,6 +49,7 @@ impl Outcome {
     pub(crate) fn failed(category: &str, message: impl Into<String>) -> Self {
         Self::Failed(InputFailure {
             category: category.to_owned(),
+            code: None,
             message: message.into(),
             context: BTreeMap::new(),
             status: None,
@@ -63,9 +64,16 @@ pub struct InputFailure {
     /// HubSpot's category (`VALIDATION_ERROR`, `OBJECT_NOT_FOUND`, `CONFLICT`,
     /// …), or [`INVALID_INPUT`] / [`MISSING_FROM_RESPONSE`] from the client.
     pub category: String,
+    /// HubSpot's machine-readable cause: the first `errors[].code`
+    /// (`MISSING_REQUIRED_PROPERTY`, `INVALID_OPTION`, …), else the `error` of
+    /// the first validation result HubSpot embeds in its message; `None` when
+    /// HubSpot gave neither.
+    pub code: Option<String>,
     /// HubSpot's message, or the client's.
     pub message: String,
-    /// HubSpot's context (`objectWriteTraceId`, `ids`, `propertyName`, …).
+    /// HubSpot's context (`objectWriteTraceId`, `ids`, `propertyName`, …),
+    /// with the context of each of its detailed causes merged in, so that
+    /// `context["propertyName"]` names the properties at fault.
     pub context: BTreeMap<String, Vec<String>>,
     /// The HTTP status of the response that refused it (207 for a per-input error).
     pub status: Option<u16>,
@@ -75,46 +83,105 @@ pub struct InputFailure {
 
 impl InputFailure {
     pub(crate) fn from_item_error(status: u16, error: &types::BatchItemError) -> Self {
-        let mut message = error.message.clone();
-        // The top-level message can be generic; the details name the property.
-        for detail in &error.errors {
-            if !message.contains(&detail.message) {
-                message.push_str("; ");
-                message.push_str(&detail.message);
-            }
-        }
+        let (message, code, context) = gather(&error.message, &error.errors, &error.context);
         Self {
             category: error
                 .category
                 .clone()
                 .unwrap_or_else(|| "UNKNOWN".to_owned()),
+            code,
             message,
-            context: error.context.clone(),
+            context,
             status: Some(status),
             correlation_id: None,
         }
     }
 
     pub(crate) fn from_error_body(status: u16, error: &types::Error) -> Self {
-        let mut message = error.message.clone();
-        for detail in &error.errors {
-            if !message.contains(&detail.message) {
-                message.push_str("; ");
-                message.push_str(&detail.message);
-            }
-        }
+        let (message, code, context) = gather(&error.message, &error.errors, &error.context);
         Self {
             category: error
                 .category
                 .clone()
                 .or_else(|| error.error_type.clone())
                 .unwrap_or_else(|| format!("HTTP_{status}")),
+            code,
             message,
-            context: error.context.clone(),
+            context,
             status: Some(status),
             correlation_id: error.correlation_id.clone(),
         }
     }
+
+    /// The first property HubSpot names as the cause (`context.propertyName`).
+    pub fn property_name(&self) -> Option<&str> {
+        self.context.get(PROPERTY_NAME)?.first().map(String::as_str)
+    }
+}
+
+/// The context key under which HubSpot names the property at fault.
+const PROPERTY_NAME: &str = "propertyName";
+
+/// One error's message, code and context, with its detailed causes folded in:
+/// the details' messages appended when the top-level one lacks them (it can be
+/// generic), their context merged, and the first code kept. HubSpot sometimes
+/// gives the causes only as a JSON array inside the message ("Property values
+/// were not valid: [{…"error":"INVALID_OPTION","name":"color"}]"); those count
+/// too.
+fn gather(
+    message: &str,
+    details: &[types::ErrorDetail],
+    context: &BTreeMap<String, Vec<String>>,
+) -> (String, Option<String>, BTreeMap<String, Vec<String>>) {
+    let mut message = message.to_owned();
+    let mut context = context.clone();
+    let mut code = None;
+    for detail in details {
+        if !message.contains(&detail.message) {
+            message.push_str("; ");
+            message.push_str(&detail.message);
+        }
+        code = code.or_else(|| detail.code.clone());
+        for (key, values) in &detail.context {
+            merge(&mut context, key, values.iter().cloned());
+        }
+    }
+    for (embedded_code, name) in embedded_causes(&message) {
+        code = code.or(embedded_code);
+        merge(&mut context, PROPERTY_NAME, name);
+    }
+    (message, code, context)
+}
+
+fn merge(
+    context: &mut BTreeMap<String, Vec<String>>,
+    key: &str,
+    values: impl IntoIterator<Item = String>,
+) {
+    for value in values {
+        let known = context.entry(key.to_owned()).or_default();
+        if !known.contains(&value) {
+            known.push(value);
+        }
+    }
+}
+
+/// The `(error, name)` pairs of the validation results HubSpot embeds as a
+/// JSON array at the end of a message; none when there is no such array.
+fn embedded_causes(message: &str) -> Vec<(Option<String>, Option<String>)> {
+    #[derive(serde::Deserialize)]
+    struct Cause {
+        error: Option<String>,
+        name: Option<String>,
+    }
+    let Some(start) = message.find(": [{") else {
+        return Vec::new();
+    };
+    let array = &message[start + 2..];
+    // Only a whole array counts; a message that merely quotes one does not.
+    serde_json::from_str::<Vec<Cause>>(array)
+        .map(|causes| causes.into_iter().map(|c| (c.error, c.name)).collect())
+        .unwrap_or_default()
 }
 
 impl fmt::Display for InputFailure {

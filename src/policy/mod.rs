@@ -13,7 +13,7 @@
 //!
 //! | module part | what it decides |
 //! |---|---|
-//! | [`Operation`] | the eight operations; creates are not idempotent |
+//! | [`Operation`], [`OPERATION_IDS`] | what each operationId of the document does; creates are not idempotent |
 //! | [`RateLimitHeaders`], [`retry_after`], [`RateLimitPolicy`] | HubSpot's rate-limit signals in a response |
 //! | [`decide`], [`RetryPolicy`] | retry after a delay, or stop and why |
 //! | [`WindowLimiter`], [`RateLimiter`], [`RateLimit`] | when the next request may start |
@@ -59,7 +59,7 @@ pub use limiter::{
     DEFAULT_MARGIN, DailyLimitExhausted, Denied, MIN_MARGIN, ParseRateLimitError, RateLimit,
     RateLimiter, WindowLimiter,
 };
-pub use operation::Operation;
+pub use operation::{OPERATION_IDS, Operation};
 pub use retry::{
     AttemptOutcome, Decision, Jitter, ResponseSummary, RetryPolicy, RetryReason, StopReason,
     TransportFailure, decide, next_utc_midnight,
