@@ -109,13 +109,19 @@ impl FromStr for ApiVersion {
 
 /// A string that names no API version this build knows.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown HubSpot API version {given:?}; known versions: {}", known_list())]
+#[error(
+    "unknown HubSpot API version {given:?}; known versions: {}",
+    known_list()
+)]
 pub struct UnknownApiVersion {
     given: String,
 }
 
 fn known_list() -> String {
-    let known: Vec<String> = ApiVersion::known().iter().map(ToString::to_string).collect();
+    let known: Vec<String> = ApiVersion::known()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     known.join(", ")
 }
 
@@ -134,7 +140,10 @@ mod tests {
 
     #[test]
     fn the_document_lists_the_live_versions_in_order() {
-        let shown: Vec<String> = ApiVersion::known().iter().map(ToString::to_string).collect();
+        let shown: Vec<String> = ApiVersion::known()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(shown[..3], ["v3", "2026-03", "2026-09"]);
     }
 

@@ -28,7 +28,7 @@ pub use properties::PropertyValue;
 /// The client, the batch helpers and the input builders in one import.
 pub mod prelude {
     pub use crate::{
-        ApiVersion, Client, ContactKey, ContactsBatchExt, Create, InputStream, Outcome, PropertyValue, Update,
-        Upsert, V1Contact,
+        ApiVersion, Client, ContactKey, ContactsBatchExt, Create, InputStream, Outcome,
+        PropertyValue, Update, Upsert, V1Contact,
     };
 }

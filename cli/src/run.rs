@@ -715,7 +715,10 @@ mod tests {
         assert_eq!(default.api_version(), ApiVersion::default());
         assert_eq!(default.api_label(), "2026-09");
         let v3 = job(&["create", "--api-version", "v3", "a.csv"]).unwrap();
-        assert_eq!((v3.api_version(), v3.api_label().as_str()), (ApiVersion::V3, "v3"));
+        assert_eq!(
+            (v3.api_version(), v3.api_label().as_str()),
+            (ApiVersion::V3, "v3")
+        );
         let older = job(&["read", "--api-version", "2026-03", "a.csv"]).unwrap();
         assert_eq!(older.api_label(), "2026-03");
         assert_eq!(job(&["v1-batch", "a.csv"]).unwrap().api_label(), "v1");

@@ -455,3 +455,138 @@ async fn with_nothing_configured_the_sample_goes_into_an_embedded_fake() {
     );
     let _ = TOKEN;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_api_version_sends_to_its_own_paths_and_is_named_in_summary_and_report() {
+    let fake = fake().await;
+    let dir = dir("api-versions");
+    let input = write(
+        &dir,
+        "contacts.csv",
+        "email,firstname\nada@example.com,Ada\ngrace@example.com,Grace\n",
+    );
+    let report_path = dir.join("report.json");
+    // (flag, environment, the version the run must use)
+    let cases: [(Option<&str>, Option<&str>, &str); 4] = [
+        (None, None, "2026-09"),
+        (Some("v3"), None, "v3"),
+        (Some("2026-03"), None, "2026-03"),
+        (None, Some("v3"), "v3"),
+    ];
+    for (flag, env, expected) in cases {
+        let before = fake.stats();
+        let mut args = vec![
+            "upsert".to_owned(),
+            arg(&input).to_owned(),
+            "--report".to_owned(),
+            arg(&report_path).to_owned(),
+            "--base-url".to_owned(),
+            fake.base_url(),
+        ];
+        if let Some(version) = flag {
+            args.extend(["--api-version".to_owned(), version.to_owned()]);
+        }
+        let mut vars = vec![("HUBSPOT_TOKEN", TOKEN.to_owned())];
+        if let Some(version) = env {
+            vars.push(("HUBSPOT_API_VERSION", version.to_owned()));
+        }
+        let run = run(args, vars).await;
+        assert_eq!(run.code, 0, "{flag:?} {env:?}: {run:?}");
+        let after = fake.stats();
+        let route = hubspot_fake::routes::batch(expected, "upsert");
+        assert_eq!(
+            after.count(&route, 200) - before.count(&route, 200),
+            1,
+            "{flag:?} {env:?}: one request to {route}: {after:?}"
+        );
+        assert_eq!(after.requests - before.requests, 1, "{flag:?} {env:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("upsert (API {expected}): 2 rows")),
+            "{}",
+            run.stderr
+        );
+        let entries = report(&report_path);
+        assert_eq!(entries.len(), 2);
+        for entry in &entries {
+            assert_eq!(entry["apiVersion"], expected, "{entry}");
+        }
+    }
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_api_version_is_a_usage_error_that_lists_the_known_ones() {
+    let fake = fake().await;
+    let dir = dir("unknown-version");
+    let input = write(&dir, "contacts.csv", "email\nada@example.com\n");
+    let flagged = run_against(&fake, &["upsert", arg(&input), "--api-version", "2025-01"]).await;
+    let from_env = run(
+        vec!["upsert".to_owned(), arg(&input).to_owned()],
+        vec![
+            ("HUBSPOT_TOKEN", TOKEN.to_owned()),
+            ("HUBSPOT_BASE_URL", fake.base_url()),
+            ("HUBSPOT_API_VERSION", "v4".to_owned()),
+        ],
+    )
+    .await;
+    for run in [flagged, from_env] {
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains("v3, 2026-03, 2026-09"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(fake.stats().requests, 0, "nothing is sent");
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_property_an_admin_made_required_fails_its_rows_from_2026_09_on() {
+    let fake = hubspot_fake::FakeHubSpot::builder()
+        .required_property("lifecyclestage")
+        .start()
+        .await
+        .unwrap();
+    let dir = dir("required-property");
+    let input = write(
+        &dir,
+        "contacts.csv",
+        "email,lifecyclestage\nada@example.com,lead\ngrace@example.com,\n",
+    );
+    let report_path = dir.join("report.json");
+
+    let latest = run_against(
+        &fake,
+        &["create", arg(&input), "--report", arg(&report_path)],
+    )
+    .await;
+    assert_eq!(latest.code, 1, "{latest:?}");
+    let entries = report(&report_path);
+    assert_eq!(at_line(&entries, 2)["outcome"], "created", "{entries:#?}");
+    let refused = at_line(&entries, 3);
+    assert_eq!(refused["outcome"], "failed", "{refused}");
+    assert_eq!(
+        refused["error"]["code"], "MISSING_REQUIRED_PROPERTY",
+        "{refused}"
+    );
+    assert_eq!(
+        refused["error"]["context"]["propertyName"],
+        serde_json::json!(["lifecyclestage"]),
+        "{refused}"
+    );
+    assert!(
+        latest.stderr.contains("lifecyclestage"),
+        "{}",
+        latest.stderr
+    );
+    assert_eq!(live_contacts(&fake), 1);
+
+    // v3 does not enforce the rule: the same row goes through.
+    let second = write(&dir, "more.csv", "email\nalan@example.com\n");
+    let v3 = run_against(&fake, &["create", arg(&second), "--api-version", "v3"]).await;
+    assert_eq!(v3.code, 0, "{v3:?}");
+    assert_eq!(live_contacts(&fake), 2);
+    fake.shutdown().await;
+}

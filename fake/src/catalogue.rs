@@ -1,6 +1,8 @@
-//! The contact property catalogue and per-value validation. Pure.
+//! The contact property catalogue, per-value validation and the admin-required
+//! properties of creates. Pure.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use crate::util::FastMap;
 
@@ -140,17 +142,38 @@ pub(crate) struct PropertyError {
     pub(crate) message: String,
 }
 
-/// The properties known to one fake, by name.
+/// The properties known to one fake, by name, and the ones an account admin made
+/// required on create.
 #[derive(Debug, Clone)]
 pub(crate) struct Catalogue {
     defs: FastMap<String, PropertyDef>,
+    required: Vec<String>,
 }
 
 impl Catalogue {
     pub(crate) fn new(defs: impl IntoIterator<Item = PropertyDef>) -> Self {
         Self {
             defs: defs.into_iter().map(|d| (d.name.clone(), d)).collect(),
+            required: Vec::new(),
         }
+    }
+
+    /// Makes these properties required on create (HubSpot's "required fields on the Create
+    /// Record form"). Each must be a writable property of the catalogue, or a create could
+    /// never succeed; the first that is not comes back as the error.
+    pub(crate) fn with_required(
+        mut self,
+        names: impl IntoIterator<Item = String>,
+    ) -> Result<Self, String> {
+        for name in names {
+            if self.defs.get(&name).is_none_or(|d| d.read_only) {
+                return Err(name);
+            }
+            if !self.required.contains(&name) {
+                self.required.push(name);
+            }
+        }
+        Ok(self)
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&PropertyDef> {
@@ -220,6 +243,30 @@ impl Catalogue {
             Err(errors)
         }
     }
+
+    /// Checks that a record about to be created has a value for every required property
+    /// (absent and empty are both missing), returning one `MISSING_REQUIRED_PROPERTY`
+    /// refusal per missing property, in configuration order.
+    pub(crate) fn check_required(
+        &self,
+        props: &BTreeMap<String, String>,
+    ) -> Result<(), Vec<PropertyError>> {
+        let errors: Vec<PropertyError> = self
+            .required
+            .iter()
+            .filter(|name| props.get(*name).is_none_or(String::is_empty))
+            .map(|name| PropertyError {
+                name: name.clone(),
+                code: "MISSING_REQUIRED_PROPERTY",
+                message: format!("Property \"{name}\" is required"),
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
 }
 
 /// A deliberately simple email check: one `@`, a non-empty local part without spaces,
@@ -281,6 +328,53 @@ mod tests {
         let (a, b) = ("nope".to_owned(), "email".to_owned());
         let (x, y) = ("1".to_owned(), "bad".to_owned());
         assert_eq!(c.check_all([(&a, &x), (&b, &y)]).unwrap_err().len(), 2);
+    }
+
+    #[test]
+    fn required_properties_must_be_present_and_non_empty() {
+        let c = catalogue()
+            .with_required([
+                "lifecyclestage".to_owned(),
+                "city".to_owned(),
+                "city".to_owned(),
+            ])
+            .unwrap();
+        let props = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert!(
+            c.check_required(&props(&[("lifecyclestage", "lead"), ("city", "Oslo")]))
+                .is_ok()
+        );
+        let errs = c
+            .check_required(&props(&[("lifecyclestage", ""), ("email", "a@b.co")]))
+            .unwrap_err();
+        let names: Vec<&str> = errs.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["lifecyclestage", "city"], "in order, each once");
+        assert!(errs.iter().all(|e| e.code == "MISSING_REQUIRED_PROPERTY"));
+        assert_eq!(errs[0].message, "Property \"lifecyclestage\" is required");
+        assert!(
+            catalogue().check_required(&props(&[])).is_ok(),
+            "none required"
+        );
+    }
+
+    #[test]
+    fn only_writable_known_properties_can_be_required() {
+        for bad in ["nope", "createdate", "hs_object_id"] {
+            assert_eq!(
+                catalogue().with_required([bad.to_owned()]).unwrap_err(),
+                bad
+            );
+        }
+        assert!(
+            catalogue()
+                .with_required(["external_id".to_owned()])
+                .is_ok()
+        );
     }
 
     #[test]

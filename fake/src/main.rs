@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use hubspot_fake::{FakeHubSpot, FaultSpec, RateLimit};
 
-/// A stateful in-memory fake of HubSpot's contact batch APIs (v3 batch and legacy v1).
+/// A stateful in-memory fake of HubSpot's contact batch APIs (v3 and dated batch, legacy v1).
 ///
 /// Prints `listening on http://ADDR` as its first line, then serves until killed.
 #[derive(Debug, Parser)]
@@ -42,6 +42,10 @@ struct Args {
     /// Do not send Retry-After on rate-limit 429s.
     #[arg(long)]
     no_retry_after: bool,
+    /// A property creates must carry from API version 2026-09 on (an admin-required
+    /// property); repeat the flag for several.
+    #[arg(long = "required-property", value_name = "NAME")]
+    required_properties: Vec<String>,
 }
 
 #[tokio::main]
@@ -55,6 +59,9 @@ async fn main() -> std::process::ExitCode {
         .seed(args.seed)
         .v1_apply_delay(Duration::from_millis(args.v1_apply_delay_ms))
         .retry_after(!args.no_retry_after);
+    for name in args.required_properties {
+        builder = builder.required_property(name);
+    }
     if let Some(budget) = args.daily_limit {
         builder = builder.daily_limit(budget);
     }

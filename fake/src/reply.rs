@@ -10,10 +10,10 @@ use crate::catalogue::PropertyError;
 use crate::store::Conflict;
 use crate::wire::{ErrorDetail, StandardError};
 
-/// v3 batch endpoints take at most this many inputs ("Batch operations are limited to 100
-/// records at a time", Contacts guide).
+/// Batch endpoints (v3 and dated) take at most this many inputs ("Batch operations are
+/// limited to 100 records at a time", Contacts guide).
 pub const MAX_INPUTS_PER_BATCH: usize = 100;
-/// v3 batch read with `propertiesWithHistory` takes at most this many inputs.
+/// Batch read (v3 and dated) with `propertiesWithHistory` takes at most this many inputs.
 pub const MAX_INPUTS_WITH_HISTORY: usize = 50;
 /// The fake's limit for the legacy v1 batch endpoint ("The batch size should not exceed
 /// 1000 contacts per request", legacy docs).
@@ -172,6 +172,7 @@ impl StandardError {
             message: property_message(errors),
             context,
             errors: errors.iter().map(property_detail).collect(),
+            links: BTreeMap::new(),
         }
     }
 
@@ -182,6 +183,7 @@ impl StandardError {
             message,
             context: trace_context(trace),
             errors: Vec::new(),
+            links: BTreeMap::new(),
         }
     }
 
@@ -196,6 +198,7 @@ impl StandardError {
             message: conflict_message(conflict),
             context,
             errors: Vec::new(),
+            links: BTreeMap::new(),
         }
     }
 
@@ -210,6 +213,7 @@ impl StandardError {
             message: "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.".into(),
             context,
             errors: Vec::new(),
+            links: BTreeMap::new(),
         }
     }
 }

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
@@ -27,6 +28,7 @@ use crate::faults::{FaultInjector, FaultKind, FaultSpec, TIMEOUT_AFTER_HOLD};
 use crate::limits::{LimitHeaders, Policy, RateLimit, RateLimiter, Verdict, retry_after_secs};
 use crate::ops::{v1, v3};
 use crate::reply::{Reply, ReplyBody};
+use crate::routes::{ApiVersion, BatchOp, Route};
 use crate::stats::Stats;
 use crate::store::{Store, StoredContact};
 use crate::util::{IdGen, now_ms};
@@ -54,6 +56,13 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// A property given to [`FakeHubSpotBuilder::required_property`] is not a writable
+    /// property of the catalogue, so no create could ever satisfy it.
+    #[error("required property {name:?} is not a writable property of the catalogue")]
+    RequiredProperty {
+        /// The property name.
+        name: String,
+    },
 }
 
 /// Configures and starts a [`FakeHubSpot`]. Every knob defaults to "off": no latency, no
@@ -69,6 +78,7 @@ pub struct FakeHubSpotBuilder {
     tokens: Option<Vec<String>>,
     v1_apply_delay: Duration,
     properties: Vec<PropertyDef>,
+    required: Vec<String>,
     retry_after: bool,
     timeout_after_hold: Duration,
 }
@@ -85,6 +95,7 @@ impl Default for FakeHubSpotBuilder {
             tokens: None,
             v1_apply_delay: Duration::ZERO,
             properties: default_properties(),
+            required: Vec::new(),
             retry_after: true,
             timeout_after_hold: TIMEOUT_AFTER_HOLD,
         }
@@ -159,6 +170,18 @@ impl FakeHubSpotBuilder {
         self
     }
 
+    /// Makes a property required on create, as an account admin does with the Create Record
+    /// form; call once per property. Only API version 2026-09 and later enforce it: a batch
+    /// create input, or an upsert input that creates a record, without a non-empty value
+    /// for it is refused with `MISSING_REQUIRED_PROPERTY` (`VALIDATION_ERROR`, context
+    /// `propertyName`). Updates, and every write at v3 or 2026-03, are not affected. The
+    /// property must be a writable one of the catalogue (see [`property`](Self::property)),
+    /// or [`start`](Self::start) fails.
+    pub fn required_property(mut self, name: impl Into<String>) -> Self {
+        self.required.push(name.into());
+        self
+    }
+
     /// Whether rolling-window 429s carry a `Retry-After` header (whole seconds, rounded
     /// up); default true. HubSpot does not document one, so clients should cope either way.
     pub fn retry_after(mut self, send: bool) -> Self {
@@ -174,6 +197,9 @@ impl FakeHubSpotBuilder {
 
     /// Binds the socket and starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<FakeHubSpot, StartError> {
+        let catalogue = Catalogue::new(self.properties)
+            .with_required(self.required)
+            .map_err(|name| StartError::RequiredProperty { name })?;
         let listener = TcpListener::bind(self.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -185,7 +211,6 @@ impl FakeHubSpotBuilder {
             source,
         })?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let catalogue = Catalogue::new(self.properties);
         let shared = Arc::new(Shared {
             latency: self.latency,
             tokens: self.tokens.map(|t| t.into_iter().collect()),
@@ -420,93 +445,65 @@ async fn serve_connection(stream: TcpStream, router: Router, mut shutdown: watch
     // `conn` and `twin` close here; with linger zero the last close sends RST.
 }
 
-/// HubSpot routes the fake serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    V3Create,
-    V3Update,
-    V3Upsert,
-    V3Read,
-    V3Archive,
-    V1Batch,
-    V1Create,
-    V1Update,
-}
-
-impl Route {
-    fn name(self) -> &'static str {
-        match self {
-            Route::V3Create => routes::V3_CREATE,
-            Route::V3Update => routes::V3_UPDATE,
-            Route::V3Upsert => routes::V3_UPSERT,
-            Route::V3Read => routes::V3_READ,
-            Route::V3Archive => routes::V3_ARCHIVE,
-            Route::V1Batch => routes::V1_BATCH,
-            Route::V1Create => routes::V1_CREATE,
-            Route::V1Update => routes::V1_UPDATE,
-        }
-    }
-}
-
-/// Route names as used as keys of [`Stats::responses`] (method, space, path template).
-pub mod routes {
-    /// `POST /crm/v3/objects/contacts/batch/create`
-    pub const V3_CREATE: &str = "POST /crm/v3/objects/contacts/batch/create";
-    /// `POST /crm/v3/objects/contacts/batch/update`
-    pub const V3_UPDATE: &str = "POST /crm/v3/objects/contacts/batch/update";
-    /// `POST /crm/v3/objects/contacts/batch/upsert`
-    pub const V3_UPSERT: &str = "POST /crm/v3/objects/contacts/batch/upsert";
-    /// `POST /crm/v3/objects/contacts/batch/read`
-    pub const V3_READ: &str = "POST /crm/v3/objects/contacts/batch/read";
-    /// `POST /crm/v3/objects/contacts/batch/archive`
-    pub const V3_ARCHIVE: &str = "POST /crm/v3/objects/contacts/batch/archive";
-    /// `POST /contacts/v1/contact/batch/` (also served without the trailing slash)
-    pub const V1_BATCH: &str = "POST /contacts/v1/contact/batch/";
-    /// `POST /contacts/v1/contact`
-    pub const V1_CREATE: &str = "POST /contacts/v1/contact";
-    /// `POST /contacts/v1/contact/vid/{vid}/profile`
-    pub const V1_UPDATE: &str = "POST /contacts/v1/contact/vid/{vid}/profile";
-}
-
 fn router(shared: Arc<Shared>) -> Router {
     let hub = |route: Route| {
         post(move |State(s): State<Arc<Shared>>, req: Request| pipeline(s, route, None, req))
     };
-    Router::new()
-        .route(
-            "/crm/v3/objects/contacts/batch/create",
-            hub(Route::V3Create),
+    let v3 = BatchOp::ALL.into_iter().fold(Router::new(), |router, op| {
+        router.route(
+            &format!("/crm/v3/objects/contacts/batch/{}", op.name()),
+            hub(Route::Batch(op, ApiVersion::V3)),
         )
-        .route(
-            "/crm/v3/objects/contacts/batch/update",
-            hub(Route::V3Update),
-        )
-        .route(
-            "/crm/v3/objects/contacts/batch/upsert",
-            hub(Route::V3Upsert),
-        )
-        .route("/crm/v3/objects/contacts/batch/read", hub(Route::V3Read))
-        .route(
-            "/crm/v3/objects/contacts/batch/archive",
-            hub(Route::V3Archive),
-        )
-        .route("/contacts/v1/contact/batch/", hub(Route::V1Batch))
-        .route("/contacts/v1/contact/batch", hub(Route::V1Batch))
-        .route("/contacts/v1/contact", hub(Route::V1Create))
-        .route("/contacts/v1/contact/", hub(Route::V1Create))
-        .route(
-            "/contacts/v1/contact/vid/{vid}/profile",
-            post(
-                |State(s): State<Arc<Shared>>, Path(vid): Path<String>, req: Request| {
-                    pipeline(s, Route::V1Update, Some(vid), req)
-                },
-            ),
-        )
-        .route("/_fake/contacts", get(admin_contacts))
-        .route("/_fake/stats", get(admin_stats))
-        .route("/_fake/reset", post(admin_reset))
-        .fallback(not_found)
-        .with_state(shared)
+    });
+    v3.route(
+        "/crm/objects/{version}/{object_type}/batch/{op}",
+        post(dated_batch),
+    )
+    .route("/contacts/v1/contact/batch/", hub(Route::V1Batch))
+    .route("/contacts/v1/contact/batch", hub(Route::V1Batch))
+    .route("/contacts/v1/contact", hub(Route::V1Create))
+    .route("/contacts/v1/contact/", hub(Route::V1Create))
+    .route(
+        "/contacts/v1/contact/vid/{vid}/profile",
+        post(
+            |State(s): State<Arc<Shared>>, Path(vid): Path<String>, req: Request| {
+                pipeline(s, Route::V1Update, Some(vid), req)
+            },
+        ),
+    )
+    .route("/_fake/contacts", get(admin_contacts))
+    .route("/_fake/stats", get(admin_stats))
+    .route("/_fake/reset", post(admin_reset))
+    .fallback(not_found)
+    .with_state(shared)
+}
+
+/// `POST /crm/objects/{version}/{objectType}/batch/{op}`: the pipeline when the fake serves
+/// that version, object type and operation; otherwise a 404 like an unknown route's, but
+/// counted in the stats under the request's own path, since the path is HubSpot's.
+async fn dated_batch(
+    State(s): State<Arc<Shared>>,
+    segments: Result<Path<(String, String, String)>, PathRejection>,
+    req: Request,
+) -> Response {
+    let route = segments.ok().and_then(|Path((version, object_type, op))| {
+        Route::dated_batch(&version, &object_type, &op)
+    });
+    if let Some(route) = route {
+        return pipeline(s, route, None, req).await;
+    }
+    let (parts, body) = req.into_parts();
+    drain(body).await;
+    let reply = no_route(&parts.method, parts.uri.path());
+    {
+        let mut stats = lock(&s.stats);
+        stats.requests += 1;
+        stats.record(
+            &format!("{} {}", parts.method, parts.uri.path()),
+            reply.status,
+        );
+    }
+    finish(&s, reply, LimitHeaders::default(), None)
 }
 
 async fn admin_contacts(State(s): State<Arc<Shared>>) -> Response {
@@ -527,12 +524,17 @@ async fn admin_reset(State(s): State<Arc<Shared>>) -> StatusCode {
 async fn not_found(State(s): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     drain(body).await;
-    let reply = Reply::error(
+    let reply = no_route(&parts.method, parts.uri.path());
+    finish(&s, reply, LimitHeaders::default(), None)
+}
+
+/// The 404 for a path the fake does not serve, naming it.
+fn no_route(method: &Method, path: &str) -> Reply {
+    Reply::error(
         404,
         Some("OBJECT_NOT_FOUND"),
-        format!("No route for {} {}", parts.method, parts.uri.path()),
-    );
-    finish(&s, reply, LimitHeaders::default(), None)
+        format!("No route for {method} {path}"),
+    )
 }
 
 fn json_response<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
@@ -652,6 +654,7 @@ async fn pipeline(
 async fn handle(shared: Arc<Shared>, route: Route, vid: Option<String>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let ctl = parts.extensions.get::<ConnCtl>().cloned();
+    let name = route.name();
     lock(&shared.stats).requests += 1;
     // Read the whole body first, even for requests refused below: closing a connection
     // with unread request bytes makes the kernel send a reset, which can destroy the
@@ -659,7 +662,7 @@ async fn handle(shared: Arc<Shared>, route: Route, vid: Option<String>, req: Req
     let body = read_body(&parts.headers, body).await;
     let limited = lock(&shared.limiter).is_configured();
     let send = |reply: Reply, limits: LimitHeaders, retry_after: Option<u64>| {
-        lock(&shared.stats).record(route.name(), reply.status);
+        lock(&shared.stats).record(&name, reply.status);
         finish(&shared, reply, limits, retry_after)
     };
 
@@ -699,7 +702,7 @@ async fn handle(shared: Arc<Shared>, route: Route, vid: Option<String>, req: Req
     let fault = lock(&shared.faults).next();
     if let Some(kind) = fault {
         *lock(&shared.stats).faults.entry(kind.name()).or_default() += 1;
-        tracing::debug!(%kind, route = route.name(), "injecting fault");
+        tracing::debug!(%kind, route = &*name, "injecting fault");
     }
     match fault {
         Some(FaultKind::ResetBefore) => return drop_connection(ctl.as_ref()).await,
@@ -831,18 +834,7 @@ fn dispatch(
     bytes: &[u8],
 ) -> Reply {
     let result = match route {
-        Route::V3Create => parse::<Batch<CreateInput>>(bytes)
-            .map(|b| with_v3(shared, |ctx| v3::create(ctx, b.inputs))),
-        Route::V3Update => parse::<Batch<WriteInput>>(bytes)
-            .map(|b| with_v3(shared, |ctx| v3::update(ctx, b.inputs))),
-        Route::V3Upsert => parse::<Batch<WriteInput>>(bytes)
-            .map(|b| with_v3(shared, |ctx| v3::upsert(ctx, b.inputs))),
-        Route::V3Read => {
-            let archived = query_flag(query, "archived");
-            parse::<ReadBody>(bytes).map(|b| with_v3(shared, |ctx| v3::read(ctx, b, archived)))
-        }
-        Route::V3Archive => parse::<Batch<IdInput>>(bytes)
-            .map(|b| with_v3(shared, |ctx| v3::archive(ctx, b.inputs))),
+        Route::Batch(op, version) => batch(shared, op, version, query, bytes),
         Route::V1Batch => parse::<Vec<V1BatchItem>>(bytes).map(|items| v1_batch(shared, items)),
         Route::V1Create => parse::<V1Body>(bytes).map(|b| {
             let mut st = lock(&shared.store);
@@ -856,13 +848,55 @@ fn dispatch(
     result.unwrap_or_else(|reply| reply)
 }
 
-fn with_v3(shared: &Shared, op: impl FnOnce(&mut v3::Ctx<'_>) -> Reply) -> Reply {
+/// One batch operation at an API version: the same operations over the same store for
+/// every version.
+fn batch(
+    shared: &Shared,
+    op: BatchOp,
+    version: ApiVersion,
+    query: Option<&str>,
+    bytes: &[u8],
+) -> Result<Reply, Reply> {
+    let reply = match op {
+        BatchOp::Create => {
+            let b = parse::<Batch<CreateInput>>(bytes)?;
+            with_store(shared, version, |ctx| v3::create(ctx, b.inputs))
+        }
+        BatchOp::Update => {
+            let b = parse::<Batch<WriteInput>>(bytes)?;
+            with_store(shared, version, |ctx| v3::update(ctx, b.inputs))
+        }
+        BatchOp::Upsert => {
+            let b = parse::<Batch<WriteInput>>(bytes)?;
+            with_store(shared, version, |ctx| v3::upsert(ctx, b.inputs))
+        }
+        BatchOp::Read => {
+            let archived = query_flag(query, "archived");
+            let b = parse::<ReadBody>(bytes)?;
+            with_store(shared, version, |ctx| v3::read(ctx, b, archived))
+        }
+        BatchOp::Archive => {
+            let b = parse::<Batch<IdInput>>(bytes)?;
+            with_store(shared, version, |ctx| v3::archive(ctx, b.inputs))
+        }
+    };
+    Ok(reply)
+}
+
+/// Runs a batch operation under the store lock, with what `version` changes: whether
+/// creates must carry the admin-required properties.
+fn with_store(
+    shared: &Shared,
+    version: ApiVersion,
+    op: impl FnOnce(&mut v3::Ctx<'_>) -> Reply,
+) -> Reply {
     let mut guard = lock(&shared.store);
     let st = &mut *guard;
     let mut ctx = v3::Ctx {
         store: &mut st.store,
         rng: &mut st.rng,
         now_ms: now_ms(),
+        enforce_required: version.enforces_required_properties(),
     };
     op(&mut ctx)
 }

@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 pub struct Stats {
     /// HubSpot-route requests received (including refused and faulted ones).
     pub requests: u64,
-    /// Responses sent, by route (`"POST /crm/v3/objects/contacts/batch/upsert"`, with
-    /// `{vid}` for the v1 profile route; see [`routes`](crate::routes)) and HTTP status. A dropped connection sends no
-    /// response and is counted only in [`faults`](Self::faults).
+    /// Responses sent, by route (`"POST /crm/v3/objects/contacts/batch/upsert"`,
+    /// `"POST /crm/objects/2026-09/contacts/batch/upsert"` for dated paths whichever object
+    /// type they name, `{vid}` for the v1 profile route; see [`routes`](crate::routes)) and
+    /// HTTP status. A dated path the fake does not serve is counted under its own path. A
+    /// dropped connection sends no response and is counted only in [`faults`](Self::faults).
     pub responses: BTreeMap<String, BTreeMap<u16, u64>>,
     /// Requests refused by the configured rate limits (not injected 429 faults).
     pub rate_limited: u64,

@@ -193,15 +193,17 @@ pub(crate) struct ErrorDetail {
     pub(crate) context: BTreeMap<String, Vec<String>>,
 }
 
-/// An item of `errors[]` in a 207 body.
+/// An item of `errors[]` in a 207 body. HubSpot's `StandardError` requires all six fields,
+/// so every one is always sent: `errors` as `[]` when there are no details, `links` as `{}`.
 #[derive(Debug, Serialize)]
 pub(crate) struct StandardError {
-    pub(crate) status: &'static str,
     pub(crate) category: &'static str,
-    pub(crate) message: String,
     pub(crate) context: BTreeMap<String, Vec<String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) errors: Vec<ErrorDetail>,
+    /// Documentation links by name; the fake has none to give.
+    pub(crate) links: BTreeMap<String, String>,
+    pub(crate) message: String,
+    pub(crate) status: &'static str,
 }
 
 #[derive(Debug, Serialize)]

@@ -136,6 +136,48 @@ async fn faults_flag_injects() {
     assert_eq!(r.status(), 502);
 }
 
+#[tokio::test]
+async fn required_property_flags_are_enforced_from_2026_09_on() {
+    let (_child, base) = spawn(&[
+        "--required-property",
+        "lifecyclestage",
+        "--required-property",
+        "city",
+    ]);
+    let http = client();
+    let create = |version: &str| {
+        http.post(format!(
+            "{base}{}",
+            batch_path(version, "contacts", "create")
+        ))
+        .bearer_auth("t")
+        .json(&json!({"inputs": [{"properties": {"email": format!("{version}@example.com")}}]}))
+        .send()
+    };
+    let r = read_resp(create("2026-09").await.unwrap()).await;
+    r.assert_error(400, Some("VALIDATION_ERROR"));
+    let errors = r.errors();
+    let missing: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| {
+            (
+                e["code"].as_str().unwrap(),
+                e["context"]["propertyName"][0].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            ("MISSING_REQUIRED_PROPERTY", "lifecyclestage"),
+            ("MISSING_REQUIRED_PROPERTY", "city")
+        ]
+    );
+    for version in ["v3", "2026-03"] {
+        assert_eq!(create(version).await.unwrap().status(), 201, "{version}");
+    }
+}
+
 #[test]
 fn bad_flags_exit_with_an_error() {
     for args in [
@@ -145,6 +187,8 @@ fn bad_flags_exit_with_an_error() {
         &["--latency-ms", "-5"],
         &["--addr", "nowhere"],
         &["--unknown"],
+        &["--required-property", "no_such_property"],
+        &["--required-property", "createdate"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert!(!out.status.success(), "{args:?} was accepted");
@@ -167,6 +211,8 @@ fn help_lists_every_flag() {
         "--seed",
         "--tokens",
         "--v1-apply-delay-ms",
+        "--no-retry-after",
+        "--required-property",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }

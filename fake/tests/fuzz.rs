@@ -13,7 +13,19 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use support::*;
 
-const ROUTES: [&str; 7] = [CREATE, UPDATE, UPSERT, READ, ARCHIVE, V1_BATCH, V1_CREATE];
+/// A dated batch path, by object type id, beside the v3 ones.
+const DATED_UPSERT: &str = "/crm/objects/2026-09/0-1/batch/upsert";
+
+const ROUTES: [&str; 8] = [
+    CREATE,
+    UPDATE,
+    UPSERT,
+    READ,
+    ARCHIVE,
+    DATED_UPSERT,
+    V1_BATCH,
+    V1_CREATE,
+];
 
 /// One fake and one runtime for all cases.
 fn harness() -> &'static (tokio::runtime::Runtime, Harness) {
@@ -91,7 +103,7 @@ fn valid_body(route: &str) -> Vec<u8> {
             json!({"inputs": [{"properties": {"email": "m@example.com", "firstname": "M"}, "associations": []}]})
         }
         UPDATE => json!({"inputs": [{"id": "1", "properties": {"city": "Rome"}}]}),
-        UPSERT => {
+        UPSERT | DATED_UPSERT => {
             json!({"inputs": [{"id": "m@example.com", "idProperty": "email", "properties": {"firstname": "M"}}]})
         }
         READ => {

@@ -54,12 +54,12 @@ pub use plan::RequestCounter;
 
 use crate::{
     Client,
-    wire::record_id,
     id_property::{
         ContactKey, Create, EMAIL_PROPERTY, InputError, KeyIdentity, PreparedInput,
         RECORD_ID_PROPERTY, Update, Upsert, V1Contact,
     },
     types,
+    wire::record_id,
 };
 
 /// HubSpot's limit of inputs per v3 batch request ("Batch operations are
@@ -375,10 +375,7 @@ impl BatchOperation for CreateAll {
             .id_property(Some(property.to_owned()))
             .properties(vec![property.to_owned()])
             .properties_with_history(Vec::new());
-        let found = endpoint::read(client, body, false)
-            .await
-            .ok()?
-            .into_inner();
+        let found = endpoint::read(client, body, false).await.ok()?.into_inner();
         let found: HashMap<KeyIdentity, types::Contact> = found
             .results
             .into_iter()
@@ -601,7 +598,8 @@ impl BatchOperation for ArchiveAll {
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
-        match endpoint::archive(client, types::BatchArchiveRequest::builder().inputs(inputs)).await {
+        match endpoint::archive(client, types::BatchArchiveRequest::builder().inputs(inputs)).await
+        {
             Ok(_) => ChunkAnswer::Uniform(Outcome::Archived),
             Err(error) => ChunkAnswer::from_error(error),
         }

@@ -60,7 +60,10 @@ pub const OPERATION_IDS: &[(&str, Operation)] = &[
     ("dated_batch_upsert", Operation::BatchUpsert),
     ("dated_batch_read", Operation::BatchRead),
     ("dated_batch_archive", Operation::BatchArchive),
-    ("v1_batch_create_or_update", Operation::V1BatchCreateOrUpdate),
+    (
+        "v1_batch_create_or_update",
+        Operation::V1BatchCreateOrUpdate,
+    ),
     ("v1_create_contact", Operation::V1CreateContact),
     ("v1_update_contact", Operation::V1UpdateContact),
 ];
@@ -131,7 +134,10 @@ mod tests {
     fn the_table_names_only_operations_of_the_document() {
         let ids = document_operation_ids();
         for (id, _) in OPERATION_IDS {
-            assert!(ids.iter().any(|known| known == id), "{id} is not in the document");
+            assert!(
+                ids.iter().any(|known| known == id),
+                "{id} is not in the document"
+            );
         }
     }
 

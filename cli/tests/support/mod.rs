@@ -52,7 +52,8 @@ pub async fn run(args: Vec<String>, env: Vec<(&'static str, String)>) -> Run {
         command
             .args(&args)
             .env_remove("HUBSPOT_TOKEN")
-            .env_remove("HUBSPOT_BASE_URL");
+            .env_remove("HUBSPOT_BASE_URL")
+            .env_remove("HUBSPOT_API_VERSION");
         for (name, value) in env {
             command.env(name, value);
         }

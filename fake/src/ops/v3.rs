@@ -1,10 +1,12 @@
-//! CRM v3 batch operations: create, update, upsert, read, archive.
+//! CRM batch operations: create, update, upsert, read, archive. The v3 contract, which
+//! the dated versions (`/crm/objects/{version}/...`) share; what differs by version comes
+//! in through [`Ctx`].
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::Hash;
 
-use crate::catalogue::DEFAULT_READ_PROPERTIES;
+use crate::catalogue::{DEFAULT_READ_PROPERTIES, PropertyError};
 use crate::reply::{MAX_INPUTS_PER_BATCH, MAX_INPUTS_WITH_HISTORY, Reply};
 use crate::store::{Claims, Contact, Store, parse_id};
 use crate::util::rfc3339_ms;
@@ -18,6 +20,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) store: &'a mut Store,
     pub(crate) rng: &'a mut fastrand::Rng,
     pub(crate) now_ms: u64,
+    /// Whether creates (and upserts that create) must carry every admin-required property
+    /// (API version 2026-09 and later).
+    pub(crate) enforce_required: bool,
 }
 
 /// Which properties a result object carries.
@@ -152,6 +157,19 @@ fn check_duplicates<'a, K: Hash + Eq>(
     }
 }
 
+/// The admin-required properties a record about to be created lacks, when this version
+/// enforces them.
+fn check_required(
+    ctx: &Ctx<'_>,
+    props: &BTreeMap<String, String>,
+) -> Result<(), Vec<PropertyError>> {
+    if ctx.enforce_required {
+        ctx.store.catalogue.check_required(props)
+    } else {
+        Ok(())
+    }
+}
+
 /// `POST /crm/v3/objects/contacts/batch/create`
 pub(crate) fn create(ctx: &mut Ctx<'_>, inputs: Vec<CreateInput>) -> Reply {
     if inputs.len() > MAX_INPUTS_PER_BATCH {
@@ -166,6 +184,13 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, inputs: Vec<CreateInput>) -> Reply {
         let trace = input.object_write_trace_id;
         let props = plain(input.properties);
         if let Err(errs) = ctx.store.catalogue.check_all(&props) {
+            if !multi {
+                return Reply::property_errors(&errs);
+            }
+            errors.push(StandardError::validation(&errs, trace.as_ref()));
+            continue;
+        }
+        if let Err(errs) = check_required(ctx, &props) {
             if !multi {
                 return Reply::property_errors(&errs);
             }
@@ -303,6 +328,13 @@ fn write_batch(ctx: &mut Ctx<'_>, inputs: Vec<WriteInput>, upsert: bool) -> Repl
                     continue;
                 }
                 props.entry(p).or_insert(key);
+                if let Err(errs) = check_required(ctx, &props) {
+                    if !multi {
+                        return Reply::property_errors(&errs);
+                    }
+                    errors.push(StandardError::validation(&errs, trace.as_ref()));
+                    continue;
+                }
                 Write::Create(props)
             }
             (None, _, _) => {
@@ -517,6 +549,7 @@ mod tests {
             store: &mut store,
             rng: &mut rng,
             now_ms: 1,
+            enforce_required: false,
         };
         let reply = upsert(
             &mut ctx,
@@ -540,5 +573,58 @@ mod tests {
         assert_eq!(b["results"][0]["new"], true);
         assert_eq!(b["errors"][0]["context"]["objectWriteTraceId"][0], "tb");
         assert_eq!(ctx.store.snapshot().len(), 1);
+    }
+
+    #[test]
+    fn required_properties_bind_creates_only_and_only_when_enforced() {
+        let catalogue = Catalogue::new(default_properties())
+            .with_required(["email".to_owned(), "lifecyclestage".to_owned()])
+            .unwrap();
+        let mut store = Store::new(catalogue);
+        let mut rng = fastrand::Rng::with_seed(1);
+        let mut ctx = Ctx {
+            store: &mut store,
+            rng: &mut rng,
+            now_ms: 1,
+            enforce_required: false,
+        };
+        // Not enforced: a create without them goes through.
+        let reply = upsert(&mut ctx, vec![upsert_input("a@x.co", None, &[])]);
+        assert_eq!(reply.status, 200);
+        ctx.enforce_required = true;
+        // The upsert key fills `email`; `lifecyclestage` is still missing.
+        let reply = upsert(&mut ctx, vec![upsert_input("b@x.co", None, &[])]);
+        assert_eq!(reply.status, 400);
+        let b = body(&reply);
+        assert_eq!(b["errors"].as_array().map(Vec::len), Some(1), "{b}");
+        assert_eq!(b["errors"][0]["code"], "MISSING_REQUIRED_PROPERTY");
+        assert_eq!(
+            b["errors"][0]["context"]["propertyName"][0],
+            "lifecyclestage"
+        );
+        let with_stage = [("lifecyclestage", "lead")];
+        let reply = upsert(&mut ctx, vec![upsert_input("b@x.co", None, &with_stage)]);
+        assert_eq!(reply.status, 200);
+        // Updating a record that lacks them is fine.
+        let reply = upsert(
+            &mut ctx,
+            vec![upsert_input("a@x.co", None, &[("city", "Oslo")])],
+        );
+        assert_eq!(reply.status, 200);
+        assert_eq!(ctx.store.snapshot().len(), 2);
+        // A create names both when both are missing (the email set empty).
+        let inputs = vec![CreateInput {
+            properties: Props(BTreeMap::from([("email".to_owned(), String::new())])),
+            object_write_trace_id: None,
+        }];
+        let b = body(&create(&mut ctx, inputs));
+        let names: Vec<&str> = b["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["context"]["propertyName"][0].as_str())
+            .collect();
+        assert_eq!(names, ["email", "lifecyclestage"], "{b}");
+        assert_eq!(ctx.store.snapshot().len(), 2);
     }
 }

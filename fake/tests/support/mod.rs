@@ -16,6 +16,22 @@ pub const READ: &str = "/crm/v3/objects/contacts/batch/read";
 pub const ARCHIVE: &str = "/crm/v3/objects/contacts/batch/archive";
 pub const V1_BATCH: &str = "/contacts/v1/contact/batch/";
 pub const V1_CREATE: &str = "/contacts/v1/contact";
+/// Every API version the fake serves batch paths at: v3, then the dated ones.
+pub fn versions() -> Vec<&'static str> {
+    std::iter::once("v3")
+        .chain(hubspot_fake::routes::DATED_VERSIONS.iter().copied())
+        .collect()
+}
+
+/// The path of batch operation `op` at `version` (`"v3"` or a date) for `object_type`
+/// (`contacts` or `0-1`; v3 paths always say `contacts`).
+pub fn batch_path(version: &str, object_type: &str, op: &str) -> String {
+    if version == "v3" {
+        format!("/crm/v3/objects/contacts/batch/{op}")
+    } else {
+        format!("/crm/objects/{version}/{object_type}/batch/{op}")
+    }
+}
 
 /// A response, read whole.
 #[derive(Debug)]

@@ -1,0 +1,253 @@
+//! Route names as used as keys of [`Stats::responses`](crate::Stats::responses) (method,
+//! space, path template), and the API versions the fake serves.
+//!
+//! HubSpot serves the same contact batch contract at several path prefixes: CRM v3
+//! (`/crm/v3/objects/contacts/batch/{op}`) and the date-based versions
+//! (`/crm/objects/{version}/{objectType}/batch/{op}`, with `objectType` `contacts` or its id
+//! `0-1`). The fake serves all of them over one store; [`DATED_VERSIONS`] lists the dated
+//! ones.
+//!
+//! ```
+//! use hubspot_fake::routes;
+//! assert_eq!(routes::batch("v3", "upsert"), routes::V3_UPSERT);
+//! assert_eq!(
+//!     routes::batch("2026-09", "upsert"),
+//!     "POST /crm/objects/2026-09/contacts/batch/upsert"
+//! );
+//! ```
+
+use std::borrow::Cow;
+
+/// `POST /crm/v3/objects/contacts/batch/create`
+pub const V3_CREATE: &str = "POST /crm/v3/objects/contacts/batch/create";
+/// `POST /crm/v3/objects/contacts/batch/update`
+pub const V3_UPDATE: &str = "POST /crm/v3/objects/contacts/batch/update";
+/// `POST /crm/v3/objects/contacts/batch/upsert`
+pub const V3_UPSERT: &str = "POST /crm/v3/objects/contacts/batch/upsert";
+/// `POST /crm/v3/objects/contacts/batch/read`
+pub const V3_READ: &str = "POST /crm/v3/objects/contacts/batch/read";
+/// `POST /crm/v3/objects/contacts/batch/archive`
+pub const V3_ARCHIVE: &str = "POST /crm/v3/objects/contacts/batch/archive";
+/// `POST /contacts/v1/contact/batch/` (also served without the trailing slash)
+pub const V1_BATCH: &str = "POST /contacts/v1/contact/batch/";
+/// `POST /contacts/v1/contact`
+pub const V1_CREATE: &str = "POST /contacts/v1/contact";
+/// `POST /contacts/v1/contact/vid/{vid}/profile`
+pub const V1_UPDATE: &str = "POST /contacts/v1/contact/vid/{vid}/profile";
+
+/// The date-based API versions the fake serves at
+/// `/crm/objects/{version}/{objectType}/batch/{op}`, oldest first. HubSpot's first GA dated
+/// version is `2026-03` (2026-03-30); `2026-09` ships on 2026-09-08 and is the first to
+/// enforce admin-required properties on API writes. Add a version here to serve it.
+pub const DATED_VERSIONS: &[&str] = &["2026-03", "2026-09"];
+
+/// The first dated version that refuses creates missing an admin-required property
+/// (HubSpot's changelog "CRM API write validation enforcement", 2026-08-11); versions sort
+/// as their date strings do, so every later one enforces them too.
+const REQUIRED_PROPERTIES_FROM: &str = "2026-09";
+
+/// The `objectType` path segments that name contacts on dated paths: the name and
+/// HubSpot's object type id.
+const CONTACT_OBJECT_TYPES: [&str; 2] = ["contacts", "0-1"];
+
+/// The stats name of batch operation `op` (`create`, `update`, `upsert`, `read`, `archive`)
+/// at API version `version`: the `V3_*` constant's text for `"v3"`, otherwise
+/// `POST /crm/objects/{version}/contacts/batch/{op}`. Dated requests are recorded under
+/// this name whichever object type their path names (`contacts` or `0-1`).
+///
+/// ```
+/// use hubspot_fake::routes;
+/// assert_eq!(routes::batch("v3", "create"), routes::V3_CREATE);
+/// assert_eq!(
+///     routes::batch("2026-03", "read"),
+///     "POST /crm/objects/2026-03/contacts/batch/read"
+/// );
+/// ```
+pub fn batch(version: &str, op: &str) -> String {
+    if version == ApiVersion::V3.name() {
+        format!("POST /crm/v3/objects/contacts/batch/{op}")
+    } else {
+        format!("POST /crm/objects/{version}/contacts/batch/{op}")
+    }
+}
+
+/// An API version of the contact batch endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ApiVersion {
+    /// `/crm/v3/objects/contacts/batch/{op}`
+    V3,
+    /// `/crm/objects/{version}/{objectType}/batch/{op}`; always one of [`DATED_VERSIONS`].
+    Dated(&'static str),
+}
+
+impl ApiVersion {
+    /// The dated version named by a path segment, if the fake serves it.
+    pub(crate) fn dated(segment: &str) -> Option<Self> {
+        DATED_VERSIONS
+            .iter()
+            .find(|v| **v == segment)
+            .copied()
+            .map(Self::Dated)
+    }
+
+    /// `v3`, or the date.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::V3 => "v3",
+            Self::Dated(date) => date,
+        }
+    }
+
+    /// Whether creates at this version must carry every admin-required property.
+    pub(crate) fn enforces_required_properties(self) -> bool {
+        match self {
+            Self::V3 => false,
+            Self::Dated(date) => date >= REQUIRED_PROPERTIES_FROM,
+        }
+    }
+}
+
+/// One of the five batch operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BatchOp {
+    Create,
+    Update,
+    Upsert,
+    Read,
+    Archive,
+}
+
+impl BatchOp {
+    /// Every operation, in path order of HubSpot's docs.
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Create,
+        Self::Update,
+        Self::Upsert,
+        Self::Read,
+        Self::Archive,
+    ];
+
+    /// The last path segment.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Upsert => "upsert",
+            Self::Read => "read",
+            Self::Archive => "archive",
+        }
+    }
+
+    fn parse(segment: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.name() == segment)
+    }
+}
+
+/// HubSpot routes the fake serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// A contact batch operation at an API version.
+    Batch(BatchOp, ApiVersion),
+    /// `POST /contacts/v1/contact/batch/`
+    V1Batch,
+    /// `POST /contacts/v1/contact`
+    V1Create,
+    /// `POST /contacts/v1/contact/vid/{vid}/profile`
+    V1Update,
+}
+
+impl Route {
+    /// The route a dated batch path names, or `None` when the fake does not serve its
+    /// version, object type or operation.
+    pub(crate) fn dated_batch(version: &str, object_type: &str, op: &str) -> Option<Self> {
+        let version = ApiVersion::dated(version)?;
+        if !CONTACT_OBJECT_TYPES.contains(&object_type) {
+            return None;
+        }
+        Some(Self::Batch(BatchOp::parse(op)?, version))
+    }
+
+    /// The key the stats record this route's responses under.
+    pub(crate) fn name(self) -> Cow<'static, str> {
+        let name = match self {
+            Self::Batch(op, ApiVersion::V3) => match op {
+                BatchOp::Create => V3_CREATE,
+                BatchOp::Update => V3_UPDATE,
+                BatchOp::Upsert => V3_UPSERT,
+                BatchOp::Read => V3_READ,
+                BatchOp::Archive => V3_ARCHIVE,
+            },
+            Self::Batch(op, version) => return Cow::Owned(batch(version.name(), op.name())),
+            Self::V1Batch => V1_BATCH,
+            Self::V1Create => V1_CREATE,
+            Self::V1Update => V1_UPDATE,
+        };
+        Cow::Borrowed(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dated_paths_name_a_served_version_contacts_and_an_operation() {
+        for version in DATED_VERSIONS {
+            for object_type in ["contacts", "0-1"] {
+                for op in BatchOp::ALL {
+                    assert_eq!(
+                        Route::dated_batch(version, object_type, op.name()),
+                        Some(Route::Batch(op, ApiVersion::Dated(version)))
+                    );
+                }
+            }
+        }
+        for (version, object_type, op) in [
+            ("2025-01", "contacts", "upsert"),
+            ("v3", "contacts", "upsert"),
+            ("2026-09-beta", "contacts", "upsert"),
+            ("2026-09", "companies", "upsert"),
+            ("2026-09", "0-2", "upsert"),
+            ("2026-09", "Contacts", "upsert"),
+            ("2026-09", "contacts", "explode"),
+            ("2026-09", "contacts", ""),
+        ] {
+            assert_eq!(Route::dated_batch(version, object_type, op), None);
+        }
+    }
+
+    #[test]
+    fn required_properties_are_enforced_from_2026_09_on() {
+        assert!(!ApiVersion::V3.enforces_required_properties());
+        assert!(!ApiVersion::Dated("2026-03").enforces_required_properties());
+        assert!(ApiVersion::Dated("2026-09").enforces_required_properties());
+        assert!(ApiVersion::Dated("2026-09-beta").enforces_required_properties());
+        assert!(ApiVersion::Dated("2027-03").enforces_required_properties());
+        assert!(!ApiVersion::Dated("2025-09").enforces_required_properties());
+    }
+
+    #[test]
+    fn names_of_v3_routes_are_the_constants_and_dated_ones_normalise_the_object_type() {
+        let v3: Vec<_> = BatchOp::ALL
+            .into_iter()
+            .map(|op| Route::Batch(op, ApiVersion::V3).name())
+            .collect();
+        assert_eq!(v3, [V3_CREATE, V3_UPDATE, V3_UPSERT, V3_READ, V3_ARCHIVE]);
+        for op in BatchOp::ALL {
+            assert_eq!(
+                batch("v3", op.name()),
+                Route::Batch(op, ApiVersion::V3).name()
+            );
+        }
+        let route = Route::dated_batch("2026-09", "0-1", "upsert");
+        assert_eq!(
+            route.map(Route::name).as_deref(),
+            Some("POST /crm/objects/2026-09/contacts/batch/upsert")
+        );
+        assert_eq!(
+            batch("2026-09", "upsert"),
+            "POST /crm/objects/2026-09/contacts/batch/upsert"
+        );
+        assert_eq!(Route::V1Update.name(), V1_UPDATE);
+    }
+}
