@@ -44,10 +44,11 @@ use common::connect;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, _fake) = connect().await?;
-    client
+    let report = client
         .upsert_all([Upsert::by_email("grace@example.com").set("firstname", "Grace")])
         .send()
-        .await;
+        .await?;
+    println!("{} upserted", report.counts().created + report.counts().updated);
 
     for contact in client
         .find_by_email(&["grace@example.com", "nobody@example.com"])

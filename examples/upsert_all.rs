@@ -24,7 +24,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .set("firstname", "Ada")
             .set("zip", 10_000 + n)
     });
-    let report = client.upsert_all(inputs).concurrency(4).send().await;
+    // `Err` only when the run had to stop (token or scopes refused, daily
+    // budget spent); refusals of single inputs are in the report.
+    let report = client.upsert_all(inputs).concurrency(4).send().await?;
 
     let counts = report.counts();
     println!(
@@ -32,10 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         counts.created, counts.updated, counts.failed, counts.unknown, report.stats.requests
     );
     for problem in report.problems() {
-        println!(
-            "input {} ({}): {}",
-            problem.index, problem.key, problem.outcome
-        );
+        println!("{problem}");
     }
     Ok(())
 }

@@ -167,6 +167,7 @@ async fn upsert(client: &Client, range: std::ops::Range<u64>, prefix: &str) -> (
         .upsert_all(inputs(range, prefix))
         .send()
         .await
+        .expect("the fake accepts the bench's token")
         .counts();
     (
         counts.created + counts.updated,

@@ -185,7 +185,8 @@ async fn one_run(
         .upsert_all(inputs)
         .concurrency(concurrency)
         .send()
-        .await;
+        .await
+        .expect("the fake accepts the bench's token");
     let elapsed = started.elapsed();
     let at_first_window = snapshot.await.expect("the snapshot task");
     let at_end = process::fake_stats(&admin, base_url).await;

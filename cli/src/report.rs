@@ -16,7 +16,7 @@ use std::{
     io::{self, Write},
 };
 
-use hubspot_contacts_batch::{Outcome, batch::INVALID_INPUT};
+use hubspot_contacts_batch::{Outcome, batch::ClientCategory};
 use serde::Serialize;
 
 /// One row's report entry, serialized with its fields in this order.
@@ -29,7 +29,7 @@ pub struct Entry<'a> {
     /// The row's key as the SDK labels it (`email ada@example.com`), or empty.
     pub key: &'a str,
     /// `created`, `updated`, `read`, `archived`, `accepted`, `failed`,
-    /// `unknown`, or `valid` in a dry run.
+    /// `not_sent`, `unknown`, or `valid` in a dry run.
     pub outcome: &'static str,
     /// The record id, when the outcome names one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,9 +43,11 @@ pub struct Entry<'a> {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryError<'a> {
-    /// HubSpot's category (`VALIDATION_ERROR`, …), `INVALID_INPUT` for rows
-    /// refused before sending, `UNKNOWN` for rows whose fate is unknown.
-    pub category: &'a str,
+    /// HubSpot's category (`VALIDATION_ERROR`, …), or the client's:
+    /// `INVALID_INPUT` for rows refused before sending, `MISSING_FROM_RESPONSE`,
+    /// `ALREADY_EXISTED`, `NOT_SENT` for rows never sent, `UNKNOWN` for rows
+    /// whose fate is unknown; `HTTP_<status>` for a refusal without a category.
+    pub category: String,
     /// HubSpot's machine-readable cause (`MISSING_REQUIRED_PROPERTY`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'a str>,
@@ -63,9 +65,9 @@ pub struct EntryError<'a> {
 }
 
 impl<'a> EntryError<'a> {
-    fn plain(category: &'a str, message: impl Into<String>) -> Self {
+    fn plain(category: &str, message: impl Into<String>) -> Self {
         Self {
-            category,
+            category: category.to_owned(),
             code: None,
             message: message.into(),
             status: None,
@@ -87,7 +89,14 @@ pub fn outcome_entry<'a>(row: u64, line: u64, key: &'a str, outcome: &'a Outcome
             "failed",
             None,
             Some(EntryError {
-                category: &failure.category,
+                category: failure
+                    .category
+                    .clone()
+                    .or_else(|| failure.client.map(|client| client.name().to_owned()))
+                    .unwrap_or_else(|| match failure.status {
+                        Some(status) => format!("HTTP_{status}"),
+                        None => "UNKNOWN".to_owned(),
+                    }),
                 code: failure.code.as_deref(),
                 message: failure.message.clone(),
                 status: failure.status,
@@ -98,6 +107,11 @@ pub fn outcome_entry<'a>(row: u64, line: u64, key: &'a str, outcome: &'a Outcome
         Outcome::Unknown { reason } => {
             ("unknown", None, Some(EntryError::plain("UNKNOWN", reason)))
         }
+        Outcome::NotSent { reason } => (
+            "not_sent",
+            None,
+            Some(EntryError::plain("NOT_SENT", reason)),
+        ),
         other => (
             "other",
             None,
@@ -115,7 +129,7 @@ pub fn outcome_entry<'a>(row: u64, line: u64, key: &'a str, outcome: &'a Outcome
 }
 
 /// The report entry of a row that could not be read or keyed: failed with
-/// category [`INVALID_INPUT`].
+/// category `INVALID_INPUT`.
 pub fn bad_row_entry<'a>(row: u64, line: u64, key: &'a str, message: &str) -> Entry<'a> {
     Entry {
         row,
@@ -123,7 +137,7 @@ pub fn bad_row_entry<'a>(row: u64, line: u64, key: &'a str, message: &str) -> En
         key,
         outcome: "failed",
         id: None,
-        error: Some(EntryError::plain(INVALID_INPUT, message)),
+        error: Some(EntryError::plain(ClientCategory::InvalidInput.name(), message)),
     }
 }
 
@@ -208,7 +222,8 @@ mod tests {
             json!({"row":1,"line":2,"key":"email a@b.co","outcome":"created","id":"7"})
         );
         let failure = InputFailure {
-            category: "VALIDATION_ERROR".into(),
+            category: Some("VALIDATION_ERROR".into()),
+            client: None,
             code: Some("INVALID_EMAIL".into()),
             message: "Email address bad is invalid".into(),
             context: BTreeMap::from([("propertyName".to_owned(), vec!["email".to_owned()])]),
@@ -228,7 +243,7 @@ mod tests {
         assert_eq!(unknown["outcome"], "unknown");
         assert_eq!(unknown["error"]["message"], "reset");
         let bad = value(bad_row_entry(5, 9, "", "bad quoting"));
-        assert_eq!(bad["error"]["category"], INVALID_INPUT);
+        assert_eq!(bad["error"]["category"], "INVALID_INPUT");
         assert_eq!(value(valid_row_entry(1, 2, "id 3"))["outcome"], "valid");
         let text = serde_json::to_string(&created_entry()).unwrap();
         assert!(text.starts_with(r#"{"row":1,"line":2,"key":"#), "{text}");

@@ -17,8 +17,8 @@ use futures::{StreamExt, stream::BoxStream};
 use hubspot_contacts_batch::{
     ApiVersion, Client, ContactsBatchExt, InputOutcome, InputStream, Outcome,
     batch::{
-        INVALID_INPUT, MAX_INPUTS_PER_BATCH, OutcomeCounts, V1_DEFAULT_CONTACTS_PER_BATCH,
-        V1_MAX_CONTACTS_PER_BATCH,
+        BatchCall, BatchOperation, ClientCategory, MAX_INPUTS_PER_BATCH, OutcomeCounts,
+        OutcomeStream, V1_DEFAULT_CONTACTS_PER_BATCH, V1_MAX_CONTACTS_PER_BATCH,
     },
     policy::RateLimit,
 };
@@ -44,6 +44,9 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ROWS_FAILED: u8 = 1;
 /// Exit code: usage or configuration error.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the run stopped because nothing more could succeed (the token
+/// or its scopes refused, the daily budget spent).
+pub const EXIT_ABORTED: u8 = 3;
 
 /// Problem rows printed on stderr at most; the report has them all.
 const MAX_PROBLEMS_SHOWN: u64 = 10;
@@ -259,7 +262,7 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
     let progress = progress_bar(common.quiet, source.size);
     let shared = Arc::new(Shared {
         key: job.key.clone(),
-        pending: Mutex::new(VecDeque::new()),
+        pending: Mutex::new(Pending::default()),
         sink: Mutex::new(Sink {
             report,
             output,
@@ -270,52 +273,49 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
         }),
     });
 
-    let concurrency = usize::from(common.concurrency);
     let rows = source.rows;
     let mut outcomes = match job.op {
-        Op::Upsert => client
-            .upsert_all(inputs(rows, &shared, |key, fields| key.upsert(fields)))
-            .batch_size(job.batch_size)
-            .concurrency(concurrency)
-            .stream(),
-        Op::Create => client
-            .create_all(inputs(rows, &shared, |_, fields| {
-                Ok(convert::create(fields))
-            }))
-            .reconcile(!common.no_reconcile)
-            .batch_size(job.batch_size)
-            .concurrency(concurrency)
-            .stream(),
-        Op::Update => client
-            .update_all(inputs(rows, &shared, |key, fields| key.update(fields)))
-            .batch_size(job.batch_size)
-            .concurrency(concurrency)
-            .stream(),
-        Op::Archive => client
-            .archive_all(inputs(rows, &shared, |key, fields| key.key_only(fields)))
-            .batch_size(job.batch_size)
-            .concurrency(concurrency)
-            .stream(),
+        Op::Upsert => tuned(
+            client.upsert_all(inputs(rows, &shared, |key, fields| key.upsert(fields))),
+            &job,
+        ),
+        Op::Create => tuned(
+            client
+                .create_all(inputs(rows, &shared, |_, fields| Ok(convert::create(fields))))
+                .reconcile(!common.no_reconcile),
+            &job,
+        ),
+        Op::Update => tuned(
+            client.update_all(inputs(rows, &shared, |key, fields| key.update(fields))),
+            &job,
+        ),
+        Op::Archive => tuned(
+            client.archive_all(inputs(rows, &shared, |key, fields| key.key_only(fields))),
+            &job,
+        ),
         Op::Read => {
             let call = client
                 .read_all(inputs(rows, &shared, |key, fields| key.key_only(fields)))
-                .batch_size(job.batch_size)
-                .concurrency(concurrency)
                 .properties(job.properties.clone());
             match &job.key {
-                Key::Property { name } => call.id_property(name.clone()).stream(),
-                _ => call.stream(),
+                Key::Property { name } => tuned(call.id_property(name.clone()), &job),
+                _ => tuned(call, &job),
             }
         }
-        Op::V1 => client
-            .v1_create_or_update_all(inputs(rows, &shared, |key, fields| key.v1(fields)))
-            .batch_size(job.batch_size)
-            .concurrency(concurrency)
-            .stream(),
+        Op::V1 => tuned(
+            client.v1_create_or_update_all(inputs(rows, &shared, |key, fields| key.v1(fields))),
+            &job,
+        ),
     };
-    while let Some(outcome) = outcomes.next().await {
-        let (row, line) = lock(&shared.pending).pop_front().unwrap_or((0, 0));
-        lock(&shared.sink).outcome(row, line, &outcome);
+    let mut aborted = None;
+    while let Some(item) = outcomes.next().await {
+        match item {
+            Ok(outcome) => {
+                let (row, line) = lock(&shared.pending).take(outcome.index);
+                lock(&shared.sink).outcome(row, line, &outcome);
+            }
+            Err(cause) => aborted = Some(cause),
+        }
     }
     let stats = outcomes.stats();
     drop(outcomes);
@@ -331,8 +331,16 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
         stats,
         elapsed: started.elapsed(),
         peak_rss_kib: summary::peak_rss_kib(),
+        aborted: aborted.map(|cause| cause.to_string()),
     };
     finish(&job, sink, summary, fake).await
+}
+
+/// The knobs every subcommand shares, applied to its batch call.
+fn tuned<Op: BatchOperation>(call: BatchCall<Op>, job: &Job) -> OutcomeStream {
+    call.batch_size(job.batch_size)
+        .concurrency(usize::from(job.common.concurrency))
+        .stream()
 }
 
 async fn dry_run(
@@ -467,7 +475,9 @@ async fn finish(
     if let Some(message) = sink.error {
         return Err(message);
     }
-    Ok(if summary.has_problems() {
+    Ok(if summary.aborted.is_some() {
+        EXIT_ABORTED
+    } else if summary.has_problems() {
         EXIT_ROWS_FAILED
     } else {
         EXIT_OK
@@ -493,9 +503,37 @@ fn progress_bar(quiet: bool, size: Option<u64>) -> Option<ProgressBar> {
 /// What the input adapter and the outcome loop share.
 struct Shared {
     key: Key,
-    /// (row, line) of each row handed to the SDK and not yet settled, in order.
-    pending: Mutex<VecDeque<(u64, u64)>>,
+    pending: Mutex<Pending>,
     sink: Mutex<Sink>,
+}
+
+/// Where each row handed to the SDK came from, by its input index, until its
+/// outcome comes back. Outcomes come in input order, so this holds at most
+/// the rows in flight.
+#[derive(Default)]
+struct Pending {
+    /// (input index, row, line), in input order.
+    rows: VecDeque<(usize, u64, u64)>,
+    next_index: usize,
+}
+
+impl Pending {
+    /// Records the next input handed to the SDK.
+    fn push(&mut self, row: u64, line: u64) {
+        self.rows.push_back((self.next_index, row, line));
+        self.next_index += 1;
+    }
+
+    /// The (row, line) of input `index`, forgetting it and any before it.
+    fn take(&mut self, index: usize) -> (u64, u64) {
+        while let Some(&(at, row, line)) = self.rows.front() {
+            self.rows.pop_front();
+            if at == index {
+                return (row, line);
+            }
+        }
+        (0, 0)
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -526,7 +564,7 @@ where
                     Item::Row(row) => {
                         match row.content.and_then(|fields| convert(&shared.key, fields)) {
                             Ok(input) => {
-                                lock(&shared.pending).push_back((row.number, row.line));
+                                lock(&shared.pending).push(row.number, row.line);
                                 Some(input)
                             }
                             Err(error) => {
@@ -569,7 +607,7 @@ impl Sink {
         self.rows += 1;
         self.bad_rows += 1;
         self.entry(&report::bad_row_entry(row, line, key, message));
-        self.problem(line, key, &format!("failed: {INVALID_INPUT}: {message}"));
+        self.problem(line, key, &format!("failed: {}: {message}", ClientCategory::InvalidInput));
         self.tick();
     }
 
@@ -581,12 +619,12 @@ impl Sink {
     fn outcome(&mut self, row: u64, line: u64, settled: &InputOutcome) {
         self.rows += 1;
         self.counts.add(&settled.outcome);
-        self.entry(&report::outcome_entry(
-            row,
-            line,
-            &settled.key,
-            &settled.outcome,
-        ));
+        let key = settled
+            .key
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        self.entry(&report::outcome_entry(row, line, &key, &settled.outcome));
         if let (Outcome::Read(contact), Some(out)) = (&settled.outcome, &mut self.output) {
             let written = serde_json::to_writer(&mut *out, contact.as_ref())
                 .map_err(std::io::Error::from)
@@ -597,7 +635,7 @@ impl Sink {
             }
         }
         if !settled.outcome.is_success() {
-            self.problem(line, &settled.key, &settled.outcome.to_string());
+            self.problem(line, &key, &settled.outcome.to_string());
         }
         self.tick();
     }

@@ -24,6 +24,8 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Peak resident memory (Linux's VmHWM), in KiB.
     pub peak_rss_kib: Option<u64>,
+    /// Why the run stopped before its end, and what to do, if it did.
+    pub aborted: Option<String>,
 }
 
 impl Summary {
@@ -32,9 +34,9 @@ impl Summary {
         self.counts.failed + self.bad_rows
     }
 
-    /// Whether any row failed or ended unknown.
+    /// Whether any row failed, was not sent or ended unknown.
     pub fn has_problems(&self) -> bool {
-        self.failed() > 0 || self.counts.unknown > 0
+        self.failed() > 0 || self.counts.not_sent > 0 || self.counts.unknown > 0
     }
 
     /// Rows per second over the run.
@@ -50,6 +52,9 @@ impl Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(why) = &self.aborted {
+            writeln!(f, "STOPPED: {why}")?;
+        }
         writeln!(
             f,
             "{} (API {}): {} rows in {:.2} s ({:.0} contacts/s)",
@@ -77,6 +82,9 @@ impl fmt::Display for Summary {
         write!(f, ", failed {}", self.failed())?;
         if self.bad_rows > 0 {
             write!(f, " ({} bad rows)", self.bad_rows)?;
+        }
+        if counts.not_sent > 0 {
+            write!(f, ", not sent {}", counts.not_sent)?;
         }
         writeln!(f, ", unknown {}", counts.unknown)?;
         write!(
@@ -145,6 +153,7 @@ mod tests {
             },
             elapsed: Duration::from_millis(500),
             peak_rss_kib: Some(14336),
+            aborted: None,
         };
         assert_eq!(
             summary.to_string(),
@@ -164,6 +173,23 @@ mod tests {
             ..Summary::default()
         };
         assert!(!clean.has_problems());
+        let stopped = Summary {
+            command: "upsert",
+            rows: 3,
+            counts: OutcomeCounts {
+                not_sent: 3,
+                ..OutcomeCounts::default()
+            },
+            aborted: Some("HubSpot refused the access token (401): check the token".into()),
+            ..Summary::default()
+        };
+        assert!(stopped.has_problems());
+        let shown = stopped.to_string();
+        assert!(
+            shown.starts_with("STOPPED: HubSpot refused the access token (401)"),
+            "{shown}"
+        );
+        assert!(shown.contains("failed 0, not sent 3, unknown 0"), "{shown}");
         assert!(
             clean
                 .to_string()

@@ -330,7 +330,16 @@ async fn the_token_never_reaches_the_report_or_the_output() {
             vec![("HUBSPOT_TOKEN", SECRET.to_owned())]
         };
         let run = run(args, env).await;
-        assert_eq!(run.code, 1, "{run:?}");
+        // A refused token stops the run (exit 3); otherwise the bad email fails its row (exit 1).
+        let refused = std::ptr::eq(fake, &refusing);
+        assert_eq!(run.code, if refused { 3 } else { 1 }, "{run:?}");
+        if refused {
+            assert!(run.stderr.contains("STOPPED: HubSpot refused the access token (401)"), "{}", run.stderr);
+            let entries: Vec<serde_json::Value> =
+                serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+            assert_eq!(entries.len(), 301, "one entry per row");
+            assert!(entries.iter().all(|e| e["outcome"] == "not_sent"), "{entries:?}");
+        }
         let report_text = std::fs::read_to_string(&report_path).unwrap();
         for text in [&run.stdout, &run.stderr, &report_text] {
             assert!(
@@ -340,7 +349,10 @@ async fn the_token_never_reaches_the_report_or_the_output() {
         }
     }
     // The refused run says why, without the token.
-    assert!(refusing.stats().unauthorized > 0);
+    let refused = refusing.stats().unauthorized;
+    assert!(refused > 0);
+    // The run stops: at most one refused request per slot in flight, plus one.
+    assert!(refused <= 9, "{refused} requests refused");
     // The http refusal for a remote host is a configuration error (exit 2),
     // decided before anything is sent; the host here is never contacted.
     let args = vec![

@@ -276,10 +276,10 @@ async fn the_token_comes_from_a_file() {
     )
     .await;
     assert_eq!(
-        refused.code, 1,
-        "the file wins over the environment: {refused:?}"
+        refused.code, 3,
+        "the file wins over the environment, and a refused token stops the run: {refused:?}"
     );
-    assert!(refused.stderr.contains("failed 1"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("not sent 1"), "{}", refused.stderr);
     fake.shutdown().await;
 }
 

@@ -7,6 +7,9 @@
 //! `0-1`). The fake serves all of them over one store; [`DATED_VERSIONS`] lists the dated
 //! ones.
 //!
+//! The fake's router is built from the same table as these names, so every route it serves
+//! is counted under one of them, and every name is a route it serves.
+//!
 //! ```
 //! use hubspot_fake::routes;
 //! assert_eq!(routes::batch("v3", "upsert"), routes::V3_UPSERT);
@@ -65,10 +68,19 @@ const CONTACT_OBJECT_TYPES: [&str; 2] = ["contacts", "0-1"];
 /// ```
 pub fn batch(version: &str, op: &str) -> String {
     if version == ApiVersion::V3.name() {
-        format!("POST /crm/v3/objects/contacts/batch/{op}")
+        format!("{METHOD}/crm/v3/objects/contacts/batch/{op}")
     } else {
-        format!("POST /crm/objects/{version}/contacts/batch/{op}")
+        format!("{METHOD}{}", dated_path(version, "contacts", op))
     }
+}
+
+/// The method of every HubSpot route the fake serves, as it starts every route name.
+const METHOD: &str = "POST ";
+
+/// The one spelling of a dated batch path: with the segments of a request, or with
+/// `{version}`, `{object_type}` and `{op}` the template the router registers.
+fn dated_path(version: &str, object_type: &str, op: &str) -> String {
+    format!("/crm/objects/{version}/{object_type}/batch/{op}")
 }
 
 /// An API version of the contact batch endpoints.
@@ -184,6 +196,56 @@ impl Route {
         };
         Cow::Borrowed(name)
     }
+
+    /// The path of the route's name: the path template the router serves it at. (Dated
+    /// routes are served through one template, see [`Serves::DatedBatch`].)
+    fn path(self) -> String {
+        let name = self.name();
+        name.strip_prefix(METHOD).unwrap_or(&name).to_owned()
+    }
+}
+
+/// What the router serves at one path of the [route table](table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Serves {
+    /// This route, for every request on the path.
+    Route(Route),
+    /// [`Route::V1Update`], for the contact the path's `{vid}` segment names.
+    V1Update,
+    /// The dated batch route the path's `{version}`, `{object_type}` and `{op}` segments
+    /// name ([`Route::dated_batch`]). A dated path the fake does not serve is answered 404,
+    /// and counted under the path as requested.
+    DatedBatch,
+}
+
+/// The route table: every path the router registers for HubSpot's routes (in axum's
+/// `{param}` syntax) and what it serves there. Each path is the path of a route's name
+/// ([`Route::name`], the key the stats count it under), or the trailing-slash twin HubSpot
+/// also serves for a v1 route, or the template of the dated routes, whose names are built
+/// from the same spelling ([`batch`]). So the router serves exactly the routes the stats
+/// name. The admin routes (`/_fake/...`) are not HubSpot's, are not counted, and are not
+/// in the table.
+pub(crate) fn table() -> Vec<(String, Serves)> {
+    let mut table: Vec<(String, Serves)> = BatchOp::ALL
+        .into_iter()
+        .map(|op| Route::Batch(op, ApiVersion::V3))
+        .map(|route| (route.path(), Serves::Route(route)))
+        .collect();
+    table.push((
+        dated_path("{version}", "{object_type}", "{op}"),
+        Serves::DatedBatch,
+    ));
+    for route in [Route::V1Batch, Route::V1Create] {
+        let path = route.path();
+        let twin = match path.strip_suffix('/') {
+            Some(bare) => bare.to_owned(),
+            None => format!("{path}/"),
+        };
+        table.push((path, Serves::Route(route)));
+        table.push((twin, Serves::Route(route)));
+    }
+    table.push((Route::V1Update.path(), Serves::V1Update));
+    table
 }
 
 #[cfg(test)]
@@ -249,5 +311,62 @@ mod tests {
             "POST /crm/objects/2026-09/contacts/batch/upsert"
         );
         assert_eq!(Route::V1Update.name(), V1_UPDATE);
+    }
+
+    /// Every route a request on a path that `serves` this can be served as.
+    fn served_at(serves: Serves) -> Vec<Route> {
+        match serves {
+            Serves::Route(route) => vec![route],
+            Serves::V1Update => vec![Route::V1Update],
+            Serves::DatedBatch => DATED_VERSIONS
+                .iter()
+                .flat_map(|version| {
+                    BatchOp::ALL
+                        .map(|op| Route::dated_batch(version, CONTACT_OBJECT_TYPES[0], op.name()))
+                })
+                .flatten()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_table_registers_each_path_once_and_serves_every_named_route() {
+        let table = table();
+        let paths: Vec<&str> = table.iter().map(|(path, _)| path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/crm/v3/objects/contacts/batch/create",
+                "/crm/v3/objects/contacts/batch/update",
+                "/crm/v3/objects/contacts/batch/upsert",
+                "/crm/v3/objects/contacts/batch/read",
+                "/crm/v3/objects/contacts/batch/archive",
+                "/crm/objects/{version}/{object_type}/batch/{op}",
+                "/contacts/v1/contact/batch/",
+                "/contacts/v1/contact/batch",
+                "/contacts/v1/contact",
+                "/contacts/v1/contact/",
+                "/contacts/v1/contact/vid/{vid}/profile",
+            ]
+        );
+        let served: Vec<String> = table
+            .iter()
+            .flat_map(|(_, serves)| served_at(*serves))
+            .map(|route| route.name().into_owned())
+            .collect();
+        let mut named: Vec<String> = [
+            V3_CREATE, V3_UPDATE, V3_UPSERT, V3_READ, V3_ARCHIVE, V1_BATCH, V1_CREATE, V1_UPDATE,
+        ]
+        .map(String::from)
+        .to_vec();
+        for version in DATED_VERSIONS {
+            named.extend(BatchOp::ALL.map(|op| batch(version, op.name())));
+        }
+        for name in &named {
+            assert!(served.contains(name), "{name} is named but not served");
+        }
+        for name in &served {
+            assert!(named.contains(name), "{name} is served but not named");
+        }
     }
 }

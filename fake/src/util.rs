@@ -1,7 +1,10 @@
-//! Small helpers: wall-clock timestamps in HubSpot's formats and correlation ids.
+//! Small helpers: wall-clock timestamps in HubSpot's format, the store's map type and
+//! correlation ids.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn now_ms() -> u64 {
@@ -13,8 +16,8 @@ pub(crate) fn now_ms() -> u64 {
 thread_local! {
     /// The last timestamp formatted on this thread: a batch stamps every record with the
     /// same millisecond, so this saves most of the formatting.
-    static LAST_STAMP: std::cell::RefCell<(u64, String)> =
-        const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    static LAST_STAMP: std::cell::RefCell<(Option<u64>, String)> =
+        const { std::cell::RefCell::new((None, String::new())) };
 }
 
 /// Formats epoch milliseconds as RFC 3339 UTC with milliseconds, e.g.
@@ -22,74 +25,28 @@ thread_local! {
 pub(crate) fn rfc3339_ms(ms: u64) -> String {
     LAST_STAMP.with(|last| {
         let mut last = last.borrow_mut();
-        if last.0 != ms {
-            *last = (ms, format_rfc3339_ms(ms));
+        if last.0 != Some(ms) {
+            *last = (Some(ms), format_rfc3339_ms(ms));
         }
         last.1.clone()
     })
 }
 
+/// The formatting behind [`rfc3339_ms`]. A time past chrono's range (after the year 262,142,
+/// never a wall clock) is shown as the last instant chrono can represent.
 fn format_rfc3339_ms(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
+    i64::try_from(ms)
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
-}
-
-/// FNV-1a: a fast, non-keyed hash for the store's internal maps (flooding resistance is
-/// not a concern for a local test fake, speed is).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = splitmix(self.0 ^ n);
-    }
-}
-
-/// A `HashMap` using [`Fnv`].
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+/// A `HashMap` for the store's internal maps, hashed with foldhash's fast hasher under a
+/// fixed seed: flooding resistance is not a concern for a local test fake, speed is, and a
+/// fixed seed keeps every run of a seeded fake the same, whatever a future caller does with
+/// the iteration order.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Generates uuid-looking correlation ids from a seeded counter (no randomness needed,
 /// and it leaves the fault and shuffle streams untouched).
@@ -138,6 +95,18 @@ mod tests {
         assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
         assert_eq!(rfc3339_ms(1_795_461_221_007), "2026-11-23T19:13:41.007Z");
+        assert_eq!(rfc3339_ms(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
+        assert_eq!(rfc3339_ms(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        // Whole seconds keep their `.000`, and the cache is per value, not per call.
+        assert_eq!(rfc3339_ms(1_000), "1970-01-01T00:00:01.000Z");
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn timestamps_past_chrono_range_do_not_panic() {
+        // Run on a thread of its own, so that this is the thread's first stamp.
+        let stamp = std::thread::spawn(|| rfc3339_ms(u64::MAX)).join().unwrap();
+        assert_eq!(stamp, "+262142-12-31T23:59:59.999Z");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! else the same key (record id, or the value of the key property); an error
 //! belongs to the inputs named in its `context.objectWriteTraceId` or
 //! `context.ids`. An input that is neither returned nor reported fails with
-//! [`MISSING_FROM_RESPONSE`].
+//! [`ClientCategory::MissingFromResponse`].
 
 use std::{
     cell::OnceCell,
@@ -14,7 +14,10 @@ use std::{
 
 use foldhash::HashMap;
 
-use super::outcome::{InputFailure, MISSING_FROM_RESPONSE, Outcome};
+use super::{
+    failure::{ClientCategory, InputFailure},
+    outcome::Outcome,
+};
 use crate::{
     id_property::{KeyIdentity, RECORD_ID_PROPERTY},
     types,
@@ -236,7 +239,10 @@ pub(crate) fn map_answer(
                     Some(error) => format!("HubSpot did not return this input and reported an error it did not tie to an input: {error}"),
                     None => format!("HubSpot neither returned nor reported this input (status {})", answer.status),
                 };
-                Outcome::failed(MISSING_FROM_RESPONSE, message)
+                Outcome::Failed(InputFailure::client(
+                    ClientCategory::MissingFromResponse,
+                    message,
+                ))
             })
         })
         .collect()
@@ -280,31 +286,32 @@ pub(crate) fn v1_refused_positions(
         {
             context.insert("propertyName".to_owned(), vec![name]);
         }
-        failed.insert(
-            position,
-            InputFailure {
-                category,
-                code: failure
-                    .property_validation_result
-                    .as_ref()
-                    .and_then(|v| v.error.clone()),
-                message,
-                context,
-                status: Some(status),
-                correlation_id: body.correlation_id.clone(),
-            },
+        let code = failure
+            .property_validation_result
+            .as_ref()
+            .and_then(|v| v.error.clone());
+        let refusal = InputFailure::refusal(
+            &category,
+            code,
+            message,
+            context,
+            status,
+            body.correlation_id.clone(),
         );
+        failed.insert(position, refusal);
     }
     for invalid in &body.invalid_emails {
         for (position, email) in emails.iter().enumerate() {
             if email.is_some_and(|email| email.trim().eq_ignore_ascii_case(invalid.trim())) {
-                failed.entry(position).or_insert_with(|| InputFailure {
-                    category: "INVALID_EMAIL".to_owned(),
-                    code: Some("INVALID_EMAIL".to_owned()),
-                    message: format!("Email address {invalid} is invalid"),
-                    context: BTreeMap::new(),
-                    status: Some(status),
-                    correlation_id: body.correlation_id.clone(),
+                failed.entry(position).or_insert_with(|| {
+                    InputFailure::refusal(
+                        "INVALID_EMAIL",
+                        Some("INVALID_EMAIL".to_owned()),
+                        format!("Email address {invalid} is invalid"),
+                        BTreeMap::new(),
+                        status,
+                        body.correlation_id.clone(),
+                    )
                 });
             }
         }
@@ -373,7 +380,7 @@ mod tests {
         let outcomes = map_answer(&sent, answer, ResultMeaning::Created);
         assert_eq!(outcomes[0], Outcome::Created { id: "10".into() });
         assert!(
-            matches!(&outcomes[1], Outcome::Failed(f) if f.category == "VALIDATION_ERROR" && f.status == Some(207))
+            matches!(&outcomes[1], Outcome::Failed(f) if f.category.as_deref() == Some("VALIDATION_ERROR") && f.status == Some(207))
         );
         assert_eq!(outcomes[2], Outcome::Created { id: "30".into() });
     }
@@ -430,7 +437,7 @@ mod tests {
         };
         let outcomes = map_answer(&sent, answer, ResultMeaning::Updated);
         assert_eq!(outcomes[0], Outcome::Updated { id: "5".into() });
-        assert!(matches!(&outcomes[1], Outcome::Failed(f) if f.category == "OBJECT_NOT_FOUND"));
+        assert!(matches!(&outcomes[1], Outcome::Failed(f) if f.category.as_deref() == Some("OBJECT_NOT_FOUND")));
     }
 
     #[test]
@@ -453,7 +460,7 @@ mod tests {
         };
         let outcomes = map_answer(&sent, answer, ResultMeaning::Updated);
         assert!(
-            matches!(&outcomes[1], Outcome::Failed(f) if f.category == MISSING_FROM_RESPONSE && f.message.contains("neither returned nor reported"))
+            matches!(&outcomes[1], Outcome::Failed(f) if f.client == Some(ClientCategory::MissingFromResponse) && f.message.contains("neither returned nor reported"))
         );
 
         let answer = BatchAnswer {
@@ -507,9 +514,9 @@ mod tests {
         let emails = [Some("a@x"), Some("bad@x"), None];
         let failed = v1_refused_positions(400, &body, &emails);
         assert_eq!(failed.keys().copied().collect::<Vec<_>>(), vec![0, 1]);
-        assert_eq!(failed[&0].category, "PROPERTY_DOESNT_EXIST");
+        assert_eq!(failed[&0].category.as_deref(), Some("PROPERTY_DOESNT_EXIST"));
         assert_eq!(failed[&0].context["propertyName"], vec!["shoe".to_string()]);
-        assert_eq!(failed[&1].category, "INVALID_EMAIL");
+        assert_eq!(failed[&1].category.as_deref(), Some("INVALID_EMAIL"));
     }
 }
 

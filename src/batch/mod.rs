@@ -22,34 +22,44 @@
 //!
 //! # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
 //! let inputs = (0..1_000).map(|n| Upsert::by_email(format!("user{n}@example.com")).set("firstname", "Ada"));
-//! let report = client.upsert_all(inputs).concurrency(8).send().await;
+//! let report = client.upsert_all(inputs).concurrency(8).send().await?;
 //! let counts = report.counts();
 //! println!("{} created, {} updated, {} failed in {} requests",
 //!     counts.created, counts.updated, counts.failed, report.stats.requests);
 //! for problem in report.problems() {
-//!     eprintln!("input {} ({}): {}", problem.index, problem.key, problem.outcome);
+//!     eprintln!("{problem}");
 //! }
 //! # Ok(()) }
 //! ```
 
-mod dispatch;
+mod answer;
+mod deliver;
 mod endpoint;
+mod failure;
+mod gate;
 mod mapping;
+mod operation;
 mod outcome;
 mod plan;
+mod report;
+mod resolve;
+mod run;
+mod stats;
 
 use std::{collections::HashMap, sync::Arc};
 
 use futures::{Stream, StreamExt, stream::BoxStream};
 
-pub(crate) use dispatch::StatsCell;
-use dispatch::sealed::Sealed;
-pub use dispatch::{BatchOperation, ChunkAnswer, OutcomeStream, Reconciled};
+use answer::ChunkAnswer;
 use mapping::{BatchAnswer, ResultMeaning};
-pub use outcome::{
-    BatchError, BatchReport, BatchStats, INVALID_INPUT, InputFailure, InputOutcome,
-    MISSING_FROM_RESPONSE, Outcome, OutcomeCounts,
-};
+pub use operation::BatchOperation;
+use operation::{Engine, Reconciled};
+pub use failure::{ClientCategory, InputFailure};
+pub use outcome::{InputOutcome, Outcome, OutcomeCounts};
+pub use report::{AbortCause, BatchAborted, BatchError, BatchReport, BatchStats};
+use run::AbortSignal;
+pub use run::OutcomeStream;
+use stats::RunStats;
 pub use plan::RequestCounter;
 
 use crate::{
@@ -161,35 +171,55 @@ impl<Op: BatchOperation> BatchCall<Op> {
 
     /// Runs the batch and yields one outcome per input, in input order, as
     /// requests complete. Memory stays bounded however many inputs there are.
+    /// If the run stops because nothing more can succeed, the last item is
+    /// the cause (see [`OutcomeStream`]).
     pub fn stream(self) -> OutcomeStream {
-        let stats = Arc::new(StatsCell::default());
+        let stats = Arc::new(RunStats::default());
+        let abort = Arc::new(AbortSignal::default());
         let max = self.op.max_batch_size();
         let batch_size = self
             .batch_size
             .unwrap_or_else(|| self.op.default_batch_size())
             .clamp(1, max);
-        let outcomes = dispatch::run(
-            self.client,
+        let outcomes = run::run(
+            &self.client,
             self.op,
             self.inputs,
             self.concurrency,
             batch_size,
             Arc::clone(&stats),
+            Arc::clone(&abort),
         );
-        OutcomeStream::new(outcomes, stats)
+        OutcomeStream::new(outcomes, stats, abort)
     }
 
     /// Runs the batch to the end and reports one outcome per input, in input
     /// order. Zero inputs send nothing.
-    pub async fn send(self) -> BatchReport {
+    ///
+    /// # Errors
+    ///
+    /// [`BatchAborted`] when the run stopped because nothing more could
+    /// succeed (HubSpot refused the token or its scopes, or the daily budget
+    /// is spent); its report holds every input pulled until then, the ones
+    /// not sent as [`Outcome::NotSent`]. Inputs HubSpot refused one by one
+    /// are not an error: they are in the report.
+    pub async fn send(self) -> Result<BatchReport, BatchAborted> {
         let mut stream = self.stream();
         let mut outcomes = Vec::new();
-        while let Some(outcome) = stream.next().await {
-            outcomes.push(outcome);
+        let mut cause = None;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(stop) => cause = Some(stop),
+            }
         }
-        BatchReport {
+        let report = BatchReport {
             outcomes,
             stats: stream.stats(),
+        };
+        match cause {
+            None => Ok(report),
+            Some(cause) => Err(BatchAborted { report, cause }),
         }
     }
 }
@@ -276,25 +306,11 @@ fn batch_answer<T>(
     meaning: ResultMeaning,
     into_answer: impl FnOnce(u16, T) -> BatchAnswer,
 ) -> ChunkAnswer {
-    match result {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            ChunkAnswer::Batch(into_answer(status, response.into_inner()), meaning)
-        }
-        Err(error) => ChunkAnswer::from_error(error),
-    }
+    ChunkAnswer::from_result(result, |status, body| {
+        ChunkAnswer::Batch(into_answer(status, body), meaning)
+    })
 }
 
-fn label_of(key: Option<&ContactKey>) -> String {
-    use std::fmt::Write;
-    let Some(key) = key else {
-        return String::new();
-    };
-    // Room for "property value", so writing the label never grows it.
-    let mut label = String::with_capacity(key.property().len() + 1 + key.value().len());
-    let _ = write!(label, "{key}");
-    label
-}
 
 /// The v3 batch create behind [`ContactsBatchExt::create_all`].
 #[derive(Debug)]
@@ -325,8 +341,7 @@ impl BatchCall<CreateAll> {
     }
 }
 
-impl Sealed for CreateAll {}
-impl BatchOperation for CreateAll {
+impl Engine for CreateAll {
     type Input = Create;
     type Wire = types::CreateInput;
 
@@ -334,12 +349,9 @@ impl BatchOperation for CreateAll {
         MAX_INPUTS_PER_BATCH
     }
 
-    fn prepare(&self, input: Create) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
-        let label = input
-            .email()
-            .map(|email| format!("email {email}"))
-            .unwrap_or_default();
-        (label, input.prepare())
+    fn prepare(&self, input: Create) -> (Option<ContactKey>, Result<PreparedInput<Self::Wire>, InputError>) {
+        let key = input.email().map(|email| ContactKey::Email(email.to_owned()));
+        (key, input.prepare())
     }
 
     fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) -> bool {
@@ -414,8 +426,7 @@ impl BatchOperation for CreateAll {
 #[derive(Debug)]
 pub struct UpdateAll(());
 
-impl Sealed for UpdateAll {}
-impl BatchOperation for UpdateAll {
+impl Engine for UpdateAll {
     type Input = Update;
     type Wire = types::UpdateInput;
 
@@ -423,8 +434,8 @@ impl BatchOperation for UpdateAll {
         MAX_INPUTS_PER_BATCH
     }
 
-    fn prepare(&self, input: Update) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
-        (label_of(Some(input.key())), input.prepare())
+    fn prepare(&self, input: Update) -> (Option<ContactKey>, Result<PreparedInput<Self::Wire>, InputError>) {
+        (Some(input.key().clone()), input.prepare())
     }
 
     fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) -> bool {
@@ -445,8 +456,7 @@ impl BatchOperation for UpdateAll {
 #[derive(Debug)]
 pub struct UpsertAll(());
 
-impl Sealed for UpsertAll {}
-impl BatchOperation for UpsertAll {
+impl Engine for UpsertAll {
     type Input = Upsert;
     type Wire = types::UpsertInput;
 
@@ -454,8 +464,8 @@ impl BatchOperation for UpsertAll {
         MAX_INPUTS_PER_BATCH
     }
 
-    fn prepare(&self, input: Upsert) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
-        (label_of(Some(input.key())), input.prepare())
+    fn prepare(&self, input: Upsert) -> (Option<ContactKey>, Result<PreparedInput<Self::Wire>, InputError>) {
+        (Some(input.key().clone()), input.prepare())
     }
 
     fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) -> bool {
@@ -481,8 +491,7 @@ pub struct ReadAll {
     archived: bool,
 }
 
-impl Sealed for ReadAll {}
-impl BatchOperation for ReadAll {
+impl Engine for ReadAll {
     type Input = String;
     type Wire = types::RecordId;
 
@@ -494,12 +503,11 @@ impl BatchOperation for ReadAll {
         }
     }
 
-    fn prepare(&self, value: String) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
+    fn prepare(&self, value: String) -> (Option<ContactKey>, Result<PreparedInput<Self::Wire>, InputError>) {
         let key = match &self.id_property {
             Some(property) => ContactKey::by(property.clone(), value),
             None => ContactKey::Id(value),
         };
-        let label = key.to_string();
         let prepared = if key.value().trim().is_empty() {
             Err(InputError::EmptyKey {
                 property: key.property().to_owned(),
@@ -511,7 +519,7 @@ impl BatchOperation for ReadAll {
                 wire,
             })
         };
-        (label, prepared)
+        (Some(key), prepared)
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
@@ -571,8 +579,7 @@ impl BatchCall<ReadAll> {
 #[derive(Debug)]
 pub struct ArchiveAll(());
 
-impl Sealed for ArchiveAll {}
-impl BatchOperation for ArchiveAll {
+impl Engine for ArchiveAll {
     type Input = String;
     type Wire = types::RecordId;
 
@@ -580,8 +587,8 @@ impl BatchOperation for ArchiveAll {
         MAX_INPUTS_PER_BATCH
     }
 
-    fn prepare(&self, id: String) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
-        let label = format!("id {id}");
+    fn prepare(&self, id: String) -> (Option<ContactKey>, Result<PreparedInput<Self::Wire>, InputError>) {
+        let key = ContactKey::Id(id.clone());
         let prepared = if id.trim().is_empty() {
             Err(InputError::EmptyKey {
                 property: RECORD_ID_PROPERTY.to_owned(),
@@ -594,15 +601,13 @@ impl BatchOperation for ArchiveAll {
                 wire,
             })
         };
-        (label, prepared)
+        (Some(key), prepared)
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
-        match endpoint::archive(client, types::BatchArchiveRequest::builder().inputs(inputs)).await
-        {
-            Ok(_) => ChunkAnswer::Uniform(Outcome::Archived),
-            Err(error) => ChunkAnswer::from_error(error),
-        }
+        let result =
+            endpoint::archive(client, types::BatchArchiveRequest::builder().inputs(inputs)).await;
+        ChunkAnswer::from_result(result, |_, ()| ChunkAnswer::Uniform(Outcome::Archived))
     }
 }
 
@@ -612,8 +617,7 @@ pub struct V1CreateOrUpdateAll {
     audit_id: Option<String>,
 }
 
-impl Sealed for V1CreateOrUpdateAll {}
-impl BatchOperation for V1CreateOrUpdateAll {
+impl Engine for V1CreateOrUpdateAll {
     type Input = V1Contact;
     type Wire = types::V1BatchContact;
 
@@ -625,8 +629,8 @@ impl BatchOperation for V1CreateOrUpdateAll {
         V1_DEFAULT_CONTACTS_PER_BATCH
     }
 
-    fn prepare(&self, input: V1Contact) -> (String, Result<PreparedInput<Self::Wire>, InputError>) {
-        (label_of(input.key().as_ref()), input.prepare())
+    fn prepare(&self, input: V1Contact) -> (Option<ContactKey>, Result<PreparedInput<Self::Wire>, InputError>) {
+        (input.key(), input.prepare())
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
@@ -636,16 +640,9 @@ impl BatchOperation for V1CreateOrUpdateAll {
         if let Some(audit_id) = &self.audit_id {
             call = call.audit_id(audit_id.clone());
         }
-        match call.send().await {
-            Ok(_) => ChunkAnswer::Uniform(Outcome::Accepted),
-            Err(error) => ChunkAnswer::from_error(error),
-        }
-    }
-
-    fn wires_from_body(&self, body: &[u8]) -> Option<Vec<Self::Wire>> {
-        serde_json::from_slice::<types::V1BatchRequest>(body)
-            .ok()
-            .map(|body| body.0)
+        ChunkAnswer::from_result(call.send().await, |_, ()| {
+            ChunkAnswer::Uniform(Outcome::Accepted)
+        })
     }
 
     fn refused_inputs(
@@ -668,49 +665,5 @@ impl BatchCall<V1CreateOrUpdateAll> {
     pub fn audit_id(mut self, audit_id: impl Into<String>) -> Self {
         self.op.audit_id = Some(audit_id.into());
         self
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn upsert(email: &str, trace: &str) -> types::UpsertInput {
-        let properties = [("firstname".to_owned(), "Ada \"the first\"".to_owned())];
-        types::UpsertInput::builder()
-            .id(email)
-            .id_property(Some(EMAIL_PROPERTY.to_owned()))
-            .object_write_trace_id(Some(trace.to_owned()))
-            .properties(types::PropertyValues(properties.into()))
-            .try_into()
-            .unwrap()
-    }
-
-    #[test]
-    fn sent_v3_inputs_are_read_back_from_the_body_unchanged() {
-        let inputs = vec![
-            upsert("a@example.com", "t-1"),
-            upsert("b@example.com", "t-2"),
-        ];
-        let body: types::BatchUpsertRequest = types::BatchUpsertRequest::builder()
-            .inputs(inputs.clone())
-            .try_into()
-            .unwrap();
-        let bytes = serde_json::to_vec(&body).expect("json");
-        assert_eq!(UpsertAll(()).wires_from_body(&bytes), Some(inputs));
-        assert_eq!(UpsertAll(()).wires_from_body(b"{\"results\":[]}"), None);
-        assert_eq!(UpsertAll(()).wires_from_body(b"not json"), None);
-    }
-
-    #[test]
-    fn sent_v1_contacts_are_read_back_from_the_body_unchanged() {
-        let contacts: Vec<types::V1BatchContact> = serde_json::from_value(serde_json::json!([
-            {"email": "a@example.com", "properties": [{"property": "firstname", "value": "Ada"}]}
-        ]))
-        .unwrap();
-        let bytes = serde_json::to_vec(&types::V1BatchRequest(contacts.clone())).expect("json");
-        let v1 = V1CreateOrUpdateAll { audit_id: None };
-        assert_eq!(v1.wires_from_body(&bytes), Some(contacts));
-        assert_eq!(v1.wires_from_body(b"{}"), None);
     }
 }

@@ -1,0 +1,214 @@
+//! [`FakeHubSpotBuilder`]: the knobs, and `start`, which binds the socket and spawns the
+//! accept loop; [`StartError`]: why it could not.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::FakeHubSpot;
+use super::connection::accept_loop;
+use super::router::router;
+use super::state::{Shared, StoreState};
+use crate::catalogue::{Catalogue, PropertyDef, default_properties};
+use crate::faults::{FaultInjector, FaultSpec, TIMEOUT_AFTER_HOLD};
+use crate::limits::{RateLimit, RateLimiter};
+use crate::stats::Stats;
+use crate::store::Store;
+use crate::util::IdGen;
+
+/// Why the fake could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Binding the listening socket failed.
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A property given to [`FakeHubSpotBuilder::required_property`] is not a writable
+    /// property of the catalogue, so no create could ever satisfy it.
+    #[error("required property {name:?} is not a writable property of the catalogue")]
+    RequiredProperty {
+        /// The property name.
+        name: String,
+    },
+}
+
+/// Configures and starts a [`FakeHubSpot`]. Every knob defaults to "off": no latency, no
+/// limits, no faults, any non-empty bearer token, v1 batches applied at once, seed 0.
+#[derive(Debug, Clone)]
+pub struct FakeHubSpotBuilder {
+    addr: SocketAddr,
+    latency: Duration,
+    rate_limit: Option<RateLimit>,
+    daily_limit: Option<u64>,
+    faults: FaultSpec,
+    seed: u64,
+    tokens: Option<Vec<String>>,
+    v1_apply_delay: Duration,
+    properties: Vec<PropertyDef>,
+    required: Vec<String>,
+    retry_after: bool,
+    timeout_after_hold: Duration,
+}
+
+impl Default for FakeHubSpotBuilder {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            latency: Duration::ZERO,
+            rate_limit: None,
+            daily_limit: None,
+            faults: FaultSpec::none(),
+            seed: 0,
+            tokens: None,
+            v1_apply_delay: Duration::ZERO,
+            properties: default_properties(),
+            required: Vec::new(),
+            retry_after: true,
+            timeout_after_hold: TIMEOUT_AFTER_HOLD,
+        }
+    }
+}
+
+impl FakeHubSpotBuilder {
+    /// Address to listen on; default `127.0.0.1:0` (a free port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Delay added to every HubSpot-route exchange, like a network round trip:
+    /// half before the request is counted and handled, half before the response.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Rolling-window limit: at most `max` requests per `window` (HubSpot: 100 or 190 per 10 s).
+    pub fn rate_limit(mut self, max: u32, window: Duration) -> Self {
+        self.rate_limit = Some(RateLimit::new(max, window));
+        self
+    }
+
+    /// Rolling-window limit from a parsed [`RateLimit`], or none.
+    pub fn rate_limit_spec(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// Total requests allowed until [`FakeHubSpot::reset`] (HubSpot's daily budget).
+    pub fn daily_limit(mut self, budget: u64) -> Self {
+        self.daily_limit = Some(budget);
+        self
+    }
+
+    /// Faults to inject; see [`FaultSpec`].
+    pub fn faults(mut self, faults: FaultSpec) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Seed for fault selection and result shuffling, so a run can be replayed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Accepted bearer tokens; without this any non-empty token is accepted.
+    pub fn tokens<I, S>(mut self, tokens: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tokens = Some(tokens.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// How long after its 202 a v1 batch is applied; zero (the default) applies it before
+    /// the 202 is sent.
+    pub fn v1_apply_delay(mut self, delay: Duration) -> Self {
+        self.v1_apply_delay = delay;
+        self
+    }
+
+    /// Adds (or replaces, by name) a property in the catalogue.
+    pub fn property(mut self, def: PropertyDef) -> Self {
+        self.properties.retain(|p| p.name != def.name);
+        self.properties.push(def);
+        self
+    }
+
+    /// Makes a property required on create, as an account admin does with the Create Record
+    /// form; call once per property. Only API version 2026-09 and later enforce it: a batch
+    /// create input, or an upsert input that creates a record, without a non-empty value
+    /// for it is refused with `MISSING_REQUIRED_PROPERTY` (`VALIDATION_ERROR`, context
+    /// `propertyName`). Updates, and every write at v3 or 2026-03, are not affected. The
+    /// property must be a writable one of the catalogue (see [`property`](Self::property)),
+    /// or [`start`](Self::start) fails.
+    pub fn required_property(mut self, name: impl Into<String>) -> Self {
+        self.required.push(name.into());
+        self
+    }
+
+    /// Whether rolling-window 429s carry a `Retry-After` header (whole seconds, rounded
+    /// up); default true. HubSpot does not document one, so clients should cope either way.
+    pub fn retry_after(mut self, send: bool) -> Self {
+        self.retry_after = send;
+        self
+    }
+
+    /// How long a `timeout-after` fault holds the response; default 10 minutes.
+    pub fn timeout_after_hold(mut self, hold: Duration) -> Self {
+        self.timeout_after_hold = hold;
+        self
+    }
+
+    /// Binds the socket and starts serving on the current Tokio runtime.
+    pub async fn start(self) -> Result<FakeHubSpot, StartError> {
+        let catalogue = Catalogue::new(self.properties)
+            .with_required(self.required)
+            .map_err(|name| StartError::RequiredProperty { name })?;
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: self.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: self.addr,
+            source,
+        })?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            latency: self.latency,
+            tokens: self.tokens.map(|t| t.into_iter().collect()),
+            v1_apply_delay: self.v1_apply_delay,
+            retry_after: self.retry_after,
+            timeout_after_hold: self.timeout_after_hold,
+            seed: self.seed,
+            store: Mutex::new(StoreState::new(Store::new(catalogue), self.seed)),
+            limiter: Mutex::new(RateLimiter::new(self.rate_limit, self.daily_limit)),
+            faults: Mutex::new(FaultInjector::new(self.faults, self.seed)),
+            stats: Mutex::new(Stats::default()),
+            ids: IdGen::new(self.seed),
+            shutdown: shutdown_rx.clone(),
+        });
+        let router = router(shared.clone());
+        let task = tokio::spawn(accept_loop(listener, router, shutdown_rx));
+        tracing::info!(%addr, "hubspot-fake listening");
+        Ok(FakeHubSpot {
+            addr,
+            shared,
+            shutdown: shutdown_tx,
+            task: Some(task),
+        })
+    }
+}

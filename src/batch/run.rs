@@ -1,0 +1,360 @@
+//! One batch run: inputs pulled lazily, prepared and planned into chunks, at
+//! most `concurrency` chunks in flight, outcomes yielded in input order.
+//!
+//! Memory is bounded by `concurrency` chunks of inputs: the next input is
+//! pulled only when a chunk has room, and a chunk's inputs are dropped as
+//! soon as it settles.
+
+use std::{
+    pin::Pin,
+    sync::{Arc, Mutex, PoisonError},
+    task::{Context, Poll},
+};
+
+use foldhash::{HashSet, HashSetExt};
+use futures::{Stream, StreamExt, stream::BoxStream};
+use tokio::sync::watch;
+
+use super::{
+    deliver::RECONCILE_ROUNDS,
+    gate::KeyGate,
+    operation::Engine,
+    failure::{ClientCategory, InputFailure},
+    outcome::{InputOutcome, Outcome},
+    plan::{ChunkPlanner, PlanEntry},
+    report::{AbortCause, BatchStats},
+    stats::RunStats,
+};
+use crate::{
+    Client,
+    id_property::{ContactKey, InputError, KeyIdentity, PreparedInput},
+};
+
+/// Everything a chunk needs to be sent.
+pub(super) struct Run<Op> {
+    /// The caller's client, counting into this run's statistics.
+    pub(super) client: Client,
+    pub(super) op: Op,
+    /// Starts every trace id generated in this run.
+    trace_prefix: String,
+    pub(super) stats: Arc<RunStats>,
+    gate: KeyGate,
+    /// Set when nothing more can succeed.
+    pub(super) abort: Arc<AbortSignal>,
+}
+
+/// Why the run stopped, once it has; shared by the chunks in flight, the
+/// input puller and the outcome stream.
+#[derive(Debug, Default)]
+pub(super) struct AbortSignal {
+    cause: Mutex<Option<AbortCause>>,
+}
+
+impl AbortSignal {
+    /// Stops the run for `cause`, unless it has already stopped.
+    pub(super) fn stop(&self, cause: AbortCause) {
+        self.lock().get_or_insert(cause);
+    }
+
+    /// Why the run stopped, if it has.
+    pub(super) fn cause(&self) -> Option<AbortCause> {
+        self.lock().clone()
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.lock().is_some()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<AbortCause>> {
+        self.cause.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// An input with its position, on its way through the planner.
+struct Entry<W> {
+    index: usize,
+    key: Option<ContactKey>,
+    state: Result<Sendable<W>, InputError>,
+}
+
+/// An input ready to send, with what its result is found by.
+pub(super) struct Sendable<W> {
+    pub(super) address: Address,
+    pub(super) wire: W,
+}
+
+/// What a sent input's result is found by.
+pub(super) struct Address {
+    pub(super) key: Option<KeyIdentity>,
+    pub(super) trace_id: Option<String>,
+}
+
+impl<W> PlanEntry for Entry<W> {
+    type Key = KeyIdentity;
+
+    fn key(&self) -> Option<&KeyIdentity> {
+        self.state
+            .as_ref()
+            .ok()
+            .and_then(|sendable| sendable.address.key.as_ref())
+    }
+
+    fn is_sent(&self) -> bool {
+        self.state.is_ok()
+    }
+}
+
+/// Runs a batch: one outcome per input pulled, in input order. When the run
+/// stops, no more inputs are pulled and the inputs not sent are
+/// [`Outcome::NotSent`]; `abort` then says why.
+pub(super) fn run<Op: Engine>(
+    client: &Client,
+    op: Op,
+    mut inputs: BoxStream<'static, Op::Input>,
+    concurrency: usize,
+    limit: usize,
+    stats: Arc<RunStats>,
+    abort: Arc<AbortSignal>,
+) -> BoxStream<'static, InputOutcome> {
+    // Generated trace ids differ between runs, so they cannot collide with
+    // ids a caller chose in an earlier run.
+    let trace_prefix = format!("hcb{:08x}", fastrand::u32(..));
+    let run = Arc::new(Run {
+        client: client.counted(Arc::clone(&stats.requests)),
+        op,
+        trace_prefix: trace_prefix.clone(),
+        stats,
+        gate: KeyGate::default(),
+        abort: Arc::clone(&abort),
+    });
+    let preparing = Arc::clone(&run);
+    // Checked before each input is pulled, so a stop never drops one.
+    let pulled = futures::stream::poll_fn(move |cx| {
+        if abort.is_stopped() {
+            Poll::Ready(None)
+        } else {
+            inputs.poll_next_unpin(cx)
+        }
+    });
+    let entries = pulled
+        .enumerate()
+        .map(move |(index, input)| preparing.entry(index, input));
+    chunks(entries, limit)
+        .zip(futures::stream::iter(0u64..))
+        .map(move |(chunk, number)| {
+            let run = Arc::clone(&run);
+            let (done, _) = watch::channel(false);
+            let waits = run
+                .gate
+                .enter(number, chunk.iter().filter_map(PlanEntry::key), &done);
+            async move {
+                for mut earlier in waits {
+                    // An error means the earlier chunk is gone, which is as good as done.
+                    let _ = earlier.wait_for(|finished| *finished).await;
+                }
+                let outcomes = run.settle(chunk).await;
+                run.gate
+                    .leave(number, outcomes.iter().filter_map(|(_, key)| key.as_ref()));
+                let _ = done.send(true);
+                outcomes
+                    .into_iter()
+                    .map(|(outcome, _)| outcome)
+                    .collect::<Vec<_>>()
+            }
+        })
+        .buffered(concurrency.max(1))
+        .flat_map(futures::stream::iter)
+        .boxed()
+}
+
+/// The trace id generated for input `index` of the run whose ids start with `prefix`.
+fn generated_trace_id(prefix: &str, index: usize) -> String {
+    use std::fmt::Write;
+    // Room for the longest index, so writing it never grows the string.
+    let mut trace_id = String::with_capacity(prefix.len() + 1 + 20);
+    let _ = write!(trace_id, "{prefix}-{index}");
+    trace_id
+}
+
+/// Cuts the entries into chunks, lazily.
+fn chunks<W: Send + 'static>(
+    entries: impl Stream<Item = Entry<W>> + Send + 'static,
+    limit: usize,
+) -> impl Stream<Item = Vec<Entry<W>>> + Send + 'static {
+    let state = (Box::pin(entries), Some(ChunkPlanner::new(limit)));
+    futures::stream::unfold(state, |(mut entries, mut planner)| async move {
+        loop {
+            let current = planner.as_mut()?;
+            match entries.next().await {
+                Some(entry) => {
+                    if let Some(chunk) = current.push(entry) {
+                        return Some((chunk, (entries, planner)));
+                    }
+                }
+                None => {
+                    let last = planner.take()?.finish()?;
+                    return Some((last, (entries, None)));
+                }
+            }
+        }
+    })
+}
+
+impl<Op: Engine> Run<Op> {
+    /// Prepares input `index`: its label, and its wire form with a trace id,
+    /// or why it cannot be sent.
+    fn entry(&self, index: usize, input: Op::Input) -> Entry<Op::Wire> {
+        let (key, prepared) = self.op.prepare(input);
+        let state = prepared.map(|prepared| {
+            let PreparedInput {
+                key,
+                trace_id,
+                mut wire,
+            } = prepared;
+            let trace_id = trace_id.or_else(|| {
+                let generated = generated_trace_id(&self.trace_prefix, index);
+                self.op
+                    .set_trace_id(&mut wire, &generated)
+                    .then_some(generated)
+            });
+            Sendable {
+                address: Address { key, trace_id },
+                wire,
+            }
+        });
+        Entry { index, key, state }
+    }
+
+    /// Sends a chunk and returns each entry's outcome (with its key), in order.
+    async fn settle(&self, chunk: Vec<Entry<Op::Wire>>) -> Vec<(InputOutcome, Option<KeyIdentity>)> {
+        let mut settled: Vec<(InputOutcome, Option<KeyIdentity>)> = Vec::with_capacity(chunk.len());
+        let mut sendable = Vec::with_capacity(chunk.len());
+        for entry in chunk {
+            let Entry { index, key, state } = entry;
+            let (outcome, identity) = match state {
+                Ok(item) => {
+                    let identity = item.address.key.clone();
+                    sendable.push((index, settled.len(), item));
+                    // Replaced once the chunk is delivered.
+                    (lost_track(), identity)
+                }
+                Err(error) => {
+                    let refused = InputFailure::client(ClientCategory::InvalidInput, error.to_string());
+                    (Outcome::Failed(refused), None)
+                }
+            };
+            let outcome = InputOutcome {
+                index,
+                key,
+                outcome,
+            };
+            settled.push((outcome, identity));
+        }
+        let (slots, inputs): (Vec<usize>, Vec<Sendable<Op::Wire>>) = self
+            .untie_repeated_trace_ids(sendable)
+            .into_iter()
+            .unzip();
+        let delivered = self.deliver(inputs, RECONCILE_ROUNDS).await;
+        for (slot, outcome) in slots.into_iter().zip(delivered) {
+            settled[slot].0.outcome = outcome;
+        }
+        settled
+    }
+
+    /// Results are matched by trace id, so one repeated in a request would
+    /// confuse two inputs: each later repeat gets a generated trace id of its
+    /// own. Returns each input with its slot in the chunk.
+    fn untie_repeated_trace_ids(
+        &self,
+        inputs: Vec<(usize, usize, Sendable<Op::Wire>)>,
+    ) -> Vec<(usize, Sendable<Op::Wire>)> {
+        let mut seen = HashSet::with_capacity(inputs.len());
+        let repeated: Vec<bool> = inputs
+            .iter()
+            .map(|(_, _, item)| {
+                item.address
+                    .trace_id
+                    .as_deref()
+                    .is_some_and(|trace| !seen.insert(trace))
+            })
+            .collect();
+        inputs
+            .into_iter()
+            .zip(repeated)
+            .map(|((index, slot, mut item), repeated)| {
+                if repeated {
+                    let own = generated_trace_id(&self.trace_prefix, index);
+                    item.address.trace_id =
+                        self.op.set_trace_id(&mut item.wire, &own).then_some(own);
+                }
+                (slot, item)
+            })
+            .collect()
+    }
+}
+
+/// The outcome of an input the engine lost (a bug), reported rather than dropped.
+pub(super) fn lost_track() -> Outcome {
+    Outcome::Unknown {
+        reason: "the client lost track of this input (a bug: please report it)".to_owned(),
+    }
+}
+
+/// A running batch: a stream of one outcome per input, in input order, with
+/// the run's counters.
+///
+/// Each item is an input's outcome. When the run stops because nothing more
+/// can succeed, the outcomes of every input pulled come first (the ones not
+/// sent as [`Outcome::NotSent`]), then one `Err` with the cause, then the end.
+pub struct OutcomeStream {
+    outcomes: BoxStream<'static, InputOutcome>,
+    stats: Arc<RunStats>,
+    abort: Arc<AbortSignal>,
+    ended: bool,
+}
+
+impl OutcomeStream {
+    pub(super) fn new(
+        outcomes: BoxStream<'static, InputOutcome>,
+        stats: Arc<RunStats>,
+        abort: Arc<AbortSignal>,
+    ) -> Self {
+        Self {
+            outcomes,
+            stats,
+            abort,
+            ended: false,
+        }
+    }
+
+    /// The counters so far: requests, retries, 429s, time waited.
+    pub fn stats(&self) -> BatchStats {
+        self.stats.snapshot()
+    }
+}
+
+impl Stream for OutcomeStream {
+    type Item = Result<InputOutcome, AbortCause>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        match self.outcomes.poll_next_unpin(cx) {
+            Poll::Ready(Some(outcome)) => Poll::Ready(Some(Ok(outcome))),
+            Poll::Ready(None) => {
+                self.ended = true;
+                Poll::Ready(self.abort.cause().map(Err))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl std::fmt::Debug for OutcomeStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutcomeStream")
+            .field("stats", &self.stats.snapshot())
+            .finish_non_exhaustive()
+    }
+}
