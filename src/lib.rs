@@ -25,8 +25,10 @@ pub use generated::{Client, ClientInfo, Error, ResponseValue, builder, types};
 pub use id_property::{ContactKey, Create, InputError, Update, Upsert, V1Contact};
 pub use properties::PropertyValue;
 
-/// The client, the batch helpers and the input builders in one import.
+/// The client, the batch helpers and the input builders in one import, with
+/// the `StreamExt` that reading [`stream`](batch::BatchCall::stream) needs.
 pub mod prelude {
+    pub use futures::StreamExt;
     pub use crate::{
         ApiVersion, Client, ContactKey, ContactsBatchExt, Create, InputStream, Outcome,
         PropertyValue, Update, Upsert, V1Contact,

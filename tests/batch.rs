@@ -14,7 +14,7 @@ use std::{
 
 use futures::StreamExt;
 use hubspot_contacts_batch::{
-    batch::{INVALID_INPUT, InputFailure},
+    batch::{ClientCategory, InputFailure},
     prelude::*,
 };
 use support::{assert_every_input_accounted, email, fake, fake_with};
@@ -29,7 +29,11 @@ fn upserts(n: usize) -> Vec<Upsert> {
 async fn upsert_all_chunks_any_number_of_inputs() {
     for (n, requests) in [(0usize, 0u64), (1, 1), (100, 1), (101, 2), (250, 3)] {
         let (fake, client) = fake().await;
-        let report = client.upsert_all(upserts(n)).send().await;
+        let report = client
+            .upsert_all(upserts(n))
+            .send()
+            .await
+            .expect("not aborted");
         assert_every_input_accounted(&report.outcomes, n);
         assert_eq!(report.stats.requests, requests, "{n} inputs");
         assert_eq!(report.counts().created, n as u64, "{n} inputs");
@@ -47,14 +51,15 @@ async fn ten_thousand_upserts_then_again_as_updates() {
         .upsert_all(upserts(10_000))
         .concurrency(8)
         .send()
-        .await;
+        .await
+        .expect("not aborted");
     assert_every_input_accounted(&report.outcomes, 10_000);
     assert_eq!(report.counts().created, 10_000);
     assert_eq!(report.stats.requests, 100);
 
     let again =
         (0..10_000).map(|i| Upsert::by_email(email(i).to_uppercase()).set("lastname", "Second"));
-    let report = client.upsert_all(again).send().await;
+    let report = client.upsert_all(again).send().await.expect("not aborted");
     assert_eq!(report.counts().updated, 10_000);
     // Each outcome names the id the fake stored for that email, despite shuffled results.
     let contacts = fake.contacts();
@@ -63,7 +68,7 @@ async fn ten_thousand_upserts_then_again_as_updates() {
             panic!("{outcome:?}")
         };
         let stored = contacts.iter().find(|c| &c.id == id).expect("stored");
-        assert_eq!(stored.properties["email"], email(outcome.index as usize));
+        assert_eq!(stored.properties["email"], email(outcome.index));
         assert_eq!(stored.properties["lastname"], "Second");
     }
     fake.shutdown().await;
@@ -75,7 +80,8 @@ async fn create_207_maps_each_failure_to_its_input() {
     let taken = client
         .create_all([Create::new().set("email", "taken@example.com")])
         .send()
-        .await;
+        .await
+        .expect("not aborted");
     assert_eq!(taken.counts().created, 1);
 
     let inputs = vec![
@@ -88,7 +94,7 @@ async fn create_207_maps_each_failure_to_its_input() {
         Create::new().set("email", "TAKEN@example.com"),
         Create::new().set("email", "c@example.com"),
     ];
-    let report = client.create_all(inputs).send().await;
+    let report = client.create_all(inputs).send().await.expect("not aborted");
     assert_every_input_accounted(&report.outcomes, 4);
     assert_eq!(report.stats.requests, 1, "207 needs no bisection");
     assert!(matches!(
@@ -99,7 +105,7 @@ async fn create_207_maps_each_failure_to_its_input() {
         matches!(&report.outcomes[1].outcome, Outcome::Failed(f) if f.message.contains("no_such_property"))
     );
     assert!(
-        matches!(&report.outcomes[2].outcome, Outcome::Failed(f) if f.category == "CONFLICT"),
+        matches!(&report.outcomes[2].outcome, Outcome::Failed(f) if f.category.as_deref() == Some("CONFLICT")),
         "{:?}",
         report.outcomes[2]
     );
@@ -133,7 +139,7 @@ async fn a_poison_input_in_the_middle_of_1000_is_isolated_by_bisection() {
             upsert
         }
     });
-    let report = client.upsert_all(inputs).send().await;
+    let report = client.upsert_all(inputs).send().await.expect("not aborted");
     assert_every_input_accounted(&report.outcomes, 1000);
     let counts = report.counts();
     assert_eq!((counts.created, counts.failed), (999, 1));
@@ -160,7 +166,12 @@ async fn same_key_inputs_never_share_a_request_and_the_last_write_wins() {
         Upsert::by_email("DUP@example.com").set("firstname", "Second"),
         Upsert::by_email("dup@Example.com").set("firstname", "Third"),
     ];
-    let report = client.upsert_all(inputs).concurrency(4).send().await;
+    let report = client
+        .upsert_all(inputs)
+        .concurrency(4)
+        .send()
+        .await
+        .expect("not aborted");
     assert_every_input_accounted(&report.outcomes, 4);
     assert_eq!(report.counts().failed, 0, "{:?}", report.outcomes);
     assert_eq!(report.stats.requests, 3);
@@ -180,6 +191,7 @@ async fn misuse_is_reported_per_input_and_the_rest_lands() {
         .upsert_all(upserts(2))
         .send()
         .await
+        .expect("not aborted")
         .into_result()
         .expect("seeded");
     let Outcome::Created { id } = &created[0].outcome else {
@@ -191,19 +203,21 @@ async fn misuse_is_reported_per_input_and_the_rest_lands() {
         Update::by_id("").set("lastname", "Nope"),
         Update::by_id("999999").set("lastname", "Missing"),
     ];
-    let report = client.update_all(inputs).send().await;
+    let report = client.update_all(inputs).send().await.expect("not aborted");
     assert_every_input_accounted(&report.outcomes, 4);
     assert_eq!(
         report.outcomes[0].outcome,
         Outcome::Updated { id: id.clone() }
     );
     let category = |at: usize| match &report.outcomes[at].outcome {
-        Outcome::Failed(InputFailure { category, .. }) => category.clone(),
+        Outcome::Failed(InputFailure {
+            category, client, ..
+        }) => (category.clone(), *client),
         other => panic!("{other:?}"),
     };
-    assert_eq!(category(1), INVALID_INPUT);
-    assert_eq!(category(2), INVALID_INPUT);
-    assert_eq!(category(3), "OBJECT_NOT_FOUND");
+    assert_eq!(category(1), (None, Some(ClientCategory::InvalidInput)));
+    assert_eq!(category(2), (None, Some(ClientCategory::InvalidInput)));
+    assert_eq!(category(3), (Some("OBJECT_NOT_FOUND".to_owned()), None));
     assert_eq!(report.stats.requests, 1);
     fake.shutdown().await;
 }
@@ -215,6 +229,7 @@ async fn read_all_by_email_and_archive_all() {
         .upsert_all(upserts(150))
         .send()
         .await
+        .expect("not aborted")
         .into_result()
         .expect("seeded");
     let keys: Vec<String> = (0..150)
@@ -226,7 +241,8 @@ async fn read_all_by_email_and_archive_all() {
         .id_property("email")
         .properties(["firstname"])
         .send()
-        .await;
+        .await
+        .expect("not aborted");
     assert_every_input_accounted(&report.outcomes, 151);
     assert_eq!(report.counts().read, 150);
     let Outcome::Read(contact) = &report.outcomes[7].outcome else {
@@ -237,11 +253,11 @@ async fn read_all_by_email_and_archive_all() {
         Some(&Some("First7".to_string()))
     );
     assert!(
-        matches!(&report.outcomes[150].outcome, Outcome::Failed(f) if f.category == "OBJECT_NOT_FOUND")
+        matches!(&report.outcomes[150].outcome, Outcome::Failed(f) if f.category.as_deref() == Some("OBJECT_NOT_FOUND"))
     );
 
     let ids: Vec<String> = fake.contacts().into_iter().map(|c| c.id).collect();
-    let report = client.archive_all(ids).send().await;
+    let report = client.archive_all(ids).send().await.expect("not aborted");
     assert_eq!(report.counts().archived, 150);
     assert!(fake.contacts().iter().all(|c| c.archived));
     fake.shutdown().await;
@@ -259,7 +275,8 @@ async fn v1_batch_drops_the_contacts_hubspot_names_and_resends_the_rest() {
         .v1_create_or_update_all(inputs)
         .batch_size(100)
         .send()
-        .await;
+        .await
+        .expect("not aborted");
     assert_every_input_accounted(&report.outcomes, 250);
     assert_eq!(report.counts().accepted, 248);
     assert!(matches!(&report.outcomes[17].outcome, Outcome::Failed(_)));
@@ -294,8 +311,9 @@ async fn inputs_are_pulled_lazily() {
     let mut stream = client.upsert_all(inputs).concurrency(concurrency).stream();
     let mut answered = 0usize;
     let mut most_ahead = 0usize;
-    while let Some(outcome) = stream.next().await {
-        assert_eq!(outcome.index as usize, answered);
+    while let Some(item) = stream.next().await {
+        let outcome = item.expect("not aborted");
+        assert_eq!(outcome.index, answered);
         answered += 1;
         most_ahead = most_ahead.max(pulled.load(Ordering::SeqCst) - answered);
     }
@@ -322,6 +340,7 @@ async fn typed_values_reach_hubspot_as_strings() {
         .create_all([input])
         .send()
         .await
+        .expect("not aborted")
         .into_result()
         .expect("created");
     let stored = fake.contacts().pop().expect("stored");
@@ -343,7 +362,7 @@ async fn a_trace_id_repeated_by_the_caller_does_not_confuse_two_inputs() {
             .set("email", "two@example.com")
             .trace_id("mine"),
     ];
-    let report = client.create_all(inputs).send().await;
+    let report = client.create_all(inputs).send().await.expect("not aborted");
     let ids: Vec<String> = report
         .outcomes
         .iter()
@@ -364,5 +383,40 @@ async fn a_trace_id_repeated_by_the_caller_does_not_confuse_two_inputs() {
             stored["two@example.com"].clone()
         ]
     );
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn inputs_may_borrow_and_outcomes_carry_their_typed_key_and_id() {
+    let (fake, client) = fake().await;
+    let known: Vec<String> = (0..3).map(email).collect();
+    // The inputs borrow `known`: the run lives no longer than it.
+    let report = client
+        .upsert_all(known.iter().map(|address| Upsert::by_email(address).set("firstname", "Ada")))
+        .send()
+        .await
+        .expect("not aborted");
+    let stored = fake.contacts();
+    for (position, outcome) in report.outcomes.iter().enumerate() {
+        assert_eq!(outcome.index, position);
+        assert_eq!(outcome.key, Some(ContactKey::Email(known[position].clone())));
+        let id = outcome.id().expect("a created contact has an id");
+        let contact = stored.iter().find(|c| c.id == id).expect("stored");
+        assert_eq!(contact.properties["email"], known[position]);
+        assert_eq!(
+            outcome.to_string(),
+            format!("input {position} (email {}): created {id}", known[position])
+        );
+    }
+    // `.stream()` reads with the prelude alone.
+    let mut stream = client
+        .archive_all(stored.iter().map(|c| c.id.clone()))
+        .stream();
+    let mut archived = 0;
+    while let Some(item) = stream.next().await {
+        assert_eq!(item.expect("not aborted").outcome, Outcome::Archived);
+        archived += 1;
+    }
+    assert_eq!(archived, 3);
     fake.shutdown().await;
 }

@@ -102,7 +102,12 @@ async fn soak_upserts(n: usize) {
             .set("firstname", format!("v{i}"))
             .set("lastname", "Soak")
     });
-    let report = client.upsert_all(inputs).concurrency(8).send().await;
+    let report = client
+        .upsert_all(inputs)
+        .concurrency(8)
+        .send()
+        .await
+        .expect("not aborted");
 
     assert_every_input_accounted(&report.outcomes, n);
     let counts = report.counts();
@@ -144,7 +149,7 @@ async fn soak_upserts(n: usize) {
         let (Outcome::Created { id } | Outcome::Updated { id }) = &entry.outcome else {
             unreachable!("checked above")
         };
-        let address = email(entry.index as usize % distinct);
+        let address = email(entry.index % distinct);
         assert_eq!(&by_email[&address].id, id, "input {}", entry.index);
     }
     let stats = fake.stats();
@@ -178,7 +183,12 @@ async fn soak_creates(n: usize) {
             .set("email", address(i))
             .set("firstname", format!("c{i}"))
     });
-    let report = client.create_all(inputs).concurrency(8).send().await;
+    let report = client
+        .create_all(inputs)
+        .concurrency(8)
+        .send()
+        .await
+        .expect("not aborted");
 
     assert_every_input_accounted(&report.outcomes, n);
     let counts = report.counts();
@@ -203,7 +213,7 @@ async fn soak_creates(n: usize) {
     let mut unknown_stored = 0u64;
     let mut lost = 0u64;
     for entry in &report.outcomes {
-        let key = address(entry.index as usize);
+        let key = address(entry.index);
         match &entry.outcome {
             Outcome::Created { id } => {
                 assert_eq!(stored.get(&key), Some(id), "input {}", entry.index)
@@ -528,13 +538,18 @@ async fn hostile_response_bodies_give_typed_errors_and_unsuccessful_outcomes() {
             .await;
         assert_eq!(create.is_ok(), case.parses, "{}: {create:?}", case.name);
 
-        let upserted = client.upsert_all(three_upserts()).send().await;
+        let upserted = client
+            .upsert_all(three_upserts())
+            .send()
+            .await
+            .expect("not aborted");
         assert_nothing_succeeded(case.name, &upserted, 3);
         let created = client
             .create_all((0..3).map(|i| Create::new().set("email", email(i))))
             .reconcile(false)
             .send()
-            .await;
+            .await
+            .expect("not aborted");
         assert_nothing_succeeded(case.name, &created, 3);
     }
 }
@@ -567,7 +582,11 @@ async fn a_server_that_never_answers_times_out() {
         matches!(&error, hubspot_contacts_batch::Error::CommunicationError(e) if e.is_timeout()),
         "{error:?}"
     );
-    let report = client.upsert_all(three_upserts()).send().await;
+    let report = client
+        .upsert_all(three_upserts())
+        .send()
+        .await
+        .expect("not aborted");
     assert_nothing_succeeded("never answers", &report, 3);
     assert!(
         report

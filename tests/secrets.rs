@@ -16,6 +16,7 @@ use std::{
 use httpmock::MockServer;
 use hubspot_contacts_batch::{
     ClientInfo, SdkError,
+    batch::AbortCause,
     policy::{RateLimit, RetryPolicy},
     prelude::*,
     types,
@@ -108,10 +109,18 @@ async fn the_token_never_appears_in_debug_display_errors_or_traces() {
         };
         Upsert::by_email(address).set("firstname", "S")
     });
-    let report = client.upsert_all(upserts).send().await;
+    let report = client
+        .upsert_all(upserts)
+        .send()
+        .await
+        .expect("not aborted");
     assert!(report.counts().failed >= 6, "the bad emails fail");
     let creates = (0..300).map(|i| Create::new().set("email", format!("s{i}@example.com")));
-    let created = client.create_all(creates).send().await;
+    let created = client
+        .create_all(creates)
+        .send()
+        .await
+        .expect("not aborted");
     for report in [&report, &created] {
         shown.push(format!("{report:?}"));
         for entry in &report.outcomes {
@@ -160,6 +169,18 @@ async fn the_token_never_appears_in_debug_display_errors_or_traces() {
             .await
             .map(drop),
     );
+    // The batch helpers stop at the 401: the abort, its cause and its report
+    // are shown too.
+    let aborted = refused
+        .upsert_all([Upsert::by_email("ada@example.com")])
+        .send()
+        .await
+        .expect_err("a refused token stops the run");
+    assert!(
+        matches!(aborted.cause, AbortCause::Unauthorized(_)),
+        "{aborted:?}"
+    );
+    shown.push(format!("{aborted} {aborted:?} {}", aborted.cause));
     // A connection refused: a port that was just free.
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -285,7 +306,8 @@ async fn redirects_are_never_followed_so_the_token_stays_home() {
         let report = client
             .upsert_all([Upsert::by_email("ada@example.com")])
             .send()
-            .await;
+            .await
+            .expect("a redirect does not stop the run");
         assert!(
             !report.outcomes[0].outcome.is_success(),
             "{status}: {:?}",

@@ -227,7 +227,7 @@ fn v1_property(property: &str, value: &str) -> types::V1PropertyInput {
 fn outcomes(report: &BatchReport, inputs: usize) -> Vec<Outcome> {
     assert_eq!(report.outcomes.len(), inputs, "one outcome per input");
     for (position, entry) in report.outcomes.iter().enumerate() {
-        assert_eq!(entry.index, position as u64, "outcomes in input order");
+        assert_eq!(entry.index, position, "outcomes in input order");
     }
     report
         .outcomes
@@ -790,7 +790,11 @@ async fn create_all_exchange(version: Option<ApiVersion>, path: &str) {
             .associate("901", 279)
             .trace_id("t1"),
     ];
-    let report = client_at(&server, version).create_all(inputs).send().await;
+    let report = client_at(&server, version)
+        .create_all(inputs)
+        .send()
+        .await
+        .expect("not aborted");
     mock.assert_async().await;
     assert_eq!(
         outcomes(&report, 2),
@@ -819,7 +823,11 @@ async fn update_all_exchange(version: Option<ApiVersion>, path: &str) {
             .set("firstname", "Grace")
             .trace_id("u1"),
     ];
-    let report = client_at(&server, version).update_all(inputs).send().await;
+    let report = client_at(&server, version)
+        .update_all(inputs)
+        .send()
+        .await
+        .expect("not aborted");
     mock.assert_async().await;
     assert_eq!(
         outcomes(&report, 2),
@@ -850,7 +858,11 @@ async fn upsert_all_exchange(version: Option<ApiVersion>, path: &str) {
             .set("lastname", "Turing")
             .trace_id("p1"),
     ];
-    let report = client_at(&server, version).upsert_all(inputs).send().await;
+    let report = client_at(&server, version)
+        .upsert_all(inputs)
+        .send()
+        .await
+        .expect("not aborted");
     mock.assert_async().await;
     assert_eq!(
         outcomes(&report, 2),
@@ -890,7 +902,8 @@ async fn read_all_exchange(version: Option<ApiVersion>, path: &str, properties: 
         .read_all(["11", "12"])
         .properties(properties.iter().copied())
         .send()
-        .await;
+        .await
+        .expect("not aborted");
     mock.assert_async().await;
     assert_eq!(
         read_ids(&report, 2),
@@ -906,7 +919,8 @@ async fn archive_all_exchange(version: Option<ApiVersion>, path: &str) {
     let report = client_at(&server, version)
         .archive_all(["11", "12"])
         .send()
-        .await;
+        .await
+        .expect("not aborted");
     mock.assert_async().await;
     assert_eq!(
         outcomes(&report, 2),
@@ -1006,7 +1020,8 @@ fn assert_failed_for_missing_lifecyclestage(report: &BatchReport) {
     let Outcome::Failed(failure) = &outcomes[0] else {
         panic!("the input must fail, got {:?}", outcomes[0])
     };
-    assert_eq!(failure.category, "VALIDATION_ERROR");
+    assert_eq!(failure.category.as_deref(), Some("VALIDATION_ERROR"));
+    assert_eq!(failure.client, None, "HubSpot's refusal, not the client's");
     assert_eq!(failure.code.as_deref(), Some("MISSING_REQUIRED_PROPERTY"));
     assert_eq!(failure.context["propertyName"], ["lifecyclestage"]);
     assert_eq!(failure.property_name(), Some("lifecyclestage"));
@@ -1037,7 +1052,8 @@ async fn a_2026_09_upsert_refused_for_a_missing_required_property_fails_that_inp
     let report = client_at(&server, Some(ApiVersion::Dated(DatedVersion::X202609)))
         .upsert_all([input])
         .send()
-        .await;
+        .await
+        .expect("not aborted");
     mock.assert_async().await;
     assert_failed_for_missing_lifecyclestage(&report);
 }
@@ -1059,7 +1075,8 @@ async fn a_2026_09_create_refused_for_a_missing_required_property_fails_that_inp
     let report = client_at(&server, Some(ApiVersion::Dated(DatedVersion::X202609)))
         .create_all([input])
         .send()
-        .await;
+        .await
+        .expect("not aborted");
     // A refusal is final: the create is not sent again.
     mock.assert_async().await;
     assert_failed_for_missing_lifecyclestage(&report);

@@ -337,7 +337,7 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
 }
 
 /// The knobs every subcommand shares, applied to its batch call.
-fn tuned<Op: BatchOperation>(call: BatchCall<Op>, job: &Job) -> OutcomeStream {
+fn tuned<'a, Op: BatchOperation>(call: BatchCall<'a, Op>, job: &Job) -> OutcomeStream<'a> {
     call.batch_size(job.batch_size)
         .concurrency(usize::from(job.common.concurrency))
         .stream()

@@ -98,28 +98,42 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 pub struct InputStream<S>(pub S);
 
 /// Anything the batch helpers accept as inputs: an iterator (a `Vec`, a
-/// `map` over lines, …) or an [`InputStream`].
-pub trait IntoInputs<T> {
+/// `map` over lines, a `map` over a borrowed slice, …) or an [`InputStream`].
+/// The inputs may borrow from the caller for `'a`; the run then lives no
+/// longer than they do.
+///
+/// ```no_run
+/// use hubspot_contacts_batch::prelude::*;
+///
+/// # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let known = vec!["ada@example.com".to_owned(), "alan@example.com".to_owned()];
+/// let report = client
+///     .upsert_all(known.iter().map(|email| Upsert::by_email(email).set("lifecyclestage", "lead")))
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub trait IntoInputs<'a, T> {
     /// The inputs as a stream.
-    fn into_inputs(self) -> BoxStream<'static, T>;
+    fn into_inputs(self) -> BoxStream<'a, T>;
 }
 
-impl<T, I> IntoInputs<T> for I
+impl<'a, T, I> IntoInputs<'a, T> for I
 where
     I: IntoIterator<Item = T>,
-    I::IntoIter: Send + 'static,
-    T: Send + 'static,
+    I::IntoIter: Send + 'a,
+    T: Send + 'a,
 {
-    fn into_inputs(self) -> BoxStream<'static, T> {
+    fn into_inputs(self) -> BoxStream<'a, T> {
         futures::stream::iter(self).boxed()
     }
 }
 
-impl<T, S> IntoInputs<T> for InputStream<S>
+impl<'a, T, S> IntoInputs<'a, T> for InputStream<S>
 where
-    S: Stream<Item = T> + Send + 'static,
+    S: Stream<Item = T> + Send + 'a,
 {
-    fn into_inputs(self) -> BoxStream<'static, T> {
+    fn into_inputs(self) -> BoxStream<'a, T> {
         self.0.boxed()
     }
 }
@@ -127,15 +141,15 @@ where
 /// A batch run being configured; ends in [`send`](BatchCall::send) or
 /// [`stream`](BatchCall::stream).
 #[must_use = "a batch does nothing until `send` or `stream`"]
-pub struct BatchCall<Op: BatchOperation> {
+pub struct BatchCall<'a, Op: BatchOperation> {
     client: Client,
     op: Op,
-    inputs: BoxStream<'static, Op::Input>,
+    inputs: BoxStream<'a, Op::Input>,
     concurrency: usize,
     batch_size: Option<usize>,
 }
 
-impl<Op: BatchOperation> std::fmt::Debug for BatchCall<Op> {
+impl<Op: BatchOperation> std::fmt::Debug for BatchCall<'_, Op> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BatchCall")
             .field("concurrency", &self.concurrency)
@@ -143,8 +157,8 @@ impl<Op: BatchOperation> std::fmt::Debug for BatchCall<Op> {
     }
 }
 
-impl<Op: BatchOperation> BatchCall<Op> {
-    fn new(client: &Client, op: Op, inputs: BoxStream<'static, Op::Input>) -> Self {
+impl<'a, Op: BatchOperation> BatchCall<'a, Op> {
+    fn new(client: &Client, op: Op, inputs: BoxStream<'a, Op::Input>) -> Self {
         Self {
             client: client.clone(),
             op,
@@ -173,7 +187,7 @@ impl<Op: BatchOperation> BatchCall<Op> {
     /// requests complete. Memory stays bounded however many inputs there are.
     /// If the run stops because nothing more can succeed, the last item is
     /// the cause (see [`OutcomeStream`]).
-    pub fn stream(self) -> OutcomeStream {
+    pub fn stream(self) -> OutcomeStream<'a> {
         let stats = Arc::new(RunStats::default());
         let abort = Arc::new(AbortSignal::default());
         let max = self.op.max_batch_size();
@@ -228,49 +242,49 @@ impl<Op: BatchOperation> BatchCall<Op> {
 /// correlated and reported one outcome per input. See the [module docs](self).
 pub trait ContactsBatchExt {
     /// Creates contacts (v3 batch create, 100 per request).
-    fn create_all(&self, inputs: impl IntoInputs<Create>) -> BatchCall<CreateAll>;
+    fn create_all<'a>(&self, inputs: impl IntoInputs<'a, Create>) -> BatchCall<'a, CreateAll>;
     /// Updates contacts by record id or unique property (v3 batch update).
-    fn update_all(&self, inputs: impl IntoInputs<Update>) -> BatchCall<UpdateAll>;
+    fn update_all<'a>(&self, inputs: impl IntoInputs<'a, Update>) -> BatchCall<'a, UpdateAll>;
     /// Creates or updates contacts by email or unique property (v3 batch upsert).
-    fn upsert_all(&self, inputs: impl IntoInputs<Upsert>) -> BatchCall<UpsertAll>;
+    fn upsert_all<'a>(&self, inputs: impl IntoInputs<'a, Upsert>) -> BatchCall<'a, UpsertAll>;
     /// Reads contacts by record id, or by the property set with
     /// [`BatchCall::id_property`] (v3 batch read).
-    fn read_all<K: Into<String> + Send + 'static>(
+    fn read_all<'a, K: Into<String> + Send + 'a>(
         &self,
-        keys: impl IntoInputs<K>,
-    ) -> BatchCall<ReadAll>;
+        keys: impl IntoInputs<'a, K>,
+    ) -> BatchCall<'a, ReadAll>;
     /// Archives contacts by record id (v3 batch archive).
-    fn archive_all<K: Into<String> + Send + 'static>(
+    fn archive_all<'a, K: Into<String> + Send + 'a>(
         &self,
-        ids: impl IntoInputs<K>,
-    ) -> BatchCall<ArchiveAll>;
+        ids: impl IntoInputs<'a, K>,
+    ) -> BatchCall<'a, ArchiveAll>;
     /// Creates or updates contacts through the legacy v1 batch endpoint.
-    fn v1_create_or_update_all(
+    fn v1_create_or_update_all<'a>(
         &self,
-        inputs: impl IntoInputs<V1Contact>,
-    ) -> BatchCall<V1CreateOrUpdateAll>;
+        inputs: impl IntoInputs<'a, V1Contact>,
+    ) -> BatchCall<'a, V1CreateOrUpdateAll>;
 }
 
 impl ContactsBatchExt for Client {
-    fn create_all(&self, inputs: impl IntoInputs<Create>) -> BatchCall<CreateAll> {
+    fn create_all<'a>(&self, inputs: impl IntoInputs<'a, Create>) -> BatchCall<'a, CreateAll> {
         let op = CreateAll {
             reconcile_by: Some(EMAIL_PROPERTY.to_owned()),
         };
         BatchCall::new(self, op, inputs.into_inputs())
     }
 
-    fn update_all(&self, inputs: impl IntoInputs<Update>) -> BatchCall<UpdateAll> {
+    fn update_all<'a>(&self, inputs: impl IntoInputs<'a, Update>) -> BatchCall<'a, UpdateAll> {
         BatchCall::new(self, UpdateAll(()), inputs.into_inputs())
     }
 
-    fn upsert_all(&self, inputs: impl IntoInputs<Upsert>) -> BatchCall<UpsertAll> {
+    fn upsert_all<'a>(&self, inputs: impl IntoInputs<'a, Upsert>) -> BatchCall<'a, UpsertAll> {
         BatchCall::new(self, UpsertAll(()), inputs.into_inputs())
     }
 
-    fn read_all<K: Into<String> + Send + 'static>(
+    fn read_all<'a, K: Into<String> + Send + 'a>(
         &self,
-        keys: impl IntoInputs<K>,
-    ) -> BatchCall<ReadAll> {
+        keys: impl IntoInputs<'a, K>,
+    ) -> BatchCall<'a, ReadAll> {
         let op = ReadAll {
             id_property: None,
             properties: Vec::new(),
@@ -280,10 +294,10 @@ impl ContactsBatchExt for Client {
         BatchCall::new(self, op, keys.into_inputs().map(Into::into).boxed())
     }
 
-    fn archive_all<K: Into<String> + Send + 'static>(
+    fn archive_all<'a, K: Into<String> + Send + 'a>(
         &self,
-        ids: impl IntoInputs<K>,
-    ) -> BatchCall<ArchiveAll> {
+        ids: impl IntoInputs<'a, K>,
+    ) -> BatchCall<'a, ArchiveAll> {
         BatchCall::new(
             self,
             ArchiveAll(()),
@@ -291,10 +305,10 @@ impl ContactsBatchExt for Client {
         )
     }
 
-    fn v1_create_or_update_all(
+    fn v1_create_or_update_all<'a>(
         &self,
-        inputs: impl IntoInputs<V1Contact>,
-    ) -> BatchCall<V1CreateOrUpdateAll> {
+        inputs: impl IntoInputs<'a, V1Contact>,
+    ) -> BatchCall<'a, V1CreateOrUpdateAll> {
         let op = V1CreateOrUpdateAll { audit_id: None };
         BatchCall::new(self, op, inputs.into_inputs())
     }
@@ -318,7 +332,7 @@ pub struct CreateAll {
     reconcile_by: Option<String>,
 }
 
-impl BatchCall<CreateAll> {
+impl BatchCall<'_, CreateAll> {
     /// Whether inputs of a create whose fate is unknown (sent, then a reset,
     /// timeout or 5xx) are reconciled: read back by their email (or the
     /// property set with [`reconcile_by`](Self::reconcile_by)), reported
@@ -544,7 +558,7 @@ impl Engine for ReadAll {
     }
 }
 
-impl BatchCall<ReadAll> {
+impl BatchCall<'_, ReadAll> {
     /// Reads by this unique property (`email` or a custom one) instead of
     /// record ids.
     pub fn id_property(mut self, property: impl Into<String>) -> Self {
@@ -660,7 +674,7 @@ impl Engine for V1CreateOrUpdateAll {
     }
 }
 
-impl BatchCall<V1CreateOrUpdateAll> {
+impl BatchCall<'_, V1CreateOrUpdateAll> {
     /// The `auditId` HubSpot records as the source of the changes.
     pub fn audit_id(mut self, audit_id: impl Into<String>) -> Self {
         self.op.audit_id = Some(audit_id.into());

@@ -107,15 +107,15 @@ impl<W> PlanEntry for Entry<W> {
 /// Runs a batch: one outcome per input pulled, in input order. When the run
 /// stops, no more inputs are pulled and the inputs not sent are
 /// [`Outcome::NotSent`]; `abort` then says why.
-pub(super) fn run<Op: Engine>(
+pub(super) fn run<'a, Op: Engine>(
     client: &Client,
     op: Op,
-    mut inputs: BoxStream<'static, Op::Input>,
+    mut inputs: BoxStream<'a, Op::Input>,
     concurrency: usize,
     limit: usize,
     stats: Arc<RunStats>,
     abort: Arc<AbortSignal>,
-) -> BoxStream<'static, InputOutcome> {
+) -> BoxStream<'a, InputOutcome> {
     // Generated trace ids differ between runs, so they cannot collide with
     // ids a caller chose in an earlier run.
     let trace_prefix = format!("hcb{:08x}", fastrand::u32(..));
@@ -177,10 +177,10 @@ fn generated_trace_id(prefix: &str, index: usize) -> String {
 }
 
 /// Cuts the entries into chunks, lazily.
-fn chunks<W: Send + 'static>(
-    entries: impl Stream<Item = Entry<W>> + Send + 'static,
+fn chunks<'a, W: Send + 'a>(
+    entries: impl Stream<Item = Entry<W>> + Send + 'a,
     limit: usize,
-) -> impl Stream<Item = Vec<Entry<W>>> + Send + 'static {
+) -> impl Stream<Item = Vec<Entry<W>>> + Send + 'a {
     let state = (Box::pin(entries), Some(ChunkPlanner::new(limit)));
     futures::stream::unfold(state, |(mut entries, mut planner)| async move {
         loop {
@@ -306,16 +306,16 @@ pub(super) fn lost_track() -> Outcome {
 /// Each item is an input's outcome. When the run stops because nothing more
 /// can succeed, the outcomes of every input pulled come first (the ones not
 /// sent as [`Outcome::NotSent`]), then one `Err` with the cause, then the end.
-pub struct OutcomeStream {
-    outcomes: BoxStream<'static, InputOutcome>,
+pub struct OutcomeStream<'a> {
+    outcomes: BoxStream<'a, InputOutcome>,
     stats: Arc<RunStats>,
     abort: Arc<AbortSignal>,
     ended: bool,
 }
 
-impl OutcomeStream {
+impl<'a> OutcomeStream<'a> {
     pub(super) fn new(
-        outcomes: BoxStream<'static, InputOutcome>,
+        outcomes: BoxStream<'a, InputOutcome>,
         stats: Arc<RunStats>,
         abort: Arc<AbortSignal>,
     ) -> Self {
@@ -333,7 +333,7 @@ impl OutcomeStream {
     }
 }
 
-impl Stream for OutcomeStream {
+impl Stream for OutcomeStream<'_> {
     type Item = Result<InputOutcome, AbortCause>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -351,7 +351,7 @@ impl Stream for OutcomeStream {
     }
 }
 
-impl std::fmt::Debug for OutcomeStream {
+impl std::fmt::Debug for OutcomeStream<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutcomeStream")
             .field("stats", &self.stats.snapshot())

@@ -49,7 +49,7 @@ pub fn quick_retries() -> RetryPolicy {
 pub fn assert_every_input_accounted(outcomes: &[InputOutcome], inputs: usize) {
     assert_eq!(outcomes.len(), inputs, "one outcome per input");
     for (position, outcome) in outcomes.iter().enumerate() {
-        assert_eq!(outcome.index, position as u64, "outcomes in input order");
+        assert_eq!(outcome.index, position, "outcomes in input order");
     }
 }
 
