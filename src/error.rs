@@ -18,7 +18,7 @@ pub enum SdkError {
     Api(Box<ApiError>),
     /// The request could not be built, sent, or its response read.
     #[error("{0}")]
-    Transport(#[source] Box<crate::Error<types::Error>>),
+    Request(#[source] Box<crate::Error<types::ErrorBody>>),
 }
 
 /// A non-2xx answer from HubSpot, with HubSpot's own words.
@@ -30,7 +30,7 @@ pub struct ApiError {
     /// The HTTP status.
     pub status: u16,
     /// HubSpot's error body.
-    pub body: types::Error,
+    pub body: types::ErrorBody,
 }
 
 impl ApiError {
@@ -62,7 +62,7 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-impl fmt::Display for types::Error {
+impl fmt::Display for types::ErrorBody {
     /// `CATEGORY: message (policy P) [correlation id C]`, leaving out what is absent.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(category) = self.category.as_deref().or(self.error_type.as_deref()) {
@@ -79,14 +79,14 @@ impl fmt::Display for types::Error {
     }
 }
 
-impl From<crate::Error<types::Error>> for SdkError {
-    fn from(error: crate::Error<types::Error>) -> Self {
+impl From<crate::Error<types::ErrorBody>> for SdkError {
+    fn from(error: crate::Error<types::ErrorBody>) -> Self {
         match error {
             crate::Error::ErrorResponse(response) => SdkError::Api(Box::new(ApiError {
                 status: response.status().as_u16(),
                 body: response.into_inner(),
             })),
-            other => SdkError::Transport(Box::new(other)),
+            other => SdkError::Request(Box::new(other)),
         }
     }
 }

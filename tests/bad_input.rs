@@ -411,7 +411,7 @@ fn v1_contact(email: Option<String>) -> types::V1BatchContact {
 
 /// What a raw generated call refused as a whole must say.
 async fn refused(
-    call: impl std::future::Future<Output = Result<(), hubspot_contacts_batch::Error<types::Error>>>,
+    call: impl std::future::Future<Output = Result<(), hubspot_contacts_batch::Error<types::ErrorBody>>>,
 ) -> (u16, String) {
     match call.await {
         Err(hubspot_contacts_batch::Error::ErrorResponse(response)) => (

@@ -614,9 +614,9 @@ fn parse_everything(bytes: &[u8]) -> usize {
     let mut parsed = 0;
     parsed += usize::from(serde_json::from_slice::<types::BatchUpsertResponse>(bytes).is_ok());
     parsed += usize::from(serde_json::from_slice::<types::BatchContactsResponse>(bytes).is_ok());
-    parsed += usize::from(serde_json::from_slice::<types::Error>(bytes).is_ok());
+    parsed += usize::from(serde_json::from_slice::<types::ErrorBody>(bytes).is_ok());
     parsed += usize::from(serde_json::from_slice::<types::V1Contact>(bytes).is_ok());
-    if let Ok(error) = serde_json::from_slice::<types::Error>(bytes) {
+    if let Ok(error) = serde_json::from_slice::<types::ErrorBody>(bytes) {
         // Display is what users and logs see.
         let _ = error.to_string();
     }
@@ -671,7 +671,7 @@ fn the_sample_answers_parse() {
     );
     for sample in &SAMPLE_ANSWERS[1..] {
         assert!(
-            serde_json::from_slice::<types::Error>(sample.as_bytes()).is_ok(),
+            serde_json::from_slice::<types::ErrorBody>(sample.as_bytes()).is_ok(),
             "{sample}"
         );
     }

@@ -136,7 +136,7 @@ async fn the_token_never_appears_in_debug_display_errors_or_traces() {
     );
 
     // Errors of every kind from single calls.
-    let mut calls: Vec<Result<(), hubspot_contacts_batch::Error<types::Error>>> = Vec::new();
+    let mut calls: Vec<Result<(), hubspot_contacts_batch::Error<types::ErrorBody>>> = Vec::new();
     let bad: types::BatchUpsertRequest = serde_json::from_value(serde_json::json!({
         "inputs": [{"id": "x", "idProperty": "email", "properties": {"nope": "1"}}]
     }))

@@ -26,7 +26,7 @@ pub enum ChunkAnswer {
         /// The HTTP status.
         status: u16,
         /// HubSpot's error body.
-        body: Box<types::Error>,
+        body: Box<types::ErrorBody>,
         /// Whether sending part of the inputs may succeed.
         splittable: bool,
     },
@@ -36,7 +36,7 @@ pub enum ChunkAnswer {
         /// The HTTP status.
         status: u16,
         /// HubSpot's error body.
-        body: Box<types::Error>,
+        body: Box<types::ErrorBody>,
         /// Which reason.
         fatal: Fatal,
     },
@@ -50,7 +50,7 @@ impl ChunkAnswer {
     /// The answer of a generated batch call: `read` turns a success into the
     /// per-input answer.
     pub(crate) fn from_result<T>(
-        result: Result<ResponseValue<T>, Error<types::Error>>,
+        result: Result<ResponseValue<T>, Error<types::ErrorBody>>,
         read: impl FnOnce(u16, T) -> ChunkAnswer,
     ) -> Self {
         match result {
@@ -63,7 +63,7 @@ impl ChunkAnswer {
     }
 
     /// Classifies a generated call's error by its fate.
-    fn from_error(error: Error<types::Error>) -> Self {
+    fn from_error(error: Error<types::ErrorBody>) -> Self {
         match error {
             Error::ErrorResponse(response) => {
                 let status = response.status();

@@ -8,7 +8,7 @@
 use crate::{ApiVersion, Client, Error, ResponseValue, types};
 
 /// What every generated batch call returns.
-pub(super) type Answer<T> = Result<ResponseValue<T>, Error<types::Error>>;
+pub(super) type Answer<T> = Result<ResponseValue<T>, Error<types::ErrorBody>>;
 
 pub(super) async fn create(
     client: &Client,

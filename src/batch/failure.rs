@@ -112,7 +112,7 @@ impl InputFailure {
         }
     }
 
-    pub(crate) fn from_error_body(status: u16, error: &types::Error) -> Self {
+    pub(crate) fn from_error_body(status: u16, error: &types::ErrorBody) -> Self {
         let (message, code, context) = gather(&error.message, &error.errors, &error.context);
         Self {
             category: error.category.clone().or_else(|| error.error_type.clone()),
@@ -218,7 +218,7 @@ impl fmt::Display for InputFailure {
 mod tests {
     use super::*;
 
-    fn error_body(json: serde_json::Value) -> types::Error {
+    fn error_body(json: serde_json::Value) -> types::ErrorBody {
         serde_json::from_value(json).unwrap()
     }
 

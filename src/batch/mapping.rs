@@ -253,7 +253,7 @@ pub(crate) fn map_answer(
 /// Empty when the refusal names no contact.
 pub(crate) fn v1_refused_positions(
     status: u16,
-    body: &types::Error,
+    body: &types::ErrorBody,
     emails: &[Option<&str>],
 ) -> BTreeMap<usize, InputFailure> {
     let mut failed = BTreeMap::new();
@@ -502,7 +502,7 @@ mod tests {
 
     #[test]
     fn legacy_refusals_name_positions_by_index_and_email() {
-        let body: types::Error = serde_json::from_value(serde_json::json!({
+        let body: types::ErrorBody = serde_json::from_value(serde_json::json!({
             "status": "error", "message": "Errors found processing batch update", "correlationId": "c",
             "invalidEmails": ["BAD@x"],
             "failureMessages": [

@@ -316,7 +316,7 @@ impl ContactsBatchExt for Client {
 
 /// A generated batch call's result, as the dispatcher takes it.
 fn batch_answer<T>(
-    result: Result<crate::ResponseValue<T>, crate::Error<types::Error>>,
+    result: Result<crate::ResponseValue<T>, crate::Error<types::ErrorBody>>,
     meaning: ResultMeaning,
     into_answer: impl FnOnce(u16, T) -> BatchAnswer,
 ) -> ChunkAnswer {
@@ -662,7 +662,7 @@ impl Engine for V1CreateOrUpdateAll {
     fn refused_inputs(
         &self,
         status: u16,
-        body: &types::Error,
+        body: &types::ErrorBody,
         inputs: &[&Self::Wire],
     ) -> Option<std::collections::BTreeMap<usize, InputFailure>> {
         let emails: Vec<Option<&str>> = inputs.iter().map(|input| input.email.as_deref()).collect();

@@ -56,7 +56,7 @@ pub trait Engine: Send + Sync + 'static {
     fn refused_inputs(
         &self,
         _status: u16,
-        _body: &types::Error,
+        _body: &types::ErrorBody,
         _inputs: &[&Self::Wire],
     ) -> Option<BTreeMap<usize, InputFailure>> {
         None

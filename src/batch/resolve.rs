@@ -147,7 +147,7 @@ mod tests {
             .collect()
     }
 
-    fn body(message: &str) -> Box<types::Error> {
+    fn body(message: &str) -> Box<types::ErrorBody> {
         Box::new(serde_json::from_value(serde_json::json!({"message": message})).unwrap())
     }
 
