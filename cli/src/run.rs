@@ -260,7 +260,7 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
         _ => None,
     };
     let progress = progress_bar(common.quiet, source.size);
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(RowTracker {
         key: job.key.clone(),
         pending: Mutex::new(Pending::default()),
         sink: Mutex::new(Sink {
@@ -501,7 +501,7 @@ fn progress_bar(quiet: bool, size: Option<u64>) -> Option<ProgressBar> {
 }
 
 /// What the input adapter and the outcome loop share.
-struct Shared {
+struct RowTracker {
     key: Key,
     pending: Mutex<Pending>,
     sink: Mutex<Sink>,
@@ -544,7 +544,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// others are remembered by (row, line) until their outcome comes back.
 fn inputs<T, F>(
     mut rows: mpsc::Receiver<Item>,
-    shared: &Arc<Shared>,
+    shared: &Arc<RowTracker>,
     convert: F,
 ) -> InputStream<BoxStream<'static, T>>
 where

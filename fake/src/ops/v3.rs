@@ -271,7 +271,7 @@ fn apply_writes(
         .collect()
 }
 
-/// Shared body of update (`upsert == false`) and upsert.
+/// FakeState body of update (`upsert == false`) and upsert.
 fn write_batch(ctx: &mut Ctx<'_>, inputs: Vec<WriteInput>, upsert: bool) -> Reply {
     if inputs.len() > MAX_INPUTS_PER_BATCH {
         return Reply::too_many_inputs();

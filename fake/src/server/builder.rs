@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use super::FakeHubSpot;
 use super::connection::accept_loop;
 use super::router::router;
-use super::state::{Shared, StoreState};
+use super::state::{FakeState, StoreState};
 use crate::catalogue::{Catalogue, PropertyDef, default_properties};
 use crate::faults::{FaultInjector, FaultSpec, TIMEOUT_AFTER_HOLD};
 use crate::limits::{RateLimit, RateLimiter};
@@ -187,7 +187,7 @@ impl FakeHubSpotBuilder {
             source,
         })?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(FakeState {
             latency: self.latency,
             tokens: self.tokens.map(|t| t.into_iter().collect()),
             v1_apply_delay: self.v1_apply_delay,

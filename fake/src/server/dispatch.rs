@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use super::state::{Shared, lock, stopped};
+use super::state::{FakeState, lock, stopped};
 use crate::ops::{v1, v3};
 use crate::reply::Reply;
 use crate::routes::{ApiVersion, BatchOp, Route};
@@ -30,7 +30,7 @@ fn query_flag(query: Option<&str>, name: &str) -> bool {
 /// The reply of `route` to a body that was read whole: `vid` is the `{vid}` path segment
 /// of [`Route::V1Update`], `query` the query string.
 pub(super) fn dispatch(
-    shared: &Arc<Shared>,
+    shared: &Arc<FakeState>,
     route: Route,
     vid: Option<&str>,
     query: Option<&str>,
@@ -54,7 +54,7 @@ pub(super) fn dispatch(
 /// One batch operation at an API version: the same operations over the same store for
 /// every version.
 fn batch(
-    shared: &Shared,
+    shared: &FakeState,
     op: BatchOp,
     version: ApiVersion,
     query: Option<&str>,
@@ -89,7 +89,7 @@ fn batch(
 /// Runs a batch operation under the store lock, with what `version` changes: whether
 /// creates must carry the admin-required properties.
 fn with_store(
-    shared: &Shared,
+    shared: &FakeState,
     version: ApiVersion,
     op: impl FnOnce(&mut v3::Ctx<'_>) -> Reply,
 ) -> Reply {
@@ -106,7 +106,7 @@ fn with_store(
 
 /// A v1 batch: validated whole, then applied now or, after `v1_apply_delay`, by a task
 /// that drops it if the fake was reset or shut down meanwhile.
-fn v1_batch(shared: &Arc<Shared>, items: Vec<V1BatchItem>) -> Reply {
+fn v1_batch(shared: &Arc<FakeState>, items: Vec<V1BatchItem>) -> Reply {
     let mut st = lock(&shared.store);
     let writes = match v1::validate_batch(&st.store, items) {
         Ok(w) => w,

@@ -24,14 +24,14 @@ pub use builder::{FakeHubSpotBuilder, StartError};
 
 use crate::stats::Stats;
 use crate::store::StoredContact;
-use state::{Shared, lock};
+use state::{FakeState, lock};
 
 /// A running fake. Dropping it stops the server too; [`shutdown`](Self::shutdown) also waits
 /// for it to finish.
 #[derive(Debug)]
 pub struct FakeHubSpot {
     addr: SocketAddr,
-    shared: Arc<Shared>,
+    shared: Arc<FakeState>,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
 }

@@ -13,7 +13,7 @@ use super::body::read_body;
 use super::connection::{ConnCtl, drop_connection};
 use super::dispatch::dispatch;
 use super::response::finish;
-use super::state::{Shared, lock, stopped};
+use super::state::{FakeState, lock, stopped};
 use crate::faults::FaultKind;
 use crate::limits::{LimitHeaders, Policy, Verdict, retry_after_secs};
 use crate::reply::Reply;
@@ -22,7 +22,7 @@ use crate::routes::Route;
 /// One HubSpot-route exchange, inside the configured latency: half on the way
 /// in, half on the way out. `vid` is the `{vid}` path segment of [`Route::V1Update`].
 pub(super) async fn pipeline(
-    shared: Arc<Shared>,
+    shared: Arc<FakeState>,
     route: Route,
     vid: Option<String>,
     req: Request,
@@ -36,7 +36,7 @@ pub(super) async fn pipeline(
 }
 
 /// The exchange itself, between the latency halves; see the module docs for the order.
-async fn handle(shared: Arc<Shared>, route: Route, vid: Option<String>, req: Request) -> Response {
+async fn handle(shared: Arc<FakeState>, route: Route, vid: Option<String>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let ctl = parts.extensions.get::<ConnCtl>().cloned();
     let name = route.name();
@@ -129,7 +129,7 @@ async fn handle(shared: Arc<Shared>, route: Route, vid: Option<String>, req: Req
 
 /// Whether the request carries `Authorization: Bearer TOKEN` with a token the fake
 /// accepts (any non-empty one unless tokens were configured).
-fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+fn authorized(shared: &FakeState, headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -6,7 +6,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::state::Shared;
+use super::state::FakeState;
 use crate::limits::LimitHeaders;
 use crate::reply::{Reply, ReplyBody};
 
@@ -24,7 +24,7 @@ pub(super) fn json_response<T: serde::Serialize>(status: StatusCode, body: &T) -
 
 /// Turns a reply into a response with the correlation id and rate-limit headers.
 pub(super) fn finish(
-    shared: &Shared,
+    shared: &FakeState,
     reply: Reply,
     limits: LimitHeaders,
     retry_after: Option<u64>,

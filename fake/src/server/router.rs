@@ -14,13 +14,13 @@ use axum::routing::{MethodRouter, get, post};
 use super::body::drain;
 use super::pipeline::pipeline;
 use super::response::{finish, json_response};
-use super::state::{Shared, lock};
+use super::state::{FakeState, lock};
 use crate::limits::LimitHeaders;
 use crate::reply::Reply;
 use crate::routes::{self, Route, Serves};
 
 /// The fake's router: HubSpot's routes from the route table, then the admin routes.
-pub(super) fn router(shared: Arc<Shared>) -> Router {
+pub(super) fn router(shared: Arc<FakeState>) -> Router {
     routes::table()
         .into_iter()
         .fold(Router::new(), |router, (path, serves)| {
@@ -34,13 +34,13 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// The handler of one path of the route table.
-fn handler(serves: Serves) -> MethodRouter<Arc<Shared>> {
+fn handler(serves: Serves) -> MethodRouter<Arc<FakeState>> {
     match serves {
         Serves::Route(route) => {
-            post(move |State(s): State<Arc<Shared>>, req: Request| pipeline(s, route, None, req))
+            post(move |State(s): State<Arc<FakeState>>, req: Request| pipeline(s, route, None, req))
         }
         Serves::V1Update => post(
-            |State(s): State<Arc<Shared>>, Path(vid): Path<String>, req: Request| {
+            |State(s): State<Arc<FakeState>>, Path(vid): Path<String>, req: Request| {
                 pipeline(s, Route::V1Update, Some(vid), req)
             },
         ),
@@ -52,7 +52,7 @@ fn handler(serves: Serves) -> MethodRouter<Arc<Shared>> {
 /// that version, object type and operation; otherwise a 404 like an unknown route's, but
 /// counted in the stats under the request's own path, since the path is HubSpot's.
 async fn dated_batch(
-    State(s): State<Arc<Shared>>,
+    State(s): State<Arc<FakeState>>,
     segments: Result<Path<(String, String, String)>, PathRejection>,
     req: Request,
 ) -> Response {
@@ -77,25 +77,25 @@ async fn dated_batch(
 }
 
 /// `GET /_fake/contacts`: every contact, archived ones included.
-async fn admin_contacts(State(s): State<Arc<Shared>>) -> Response {
+async fn admin_contacts(State(s): State<Arc<FakeState>>) -> Response {
     let contacts = lock(&s.store).store.snapshot();
     json_response(StatusCode::OK, &contacts)
 }
 
 /// `GET /_fake/stats`: the counters.
-async fn admin_stats(State(s): State<Arc<Shared>>) -> Response {
+async fn admin_stats(State(s): State<Arc<FakeState>>) -> Response {
     let stats = lock(&s.stats).clone();
     json_response(StatusCode::OK, &stats)
 }
 
 /// `POST /_fake/reset`: as [`FakeHubSpot::reset`](crate::FakeHubSpot::reset).
-async fn admin_reset(State(s): State<Arc<Shared>>) -> StatusCode {
+async fn admin_reset(State(s): State<Arc<FakeState>>) -> StatusCode {
     s.reset();
     StatusCode::NO_CONTENT
 }
 
 /// Any other path: a 404, not counted (the body is drained first, see [`drain`]).
-async fn not_found(State(s): State<Arc<Shared>>, req: Request) -> Response {
+async fn not_found(State(s): State<Arc<FakeState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     drain(body).await;
     let reply = no_route(&parts.method, parts.uri.path());

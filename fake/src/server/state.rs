@@ -40,7 +40,7 @@ fn shuffle_rng(seed: u64) -> fastrand::Rng {
 
 /// The state of one running fake, shared by its connections and handlers.
 #[derive(Debug)]
-pub(super) struct Shared {
+pub(super) struct FakeState {
     pub(super) latency: Duration,
     pub(super) tokens: Option<HashSet<String>>,
     pub(super) v1_apply_delay: Duration,
@@ -55,7 +55,7 @@ pub(super) struct Shared {
     pub(super) shutdown: watch::Receiver<bool>,
 }
 
-impl Shared {
+impl FakeState {
     /// Forgets contacts, pending v1 batches, counters and windows, and re-seeds.
     pub(super) fn reset(&self) {
         {
