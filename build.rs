@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_map_type("::std::collections::BTreeMap")
         // Every request goes through the hand-written transport in
         // `src/client.rs`: auth, rate limiting, retries.
-        .with_inner_type("crate::client::Transport".parse()?)
+        .with_inner_type("crate::client::ClientState".parse()?)
         .with_hooks(HooksMode::Expected);
 
     let tokens = Generator::new(&settings)

@@ -48,7 +48,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .upsert_all([Upsert::by_email("grace@example.com").set("firstname", "Grace")])
         .send()
         .await?;
-    println!("{} upserted", report.counts().created + report.counts().updated);
+    println!(
+        "{} upserted",
+        report.counts().created + report.counts().updated
+    );
 
     for contact in client
         .find_by_email(&["grace@example.com", "nobody@example.com"])

@@ -1,5 +1,5 @@
 //! Building a [`Client`]: base URL, token, timeouts; and the seam through which
-//! every generated call passes ([`Transport`]).
+//! every generated call passes ([`ClientState`]).
 
 use std::{
     fmt,
@@ -14,8 +14,8 @@ use crate::{
     Client,
     api_version::{API_VERSION_ENV, ApiVersion},
     error::SdkError,
+    exchange::{self, Policy, RequestCounters},
     policy::{RateLimit, RateLimiter, RetryPolicy, WindowLimiter},
-    transport::{self, Policy},
 };
 
 /// HubSpot's API host, used when no base URL is given.
@@ -33,12 +33,12 @@ pub const BASE_URL_ENV: &str = "HUBSPOT_BASE_URL";
 
 /// A HubSpot access token (private-app or OAuth). Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken(String);
+pub(crate) struct AccessToken(String);
 
 impl AccessToken {
     /// Wraps a token. Surrounding whitespace (a trailing newline from a file,
     /// say) is removed.
-    pub fn new(token: impl Into<String>) -> Self {
+    pub(crate) fn new(token: impl Into<String>) -> Self {
         let token = token.into();
         Self(token.trim().to_owned())
     }
@@ -68,18 +68,20 @@ impl fmt::Debug for AccessToken {
 /// single-request call such as `client.batch_upsert().body(..).send()` gets the
 /// same authentication, rate limiting and retries as the batch helpers.
 #[derive(Clone)]
-pub struct Transport {
-    shared: Arc<Shared>,
+pub struct ClientState {
+    settings: Arc<Settings>,
+    /// The counters of the batch run this client was made for, if any.
+    counters: Option<Arc<RequestCounters>>,
 }
 
-struct Shared {
+struct Settings {
     authorization: RwLock<HeaderValue>,
     allow_insecure_http: bool,
     api_version: ApiVersion,
     policy: Policy,
 }
 
-impl Transport {
+impl ClientState {
     fn new(
         token: &AccessToken,
         allow_insecure_http: bool,
@@ -87,27 +89,18 @@ impl Transport {
         policy: Policy,
     ) -> Result<Self, SdkError> {
         Ok(Self {
-            shared: Arc::new(Shared {
+            settings: Arc::new(Settings {
                 authorization: RwLock::new(token.header_value()?),
                 allow_insecure_http,
                 api_version,
                 policy,
             }),
+            counters: None,
         })
     }
 
-    /// The rate limiter shared by this client and its clones.
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.shared.policy.limiter
-    }
-
-    /// The retry policy.
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.shared.policy.retry
-    }
-
     fn authorization(&self) -> HeaderValue {
-        match self.shared.authorization.read() {
+        match self.settings.authorization.read() {
             Ok(value) => value.clone(),
             // A writer never panics while holding the lock, but stay usable if one did.
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -115,24 +108,24 @@ impl Transport {
     }
 
     fn set_authorization(&self, value: HeaderValue) {
-        match self.shared.authorization.write() {
+        match self.settings.authorization.write() {
             Ok(mut slot) => *slot = value,
             Err(poisoned) => *poisoned.into_inner() = value,
         }
     }
 }
 
-impl fmt::Debug for Transport {
+impl fmt::Debug for ClientState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Transport")
+        f.debug_struct("ClientState")
             .field("authorization", &"<redacted>")
-            .field("api_version", &self.shared.api_version)
-            .field("policy", &self.shared.policy)
+            .field("api_version", &self.settings.api_version)
+            .field("policy", &self.settings.policy)
             .finish()
     }
 }
 
-impl ClientHooks<Transport> for Client {
+impl ClientHooks<ClientState> for Client {
     async fn exec(
         &self,
         mut request: reqwest::Request,
@@ -143,18 +136,19 @@ impl ClientHooks<Transport> for Client {
         headers.remove("api-version");
         // `build` refuses such a base URL; this also covers a client assembled
         // with the generated `Client::new`: the token never travels in clear.
-        if token_may_travel(request.url(), self.inner().shared.allow_insecure_http) {
+        if token_may_travel(request.url(), self.inner().settings.allow_insecure_http) {
             request
                 .headers_mut()
                 .insert(AUTHORIZATION, self.inner().authorization());
         } else {
             tracing::warn!(host = ?request.url().host_str(), "not sending the access token over plain http");
         }
-        transport::execute(
+        exchange::execute(
             self.client(),
-            &self.inner().shared.policy,
+            &self.inner().settings.policy,
             request,
             info.operation_id,
+            self.inner().counters.as_deref(),
         )
         .await
     }
@@ -299,7 +293,7 @@ impl ClientBuilder {
         Ok(Client::new_with_client(
             &self.base_url,
             http,
-            Transport::new(&token, self.allow_insecure_http, self.api_version, policy)?,
+            ClientState::new(&token, self.allow_insecure_http, self.api_version, policy)?,
         ))
     }
 }
@@ -377,9 +371,19 @@ impl Client {
         builder.build()
     }
 
+    /// This client, sharing its token, limiter and policy, with its requests
+    /// counted into `counters` (the batch helpers' per-run statistics).
+    pub(crate) fn counted(&self, counters: Arc<RequestCounters>) -> Client {
+        let inner = ClientState {
+            settings: Arc::clone(&self.inner().settings),
+            counters: Some(counters),
+        };
+        Client::new_with_client(self.baseurl(), self.client().clone(), inner)
+    }
+
     /// The API version the batch helpers of this client call.
     pub fn batch_version(&self) -> ApiVersion {
-        self.inner().shared.api_version
+        self.inner().settings.api_version
     }
 
     /// Replaces the token used from the next request on, in this client and

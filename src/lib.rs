@@ -10,16 +10,16 @@ pub mod api_version;
 pub mod batch;
 pub mod client;
 pub mod error;
+mod exchange;
 mod generated;
 pub mod id_property;
 pub mod policy;
 pub mod properties;
-mod transport;
 mod wire;
 
 pub use api_version::{ApiVersion, UnknownApiVersion};
 pub use batch::{BatchReport, ContactsBatchExt, InputOutcome, InputStream, Outcome};
-pub use client::{ClientBuilder, Transport};
+pub use client::ClientBuilder;
 pub use error::{ApiError, SdkError};
 pub use generated::{Client, ClientInfo, Error, ResponseValue, builder, types};
 pub use id_property::{ContactKey, Create, InputError, Update, Upsert, V1Contact};
@@ -28,9 +28,9 @@ pub use properties::PropertyValue;
 /// The client, the batch helpers and the input builders in one import, with
 /// the `StreamExt` that reading [`stream`](batch::BatchCall::stream) needs.
 pub mod prelude {
-    pub use futures::StreamExt;
     pub use crate::{
         ApiVersion, Client, ContactKey, ContactsBatchExt, Create, InputStream, Outcome,
         PropertyValue, Update, Upsert, V1Contact,
     };
+    pub use futures::StreamExt;
 }

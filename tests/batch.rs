@@ -392,14 +392,21 @@ async fn inputs_may_borrow_and_outcomes_carry_their_typed_key_and_id() {
     let known: Vec<String> = (0..3).map(email).collect();
     // The inputs borrow `known`: the run lives no longer than it.
     let report = client
-        .upsert_all(known.iter().map(|address| Upsert::by_email(address).set("firstname", "Ada")))
+        .upsert_all(
+            known
+                .iter()
+                .map(|address| Upsert::by_email(address).set("firstname", "Ada")),
+        )
         .send()
         .await
         .expect("not aborted");
     let stored = fake.contacts();
     for (position, outcome) in report.outcomes.iter().enumerate() {
         assert_eq!(outcome.index, position);
-        assert_eq!(outcome.key, Some(ContactKey::Email(known[position].clone())));
+        assert_eq!(
+            outcome.key,
+            Some(ContactKey::Email(known[position].clone()))
+        );
         let id = outcome.id().expect("a created contact has an id");
         let contact = stored.iter().find(|c| c.id == id).expect("stored");
         assert_eq!(contact.properties["email"], known[position]);

@@ -137,7 +137,10 @@ pub fn bad_row_entry<'a>(row: u64, line: u64, key: &'a str, message: &str) -> En
         key,
         outcome: "failed",
         id: None,
-        error: Some(EntryError::plain(ClientCategory::InvalidInput.name(), message)),
+        error: Some(EntryError::plain(
+            ClientCategory::InvalidInput.name(),
+            message,
+        )),
     }
 }
 

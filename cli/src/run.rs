@@ -281,7 +281,9 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
         ),
         Op::Create => tuned(
             client
-                .create_all(inputs(rows, &shared, |_, fields| Ok(convert::create(fields))))
+                .create_all(inputs(rows, &shared, |_, fields| {
+                    Ok(convert::create(fields))
+                }))
                 .reconcile(!common.no_reconcile),
             &job,
         ),
@@ -607,7 +609,11 @@ impl Sink {
         self.rows += 1;
         self.bad_rows += 1;
         self.entry(&report::bad_row_entry(row, line, key, message));
-        self.problem(line, key, &format!("failed: {}: {message}", ClientCategory::InvalidInput));
+        self.problem(
+            line,
+            key,
+            &format!("failed: {}: {message}", ClientCategory::InvalidInput),
+        );
         self.tick();
     }
 

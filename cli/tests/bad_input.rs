@@ -334,11 +334,19 @@ async fn the_token_never_reaches_the_report_or_the_output() {
         let refused = std::ptr::eq(fake, &refusing);
         assert_eq!(run.code, if refused { 3 } else { 1 }, "{run:?}");
         if refused {
-            assert!(run.stderr.contains("STOPPED: HubSpot refused the access token (401)"), "{}", run.stderr);
+            assert!(
+                run.stderr
+                    .contains("STOPPED: HubSpot refused the access token (401)"),
+                "{}",
+                run.stderr
+            );
             let entries: Vec<serde_json::Value> =
                 serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
             assert_eq!(entries.len(), 301, "one entry per row");
-            assert!(entries.iter().all(|e| e["outcome"] == "not_sent"), "{entries:?}");
+            assert!(
+                entries.iter().all(|e| e["outcome"] == "not_sent"),
+                "{entries:?}"
+            );
         }
         let report_text = std::fs::read_to_string(&report_path).unwrap();
         for text in [&run.stdout, &run.stderr, &report_text] {

@@ -73,13 +73,13 @@ impl ChunkAnswer {
                 } else {
                     Vec::new()
                 };
-                let summary = ResponseSummary::from_response(status, response.headers(), &body_bytes);
+                let summary =
+                    ResponseSummary::from_response(status, response.headers(), &body_bytes);
                 let body = Box::new(response.into_inner());
                 match fate(&AttemptOutcome::Response(summary)) {
-                    Fate::MaybeApplied(_) => Self::Unknown(format!(
-                        "HubSpot answered {}: {body}",
-                        status.as_u16()
-                    )),
+                    Fate::MaybeApplied(_) => {
+                        Self::Unknown(format!("HubSpot answered {}: {body}", status.as_u16()))
+                    }
                     Fate::Refused(status) => Self::Refused {
                         status: status.as_u16(),
                         body,
@@ -100,7 +100,9 @@ impl ChunkAnswer {
                 }
             }
             Error::CommunicationError(error) => {
-                match fate(&AttemptOutcome::Transport(TransportFailure::from_reqwest(&error))) {
+                match fate(&AttemptOutcome::Transport(TransportFailure::from_reqwest(
+                    &error,
+                ))) {
                     Fate::NotApplied(_) => Self::NotApplied(format!("could not connect: {error}")),
                     _ => Self::Unknown(error.to_string()),
                 }

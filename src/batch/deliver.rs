@@ -112,7 +112,10 @@ impl<Op: Engine> Run<Op> {
                 settled.push(Some(outcome));
             }
         }
-        let wires: Vec<Op::Wire> = unknown.iter().map(|(_, input, _)| input.wire.clone()).collect();
+        let wires: Vec<Op::Wire> = unknown
+            .iter()
+            .map(|(_, input, _)| input.wire.clone())
+            .collect();
         // Give HubSpot a moment to finish a request that timed out on our side.
         tokio::time::sleep(RECONCILE_DELAY).await;
         let verdicts = self
@@ -126,11 +129,14 @@ impl<Op: Engine> Run<Op> {
             }
             return fill(settled);
         };
-        let (positions, rest): (Vec<usize>, Vec<(Sendable<Op::Wire>, Outcome)>) = unknown
-            .into_iter()
-            .map(|(position, input, outcome)| (position, (input, outcome)))
-            .unzip();
-        let (inputs, unknown_outcomes): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
+        let mut positions = Vec::with_capacity(unknown.len());
+        let mut inputs = Vec::with_capacity(unknown.len());
+        let mut unknown_outcomes = Vec::with_capacity(unknown.len());
+        for (position, input, outcome) in unknown {
+            positions.push(position);
+            inputs.push(input);
+            unknown_outcomes.push(outcome);
+        }
         let ReadBack {
             settled: verdicts,
             decided,

@@ -43,7 +43,7 @@ impl fmt::Display for ClientCategory {
 pub struct InputFailure {
     /// HubSpot's category (`VALIDATION_ERROR`, `OBJECT_NOT_FOUND`,
     /// `CONFLICT`, …); `None` when HubSpot gave none, or when the client failed
-    /// the input itself ([`client`](Self::client)).
+    /// the input itself (`client`).
     pub category: Option<String>,
     /// Set when the client, not HubSpot, failed the input.
     pub client: Option<ClientCategory>,
@@ -235,7 +235,11 @@ mod tests {
         assert_eq!(failure.category.as_deref(), Some("VALIDATION_ERROR"));
         assert_eq!(failure.code.as_deref(), Some("MISSING_REQUIRED_PROPERTY"));
         assert_eq!(failure.property_name(), Some("lifecyclestage"));
-        assert!(failure.message.contains("is required"), "{}", failure.message);
+        assert!(
+            failure.message.contains("is required"),
+            "{}",
+            failure.message
+        );
         assert_eq!(
             failure.to_string(),
             "VALIDATION_ERROR: Property values were not valid; Property \"lifecyclestage\" is required [correlation id c-1]"
@@ -267,7 +271,10 @@ mod tests {
         let invalid = InputFailure::client(ClientCategory::InvalidInput, "the key is empty");
         assert_eq!(invalid.category, None);
         assert_eq!(invalid.to_string(), "INVALID_INPUT: the key is empty");
-        let bare = InputFailure::from_error_body(502, &error_body(serde_json::json!({"message": "Bad gateway"})));
+        let bare = InputFailure::from_error_body(
+            502,
+            &error_body(serde_json::json!({"message": "Bad gateway"})),
+        );
         assert_eq!(bare.category, None);
         assert_eq!(bare.client, None);
         assert_eq!(bare.to_string(), "HTTP 502: Bad gateway");

@@ -437,7 +437,9 @@ mod tests {
         };
         let outcomes = map_answer(&sent, answer, ResultMeaning::Updated);
         assert_eq!(outcomes[0], Outcome::Updated { id: "5".into() });
-        assert!(matches!(&outcomes[1], Outcome::Failed(f) if f.category.as_deref() == Some("OBJECT_NOT_FOUND")));
+        assert!(
+            matches!(&outcomes[1], Outcome::Failed(f) if f.category.as_deref() == Some("OBJECT_NOT_FOUND"))
+        );
     }
 
     #[test]
@@ -514,7 +516,10 @@ mod tests {
         let emails = [Some("a@x"), Some("bad@x"), None];
         let failed = v1_refused_positions(400, &body, &emails);
         assert_eq!(failed.keys().copied().collect::<Vec<_>>(), vec![0, 1]);
-        assert_eq!(failed[&0].category.as_deref(), Some("PROPERTY_DOESNT_EXIST"));
+        assert_eq!(
+            failed[&0].category.as_deref(),
+            Some("PROPERTY_DOESNT_EXIST")
+        );
         assert_eq!(failed[&0].context["propertyName"], vec!["shoe".to_string()]);
         assert_eq!(failed[&1].category.as_deref(), Some("INVALID_EMAIL"));
     }

@@ -35,8 +35,13 @@ pub trait Engine: Send + Sync + 'static {
     }
 
     /// The input's key, and its wire form or why it is refused.
-    fn prepare(&self, input: Self::Input)
-    -> (Option<ContactKey>, Result<PreparedInput<Self::Wire>, InputError>);
+    fn prepare(
+        &self,
+        input: Self::Input,
+    ) -> (
+        Option<ContactKey>,
+        Result<PreparedInput<Self::Wire>, InputError>,
+    );
 
     /// Sets the `objectWriteTraceId` of a wire input; false for operations
     /// that carry none.

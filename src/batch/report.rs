@@ -124,7 +124,12 @@ impl fmt::Display for AbortCause {
             }
             Self::DailyLimit(_) => "it returns at midnight in the account's time zone",
         };
-        write!(f, "{}: {advice}; HubSpot said: {}", self.what(), self.refusal())
+        write!(
+            f,
+            "{}: {advice}; HubSpot said: {}",
+            self.what(),
+            self.refusal()
+        )
     }
 }
 
@@ -228,7 +233,15 @@ mod tests {
             cause: AbortCause::Unauthorized(refusal),
         };
         let shown = aborted.to_string();
-        assert!(shown.starts_with("the batch stopped after 0 inputs: HubSpot refused the access token (401)"), "{shown}");
-        assert!(shown.contains("INVALID_AUTHENTICATION: Authentication credentials not found"), "{shown}");
+        assert!(
+            shown.starts_with(
+                "the batch stopped after 0 inputs: HubSpot refused the access token (401)"
+            ),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("INVALID_AUTHENTICATION: Authentication credentials not found"),
+            "{shown}"
+        );
     }
 }

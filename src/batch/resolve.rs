@@ -133,6 +133,16 @@ mod tests {
     use super::*;
     use crate::{batch::mapping::BatchAnswer, types};
 
+    /// (name, answer, inputs sent, inputs the refusal names, room, expected)
+    type Case = (
+        &'static str,
+        ChunkAnswer,
+        usize,
+        Option<BTreeMap<usize, InputFailure>>,
+        Room,
+        Resolution,
+    );
+
     const ROOM: Room = Room {
         bisects: true,
         may_reconcile: true,
@@ -177,33 +187,141 @@ mod tests {
         };
         let failure = InputFailure::from_error_body(400, &body("bad email"));
         let named = BTreeMap::from([(1, failure.clone())]);
-        let cases: Vec<(&str, ChunkAnswer, usize, Option<BTreeMap<usize, InputFailure>>, Room, Resolution)> = vec![
-            ("uniform success", ChunkAnswer::Uniform(Outcome::Archived), 2, None, ROOM,
-             Resolution::Settled(vec![Outcome::Archived, Outcome::Archived])),
-            ("unknown, may reconcile", ChunkAnswer::Unknown("reset".into()), 2, None, ROOM,
-             Resolution::Reconcile(vec![unknown("reset"), unknown("reset")])),
-            ("unknown, no rounds left", ChunkAnswer::Unknown("reset".into()), 1, None, no_reconcile,
-             Resolution::Settled(vec![unknown("reset")])),
-            ("never sent", ChunkAnswer::NotApplied("refused".into()), 1, None, ROOM,
-             Resolution::Settled(vec![Outcome::NotSent { reason: "refused".into() }])),
-            ("401 stops the run", ChunkAnswer::Fatal { status: 401, body: body("no"), fatal: Fatal::Unauthorized }, 2, None, ROOM,
-             Resolution::Abort(AbortCause::Unauthorized(InputFailure::from_error_body(401, &body("no"))))),
-            ("the daily limit stops the run", ChunkAnswer::Fatal { status: 429, body: body("no"), fatal: Fatal::DailyLimit }, 2, None, ROOM,
-             Resolution::Abort(AbortCause::DailyLimit(InputFailure::from_error_body(429, &body("no"))))),
-            ("refusal naming inputs", refused(400, true), 3, Some(named.clone()), ROOM,
-             Resolution::DropAndResend(named)),
-            ("refusal naming none, splittable", refused(400, true), 3, Some(BTreeMap::new()), ROOM,
-             Resolution::Split),
-            ("409 splits", refused(409, true), 2, None, ROOM, Resolution::Split),
-            ("a lone input is not split", refused(400, true), 1, None, ROOM,
-             Resolution::Settled(vec![Outcome::Failed(InputFailure::from_error_body(400, &body("no")))])),
-            ("an operation that does not bisect", refused(400, true), 2, None, no_bisect,
-             Resolution::Settled(vec![Outcome::Failed(InputFailure::from_error_body(400, &body("no"))); 2])),
-            ("a 404 fails all", refused(404, false), 2, None, ROOM,
-             Resolution::Settled(vec![Outcome::Failed(InputFailure::from_error_body(404, &body("no"))); 2])),
+        let cases: Vec<Case> = vec![
+            (
+                "uniform success",
+                ChunkAnswer::Uniform(Outcome::Archived),
+                2,
+                None,
+                ROOM,
+                Resolution::Settled(vec![Outcome::Archived, Outcome::Archived]),
+            ),
+            (
+                "unknown, may reconcile",
+                ChunkAnswer::Unknown("reset".into()),
+                2,
+                None,
+                ROOM,
+                Resolution::Reconcile(vec![unknown("reset"), unknown("reset")]),
+            ),
+            (
+                "unknown, no rounds left",
+                ChunkAnswer::Unknown("reset".into()),
+                1,
+                None,
+                no_reconcile,
+                Resolution::Settled(vec![unknown("reset")]),
+            ),
+            (
+                "never sent",
+                ChunkAnswer::NotApplied("refused".into()),
+                1,
+                None,
+                ROOM,
+                Resolution::Settled(vec![Outcome::NotSent {
+                    reason: "refused".into(),
+                }]),
+            ),
+            (
+                "401 stops the run",
+                ChunkAnswer::Fatal {
+                    status: 401,
+                    body: body("no"),
+                    fatal: Fatal::Unauthorized,
+                },
+                2,
+                None,
+                ROOM,
+                Resolution::Abort(AbortCause::Unauthorized(InputFailure::from_error_body(
+                    401,
+                    &body("no"),
+                ))),
+            ),
+            (
+                "the daily limit stops the run",
+                ChunkAnswer::Fatal {
+                    status: 429,
+                    body: body("no"),
+                    fatal: Fatal::DailyLimit,
+                },
+                2,
+                None,
+                ROOM,
+                Resolution::Abort(AbortCause::DailyLimit(InputFailure::from_error_body(
+                    429,
+                    &body("no"),
+                ))),
+            ),
+            (
+                "refusal naming inputs",
+                refused(400, true),
+                3,
+                Some(named.clone()),
+                ROOM,
+                Resolution::DropAndResend(named),
+            ),
+            (
+                "refusal naming none, splittable",
+                refused(400, true),
+                3,
+                Some(BTreeMap::new()),
+                ROOM,
+                Resolution::Split,
+            ),
+            (
+                "409 splits",
+                refused(409, true),
+                2,
+                None,
+                ROOM,
+                Resolution::Split,
+            ),
+            (
+                "a lone input is not split",
+                refused(400, true),
+                1,
+                None,
+                ROOM,
+                Resolution::Settled(vec![Outcome::Failed(InputFailure::from_error_body(
+                    400,
+                    &body("no"),
+                ))]),
+            ),
+            (
+                "an operation that does not bisect",
+                refused(400, true),
+                2,
+                None,
+                no_bisect,
+                Resolution::Settled(vec![
+                    Outcome::Failed(InputFailure::from_error_body(
+                        400,
+                        &body("no")
+                    ));
+                    2
+                ]),
+            ),
+            (
+                "a 404 fails all",
+                refused(404, false),
+                2,
+                None,
+                ROOM,
+                Resolution::Settled(vec![
+                    Outcome::Failed(InputFailure::from_error_body(
+                        404,
+                        &body("no")
+                    ));
+                    2
+                ]),
+            ),
         ];
         for (name, answer, count, named, room, expected) in cases {
-            assert_eq!(resolve(answer, &sent(count), named, room), expected, "{name}");
+            assert_eq!(
+                resolve(answer, &sent(count), named, room),
+                expected,
+                "{name}"
+            );
         }
     }
 
@@ -240,7 +358,9 @@ mod tests {
         assert_eq!(read.decided, 3);
         assert_eq!(read.settled[0], Some(Outcome::Created { id: "7".into() }));
         assert_eq!(read.settled[1], None);
-        assert!(matches!(&read.settled[2], Some(Outcome::Failed(f)) if f.client == Some(ClientCategory::AlreadyExisted) && f.message.contains("Existing ID: 3")));
+        assert!(
+            matches!(&read.settled[2], Some(Outcome::Failed(f)) if f.client == Some(ClientCategory::AlreadyExisted) && f.message.contains("Existing ID: 3"))
+        );
         assert_eq!(read.settled[3], Some(unknown("d")));
     }
 }

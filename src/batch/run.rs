@@ -17,9 +17,9 @@ use tokio::sync::watch;
 
 use super::{
     deliver::RECONCILE_ROUNDS,
+    failure::{ClientCategory, InputFailure},
     gate::KeyGate,
     operation::Engine,
-    failure::{ClientCategory, InputFailure},
     outcome::{InputOutcome, Outcome},
     plan::{ChunkPlanner, PlanEntry},
     report::{AbortCause, BatchStats},
@@ -226,7 +226,10 @@ impl<Op: Engine> Run<Op> {
     }
 
     /// Sends a chunk and returns each entry's outcome (with its key), in order.
-    async fn settle(&self, chunk: Vec<Entry<Op::Wire>>) -> Vec<(InputOutcome, Option<KeyIdentity>)> {
+    async fn settle(
+        &self,
+        chunk: Vec<Entry<Op::Wire>>,
+    ) -> Vec<(InputOutcome, Option<KeyIdentity>)> {
         let mut settled: Vec<(InputOutcome, Option<KeyIdentity>)> = Vec::with_capacity(chunk.len());
         let mut sendable = Vec::with_capacity(chunk.len());
         for entry in chunk {
@@ -239,7 +242,8 @@ impl<Op: Engine> Run<Op> {
                     (lost_track(), identity)
                 }
                 Err(error) => {
-                    let refused = InputFailure::client(ClientCategory::InvalidInput, error.to_string());
+                    let refused =
+                        InputFailure::client(ClientCategory::InvalidInput, error.to_string());
                     (Outcome::Failed(refused), None)
                 }
             };
@@ -250,10 +254,8 @@ impl<Op: Engine> Run<Op> {
             };
             settled.push((outcome, identity));
         }
-        let (slots, inputs): (Vec<usize>, Vec<Sendable<Op::Wire>>) = self
-            .untie_repeated_trace_ids(sendable)
-            .into_iter()
-            .unzip();
+        let (slots, inputs): (Vec<usize>, Vec<Sendable<Op::Wire>>) =
+            self.untie_repeated_trace_ids(sendable).into_iter().unzip();
         let delivered = self.deliver(inputs, RECONCILE_ROUNDS).await;
         for (slot, outcome) in slots.into_iter().zip(delivered) {
             settled[slot].0.outcome = outcome;

@@ -9,7 +9,7 @@ use std::{
 };
 
 use super::report::BatchStats;
-use crate::transport::RequestCounters;
+use crate::exchange::RequestCounters;
 
 /// What one run has cost so far: its requests, counted by the transport
 /// through the run's own client, and the inputs it read back.

@@ -113,9 +113,7 @@ mod tests {
     use crate::policy::ResponseSummary;
 
     fn status(code: u16) -> AttemptOutcome {
-        AttemptOutcome::Response(ResponseSummary::status(
-            StatusCode::from_u16(code).unwrap(),
-        ))
+        AttemptOutcome::Response(ResponseSummary::status(StatusCode::from_u16(code).unwrap()))
     }
 
     fn throttled(policy: RateLimitPolicy) -> AttemptOutcome {
@@ -135,11 +133,19 @@ mod tests {
             ("400", status(400), Fate::Refused(StatusCode::BAD_REQUEST)),
             ("404", status(404), Fate::Refused(StatusCode::NOT_FOUND)),
             ("409", status(409), Fate::Refused(StatusCode::CONFLICT)),
-            ("413", status(413), Fate::Refused(StatusCode::PAYLOAD_TOO_LARGE)),
+            (
+                "413",
+                status(413),
+                Fate::Refused(StatusCode::PAYLOAD_TOO_LARGE),
+            ),
             ("302", status(302), Fate::Refused(StatusCode::FOUND)),
             ("401", status(401), Fate::Fatal(Fatal::Unauthorized)),
             ("403", status(403), Fate::Fatal(Fatal::Forbidden)),
-            ("429 daily", throttled(Daily), Fate::Fatal(Fatal::DailyLimit)),
+            (
+                "429 daily",
+                throttled(Daily),
+                Fate::Fatal(Fatal::DailyLimit),
+            ),
             (
                 "429 ten-secondly",
                 throttled(TenSecondly),

@@ -11,15 +11,15 @@ use chrono::{DateTime, Utc};
 use reqwest::header::{DATE, HeaderMap, RETRY_AFTER};
 
 /// `X-HubSpot-RateLimit-Max`: requests allowed per interval.
-pub const HEADER_MAX: &str = "x-hubspot-ratelimit-max";
+pub(crate) const HEADER_MAX: &str = "x-hubspot-ratelimit-max";
 /// `X-HubSpot-RateLimit-Remaining`: requests left in the current interval.
-pub const HEADER_REMAINING: &str = "x-hubspot-ratelimit-remaining";
+pub(crate) const HEADER_REMAINING: &str = "x-hubspot-ratelimit-remaining";
 /// `X-HubSpot-RateLimit-Interval-Milliseconds`: the interval of Max/Remaining.
-pub const HEADER_INTERVAL_MS: &str = "x-hubspot-ratelimit-interval-milliseconds";
+pub(crate) const HEADER_INTERVAL_MS: &str = "x-hubspot-ratelimit-interval-milliseconds";
 /// `X-HubSpot-RateLimit-Daily`: requests allowed per day.
-pub const HEADER_DAILY: &str = "x-hubspot-ratelimit-daily";
+pub(crate) const HEADER_DAILY: &str = "x-hubspot-ratelimit-daily";
 /// `X-HubSpot-RateLimit-Daily-Remaining`: requests left today.
-pub const HEADER_DAILY_REMAINING: &str = "x-hubspot-ratelimit-daily-remaining";
+pub(crate) const HEADER_DAILY_REMAINING: &str = "x-hubspot-ratelimit-daily-remaining";
 
 /// The `X-HubSpot-RateLimit-*` headers of one response.
 ///
@@ -30,39 +30,24 @@ pub const HEADER_DAILY_REMAINING: &str = "x-hubspot-ratelimit-daily-remaining";
 /// all, so every field is optional. A value that is not a plain non-negative
 /// integer reads as `None`; so do a `Max` or an interval of zero, which
 /// would describe a limit no client can meet.
-///
-/// ```
-/// use std::time::Duration;
-/// use hubspot_contacts_batch::policy::RateLimitHeaders;
-/// use reqwest::header::{HeaderMap, HeaderValue};
-///
-/// let mut headers = HeaderMap::new();
-/// headers.insert("X-HubSpot-RateLimit-Max", HeaderValue::from_static("190"));
-/// headers.insert("X-HubSpot-RateLimit-Interval-Milliseconds", HeaderValue::from_static("10000"));
-/// headers.insert("X-HubSpot-RateLimit-Remaining", HeaderValue::from_static("oops"));
-/// let limits = RateLimitHeaders::from_headers(&headers);
-/// assert_eq!(limits.max, Some(190));
-/// assert_eq!(limits.interval, Some(Duration::from_secs(10)));
-/// assert_eq!(limits.remaining, None);
-/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RateLimitHeaders {
+pub(crate) struct RateLimitHeaders {
     /// `X-HubSpot-RateLimit-Max`: requests allowed per [`interval`](Self::interval).
-    pub max: Option<u32>,
+    pub(crate) max: Option<u32>,
     /// `X-HubSpot-RateLimit-Remaining`: requests left in the current interval.
-    pub remaining: Option<u32>,
+    pub(crate) remaining: Option<u32>,
     /// `X-HubSpot-RateLimit-Interval-Milliseconds`, as a duration.
-    pub interval: Option<Duration>,
+    pub(crate) interval: Option<Duration>,
     /// `X-HubSpot-RateLimit-Daily`: requests allowed per day.
-    pub daily: Option<u64>,
+    pub(crate) daily: Option<u64>,
     /// `X-HubSpot-RateLimit-Daily-Remaining`: requests left today.
-    pub daily_remaining: Option<u64>,
+    pub(crate) daily_remaining: Option<u64>,
 }
 
 impl RateLimitHeaders {
     /// Reads the rate-limit headers of a response (header names are
     /// case-insensitive). Never fails: unparsable values are `None`.
-    pub fn from_headers(headers: &HeaderMap) -> RateLimitHeaders {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> RateLimitHeaders {
         RateLimitHeaders {
             max: header_u64(headers, HEADER_MAX)
                 .filter(|&n| n > 0)
@@ -76,14 +61,15 @@ impl RateLimitHeaders {
         }
     }
 
+    #[cfg(test)]
     /// Whether none of the headers was present (or parsable).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         *self == RateLimitHeaders::default()
     }
 
     /// Whether the response says the daily budget is spent
     /// (`X-HubSpot-RateLimit-Daily-Remaining: 0`).
-    pub fn daily_exhausted(&self) -> bool {
+    pub(crate) fn daily_exhausted(&self) -> bool {
         self.daily_remaining == Some(0)
     }
 }
@@ -98,7 +84,7 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 }
 
 /// The `Date` header of a response: the server's clock, in UTC.
-pub fn response_date(headers: &HeaderMap) -> Option<DateTime<Utc>> {
+pub(crate) fn response_date(headers: &HeaderMap) -> Option<DateTime<Utc>> {
     parse_http_date(headers.get(DATE)?.to_str().ok()?)
 }
 
@@ -116,27 +102,13 @@ pub fn response_date(headers: &HeaderMap) -> Option<DateTime<Utc>> {
 /// else against the local clock; a date in the past means "now"
 /// (`Duration::ZERO`). Use [`retry_after_at`] for a fully deterministic
 /// reading.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let now = response_date(headers).unwrap_or_else(Utc::now);
     retry_after_at(headers, now)
 }
 
 /// [`retry_after`] with an explicit "now" for HTTP-date values: pure.
-///
-/// ```
-/// use std::time::Duration;
-/// use chrono::{TimeZone, Utc};
-/// use hubspot_contacts_batch::policy::retry_after_at;
-/// use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
-///
-/// let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
-/// let mut headers = HeaderMap::new();
-/// headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 01 Jan 2025 12:00:07 GMT"));
-/// assert_eq!(retry_after_at(&headers, now), Some(Duration::from_secs(7)));
-/// headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
-/// assert_eq!(retry_after_at(&headers, now), Some(Duration::from_secs(3)));
-/// ```
-pub fn retry_after_at(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn retry_after_at(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if value.is_empty() {
         return None;
@@ -176,7 +148,7 @@ fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
 /// secondly limit.", as keyed on by HubSpot's own Node client). See the fact
 /// sheet §5.2: the format is partly uncertain, so the classifier is lenient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RateLimitPolicy {
+pub(crate) enum RateLimitPolicy {
     /// `TEN_SECONDLY_ROLLING`: the per-app burst limit (100/190/250 per
     /// rolling 10 s). Waiting for the window to roll on is enough.
     TenSecondly,
@@ -197,16 +169,7 @@ impl RateLimitPolicy {
     /// `DAILY`, `SECONDLY` or any name containing those words); failing that,
     /// the `message` (or, for a non-JSON body, the text itself) is searched
     /// for "ten_secondly", "daily limit" and "secondly limit".
-    ///
-    /// ```
-    /// use hubspot_contacts_batch::policy::RateLimitPolicy;
-    ///
-    /// let body = br#"{"status":"error","message":"You have reached your daily limit.",
-    ///     "errorType":"RATE_LIMIT","policyName":"DAILY"}"#;
-    /// assert_eq!(RateLimitPolicy::from_body(body), RateLimitPolicy::Daily);
-    /// assert_eq!(RateLimitPolicy::from_body(b"<html>busy</html>"), RateLimitPolicy::Unknown);
-    /// ```
-    pub fn from_body(body: &[u8]) -> RateLimitPolicy {
+    pub(crate) fn from_body(body: &[u8]) -> RateLimitPolicy {
         match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(json) => {
                 let field = |name: &str| json.get(name).and_then(serde_json::Value::as_str);
@@ -221,7 +184,7 @@ impl RateLimitPolicy {
     }
 
     /// Classifies a `policyName` value; `None` when it names no known limit.
-    pub fn from_policy_name(name: &str) -> Option<RateLimitPolicy> {
+    pub(crate) fn from_policy_name(name: &str) -> Option<RateLimitPolicy> {
         let name = name.trim().to_ascii_uppercase();
         if name.contains("DAILY") {
             Some(RateLimitPolicy::Daily)
@@ -235,7 +198,7 @@ impl RateLimitPolicy {
     }
 
     /// Classifies a human-readable message; `None` when it names no known limit.
-    pub fn from_message(message: &str) -> Option<RateLimitPolicy> {
+    pub(crate) fn from_message(message: &str) -> Option<RateLimitPolicy> {
         let message = message.to_ascii_lowercase();
         if message.contains("daily limit") {
             Some(RateLimitPolicy::Daily)

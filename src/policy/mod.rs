@@ -8,59 +8,43 @@
 //! `request_strategy`, in smithy-rs's vocabulary: *throttling* (429, 423),
 //! *server* (5xx) and *transient* (timeouts, lost connections) errors are
 //! retryable, *client* errors (other 4xx) are not, and nothing that may have
-//! been applied is retried for a non-idempotent operation. The only async piece, [`RateLimiter`], is a thin shell
-//! that sleeps on what the pure [`WindowLimiter`] decides.
+//! been applied is retried for a non-idempotent operation. The only async piece,
+//! the client's rate limiter (`limiter.rs`), is a thin shell that waits on
+//! what the pure rolling window (`window.rs`) and daily budget (`daily.rs`)
+//! decide.
 //!
 //! | module part | what it decides |
 //! |---|---|
-//! | [`Operation`], [`OPERATION_IDS`] | what each operationId of the document does; creates are not idempotent |
-//! | [`RateLimitHeaders`], [`retry_after`], [`RateLimitPolicy`] | HubSpot's rate-limit signals in a response |
-//! | [`decide`], [`RetryPolicy`] | retry after a delay, or stop and why |
-//! | [`WindowLimiter`], [`RateLimiter`], [`RateLimit`] | when the next request may start |
+//! | `operation.rs` (crate-private) | what each operationId of the document does; creates are not idempotent |
+//! | `headers.rs` (crate-private) | HubSpot's rate-limit signals in a response |
+//! | `fate.rs` (crate-private) | what an attempt's result means for its inputs: applied, not, maybe, refused, fatal |
+//! | `retry.rs`: [`RetryPolicy`], and the crate-private `decide` | retry after a delay, or stop and why |
+//! | [`RateLimit`] (`rate_limit.rs`) | the quota a client starts from, and its grammar (`100/10s`, `professional`, `off`) |
+//! | `window.rs` (crate-private) | the rolling window: when the next request may start |
+//! | `daily.rs` (crate-private) | the daily budget: spent or not, and until when |
+//! | `limiter.rs` (crate-private) | the async limiter every clone of a client shares; its permit releases a slot on drop |
 //!
-//! A caller's loop looks like this (without the I/O details):
 //!
-//! ```no_run
-//! use std::time::Instant;
-//! use hubspot_contacts_batch::policy::{
-//!     decide, AttemptOutcome, Decision, Operation, RateLimiter, ResponseSummary, RetryPolicy,
-//!     StopReason,
-//! };
-//! # async fn send() -> (reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>) { unimplemented!() }
-//! # async fn example(limiter: RateLimiter) -> Result<(), Box<dyn std::error::Error>> {
-//! let policy = RetryPolicy::default();
-//! let started = Instant::now();
-//! for attempt in 1.. {
-//!     let slot = limiter.acquire().await?;
-//!     let (status, headers, body) = send().await;
-//!     limiter.settle(slot); // every acquire is settled, or its slot stays taken
-//!     limiter.observe(&headers);
-//!     let outcome = AttemptOutcome::Response(ResponseSummary::from_response(status, &headers, &body));
-//!     let jitter = 0.5; // e.g. fastrand::f64()
-//!     match decide(&policy, Operation::BatchUpsert, &outcome, attempt, started.elapsed(), jitter) {
-//!         Decision::Retry { after, .. } => tokio::time::sleep(after).await,
-//!         Decision::Stop(StopReason::Success) => break,
-//!         Decision::Stop(other) => return Err(format!("gave up: {other:?}").into()),
-//!     }
-//! }
-//! # Ok(()) }
-//! ```
+//! What users configure is [`RateLimit`] and [`RetryPolicy`] (with its
+//! [`Jitter`]); the rest is the crate's own machinery.
 
+mod daily;
+mod fate;
 mod headers;
 mod limiter;
 mod operation;
+mod rate_limit;
 mod retry;
+mod window;
 
-pub use headers::{
-    HEADER_DAILY, HEADER_DAILY_REMAINING, HEADER_INTERVAL_MS, HEADER_MAX, HEADER_REMAINING,
-    RateLimitHeaders, RateLimitPolicy, response_date, retry_after, retry_after_at,
+pub(crate) use daily::DailyLimitExhausted;
+pub(crate) use fate::{Fatal, Fate, fate};
+pub(crate) use headers::RateLimitPolicy;
+pub(crate) use limiter::RateLimiter;
+pub(crate) use operation::Operation;
+pub use rate_limit::{ParseRateLimitError, RateLimit};
+pub(crate) use retry::{
+    AttemptOutcome, Decision, ResponseSummary, RetryReason, StopReason, TransportFailure, decide,
 };
-pub use limiter::{
-    DEFAULT_MARGIN, DailyLimitExhausted, Denied, MIN_MARGIN, ParseRateLimitError, RateLimit,
-    RateLimiter, WindowLimiter,
-};
-pub use operation::{OPERATION_IDS, Operation};
-pub use retry::{
-    AttemptOutcome, Decision, Jitter, ResponseSummary, RetryPolicy, RetryReason, StopReason,
-    TransportFailure, decide, next_utc_midnight,
-};
+pub use retry::{Jitter, RetryPolicy};
+pub(crate) use window::WindowLimiter;

@@ -10,17 +10,8 @@
 /// maps to one operation. What matters to the transport policy is
 /// [`Operation::is_idempotent`]: whether sending the same request twice has the
 /// same effect as sending it once.
-///
-/// ```
-/// use hubspot_contacts_batch::policy::Operation;
-///
-/// let op = Operation::from_operation_id("batch_upsert").unwrap();
-/// assert!(op.is_idempotent());
-/// assert_eq!(Operation::from_operation_id("dated_batch_create"), Some(Operation::BatchCreate));
-/// assert!(!Operation::BatchCreate.is_idempotent());
-/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
+pub(crate) enum Operation {
     /// `POST /crm/v3/objects/contacts/batch/create` (not idempotent).
     BatchCreate,
     /// `POST /crm/v3/objects/contacts/batch/update`.
@@ -49,7 +40,7 @@ pub enum Operation {
 /// An operation added to the document must be added here too (the crate's
 /// tests read the document and fail, naming this table, until it is); until
 /// then its requests are [`Operation::Unclassified`].
-pub const OPERATION_IDS: &[(&str, Operation)] = &[
+pub(crate) const OPERATION_IDS: &[(&str, Operation)] = &[
     ("batch_create", Operation::BatchCreate),
     ("batch_update", Operation::BatchUpdate),
     ("batch_upsert", Operation::BatchUpsert),
@@ -72,7 +63,7 @@ impl Operation {
     /// Looks an operation up by its `operationId` in [`OPERATION_IDS`] (as
     /// progenitor passes it to the request hooks). The camelCase spelling
     /// (`batchUpsert`) is accepted too; anything else is `None`.
-    pub fn from_operation_id(id: &str) -> Option<Operation> {
+    pub(crate) fn from_operation_id(id: &str) -> Option<Operation> {
         OPERATION_IDS.iter().find_map(|&(known, op)| {
             let matches = known == id || known.replace('_', "").eq_ignore_ascii_case(id);
             matches.then_some(op)
@@ -90,7 +81,7 @@ impl Operation {
     /// email, so a second application updates what the first one created.
     /// An [`Unclassified`](Operation::Unclassified) operation is treated as
     /// not idempotent: nothing that may have been applied is sent again.
-    pub const fn is_idempotent(self) -> bool {
+    pub(crate) const fn is_idempotent(self) -> bool {
         !matches!(
             self,
             Operation::BatchCreate | Operation::V1CreateContact | Operation::Unclassified

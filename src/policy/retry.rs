@@ -14,11 +14,12 @@ use chrono::{DateTime, Days, NaiveTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
+use super::fate::{Fatal, Fate, MaybeApplied, NotApplied, fate};
 use super::headers::{RateLimitHeaders, RateLimitPolicy, response_date, retry_after};
 use super::operation::Operation;
 
-/// How a failed attempt's delay is randomised (the `jitter` argument of
-/// [`decide`] is the random number, so the decision itself stays pure).
+/// How a failed attempt's delay is randomised (the retry decision takes the
+/// random number as an argument, so the decision itself stays pure).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Jitter {
     /// No randomness: always the full exponential delay.
@@ -44,8 +45,8 @@ pub enum Jitter {
 /// let policy = RetryPolicy::default()
 ///     .max_attempts(4)
 ///     .max_elapsed(Duration::from_secs(30));
-/// assert_eq!(policy.get_max_attempts(), 4);
-/// assert_eq!(RetryPolicy::none().get_max_attempts(), 1);
+/// assert_ne!(policy, RetryPolicy::default());
+/// assert_eq!(RetryPolicy::none(), RetryPolicy::default().max_attempts(1));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
@@ -81,8 +82,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// A policy that never retries: every attempt is the last
-    /// (`max_attempts == 1`). Non-retryable outcomes still get their precise
-    /// [`StopReason`].
+    /// (`max_attempts == 1`).
     pub fn none() -> Self {
         RetryPolicy::default().max_attempts(1)
     }
@@ -151,21 +151,11 @@ impl RetryPolicy {
         self
     }
 
-    /// See [`RetryPolicy::max_attempts`].
-    pub fn get_max_attempts(&self) -> u32 {
-        self.max_attempts
-    }
-
-    /// See [`RetryPolicy::max_elapsed`].
-    pub fn get_max_elapsed(&self) -> Duration {
-        self.max_elapsed
-    }
-
     /// The backoff before the retry that follows attempt `attempt` (1-based),
     /// for a random number `jitter` in `[0, 1)`:
     /// `min(initial × multiplierⁿ⁻¹, max_backoff)`, then jittered.
     /// Out-of-range or NaN `jitter` values are clamped into `[0, 1)`.
-    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
         let exponent = attempt.saturating_sub(1).min(1024);
         let factor = self.multiplier.powi(exponent as i32);
         let cap = self.max_backoff.as_nanos() as f64;
@@ -208,7 +198,7 @@ fn scale(d: Duration, r: f64) -> Duration {
 /// A failure of the transport, classified by whether the request may have
 /// reached HubSpot (smithy-rs: "errors that say whether the request was sent").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TransportFailure {
+pub(crate) enum TransportFailure {
     /// The request provably never reached HubSpot: DNS failure, connection
     /// refused, connect timeout, TLS handshake failure. Safe to retry for
     /// every operation, creates included.
@@ -226,7 +216,7 @@ impl TransportFailure {
     /// timeouts [`TimedOut`](Self::TimedOut), anything else
     /// [`ConnectionLost`](Self::ConnectionLost), the conservative answer for
     /// a request that may have left.
-    pub fn from_reqwest(error: &reqwest::Error) -> TransportFailure {
+    pub(crate) fn from_reqwest(error: &reqwest::Error) -> TransportFailure {
         if error.is_connect() {
             TransportFailure::NotSent
         } else if error.is_timeout() {
@@ -235,32 +225,28 @@ impl TransportFailure {
             TransportFailure::ConnectionLost
         }
     }
-
-    /// Whether the request may have been applied by HubSpot.
-    pub fn may_have_been_sent(self) -> bool {
-        !matches!(self, TransportFailure::NotSent)
-    }
 }
 
 /// What the retry decision needs to know about a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResponseSummary {
+pub(crate) struct ResponseSummary {
     /// The HTTP status.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// The `X-HubSpot-RateLimit-*` headers.
-    pub rate_limit: RateLimitHeaders,
+    pub(crate) rate_limit: RateLimitHeaders,
     /// The `Retry-After` header, as a wait.
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
     /// For a 429, which limit was hit (from the body); `None` otherwise.
-    pub policy: Option<RateLimitPolicy>,
+    pub(crate) policy: Option<RateLimitPolicy>,
     /// The response's `Date` header (the server's clock), used to estimate
     /// when a daily limit resets.
-    pub date: Option<DateTime<Utc>>,
+    pub(crate) date: Option<DateTime<Utc>>,
 }
 
 impl ResponseSummary {
     /// A response with only a status (no headers, no body hints).
-    pub fn status(status: StatusCode) -> Self {
+    #[cfg(test)]
+    pub(crate) fn status(status: StatusCode) -> Self {
         ResponseSummary {
             status,
             rate_limit: RateLimitHeaders::default(),
@@ -273,7 +259,7 @@ impl ResponseSummary {
     /// Reads everything the decision needs from a response's status, headers
     /// and body. The body is only read for a 429 (to classify the limit);
     /// pass an empty slice when it is not at hand.
-    pub fn from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Self {
+    pub(crate) fn from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Self {
         ResponseSummary {
             status,
             rate_limit: RateLimitHeaders::from_headers(headers),
@@ -287,7 +273,7 @@ impl ResponseSummary {
 
 /// What happened to one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptOutcome {
+pub(crate) enum AttemptOutcome {
     /// A response came back (any status).
     Response(ResponseSummary),
     /// No response: the transport failed.
@@ -308,7 +294,7 @@ impl From<TransportFailure> for AttemptOutcome {
 
 /// Why an attempt is worth retrying (smithy-rs's retry kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RetryReason {
+pub(crate) enum RetryReason {
     /// 429: a burst limit (ten-secondly, secondly or unidentified).
     Throttled(RateLimitPolicy),
     /// 423 Locked: HubSpot asks for at least 2 s between requests.
@@ -336,7 +322,7 @@ impl fmt::Display for RetryReason {
 
 /// Why the caller must stop retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
+pub(crate) enum StopReason {
     /// A 2xx: done (a 207's per-input errors are the caller's business).
     Success,
     /// A status that retrying cannot fix: 400, 401, 403, 404, 409, any other
@@ -363,7 +349,7 @@ pub enum StopReason {
 
 /// The outcome of [`decide`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Send the request again after `after`.
     Retry {
         /// How long to wait before the next attempt.
@@ -415,27 +401,7 @@ pub enum Decision {
 /// Every retry is bounded: when `attempt >= max_attempts` the decision is
 /// `Stop(AttemptsExhausted)`, and when `elapsed + after > max_elapsed` it is
 /// `Stop(ElapsedExhausted)`.
-///
-/// ```
-/// use std::time::Duration;
-/// use hubspot_contacts_batch::policy::{
-///     decide, AttemptOutcome, Decision, Operation, RetryPolicy, StopReason, TransportFailure,
-/// };
-///
-/// let policy = RetryPolicy::default();
-/// let lost = AttemptOutcome::Transport(TransportFailure::ConnectionLost);
-/// // An upsert can be sent again...
-/// assert!(matches!(
-///     decide(&policy, Operation::BatchUpsert, &lost, 1, Duration::ZERO, 0.5),
-///     Decision::Retry { .. }
-/// ));
-/// // ...a create may have been applied: reconcile instead.
-/// assert_eq!(
-///     decide(&policy, Operation::BatchCreate, &lost, 1, Duration::ZERO, 0.5),
-///     Decision::Stop(StopReason::MaybeApplied)
-/// );
-/// ```
-pub fn decide(
+pub(crate) fn decide(
     policy: &RetryPolicy,
     op: Operation,
     outcome: &AttemptOutcome,
@@ -445,59 +411,52 @@ pub fn decide(
 ) -> Decision {
     let attempt = attempt.max(1);
     let backoff = || policy.backoff(attempt, jitter);
-    let (reason, after) = match *outcome {
-        AttemptOutcome::Response(ref response) => {
-            let status = response.status;
-            if status.is_success() {
-                return Decision::Stop(StopReason::Success);
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                let limit = match response.policy.unwrap_or(RateLimitPolicy::Unknown) {
-                    RateLimitPolicy::Unknown if response.rate_limit.daily_exhausted() => {
-                        RateLimitPolicy::Daily
-                    }
-                    other => other,
-                };
-                let fallback = match limit {
-                    RateLimitPolicy::Daily => {
-                        return Decision::Stop(StopReason::DailyLimit {
-                            resets_at: response.date.map(next_utc_midnight),
-                        });
-                    }
-                    RateLimitPolicy::Secondly => policy.secondly_wait,
-                    RateLimitPolicy::TenSecondly | RateLimitPolicy::Unknown => {
-                        policy.ten_secondly_wait
-                    }
-                };
-                let after = response
-                    .retry_after
-                    .or(response.rate_limit.interval)
-                    .unwrap_or(fallback);
-                (RetryReason::Throttled(limit), after)
-            } else if status == StatusCode::LOCKED {
-                if !op.is_idempotent() {
-                    return Decision::Stop(StopReason::MaybeApplied);
-                }
-                let after = policy
-                    .locked_wait
-                    .max(response.retry_after.unwrap_or(Duration::ZERO));
-                (RetryReason::Locked, after)
-            } else if status.is_server_error() {
-                if !op.is_idempotent() {
-                    return Decision::Stop(StopReason::MaybeApplied);
-                }
-                let after = backoff().max(response.retry_after.unwrap_or(Duration::ZERO));
-                (RetryReason::ServerError(status), after)
-            } else {
-                return Decision::Stop(StopReason::NotRetryable(status));
-            }
+    let (reason, after) = match fate(outcome) {
+        Fate::Applied => return Decision::Stop(StopReason::Success),
+        Fate::Fatal(Fatal::DailyLimit) => {
+            let date = match outcome {
+                AttemptOutcome::Response(response) => response.date,
+                AttemptOutcome::Transport(_) => None,
+            };
+            return Decision::Stop(StopReason::DailyLimit {
+                resets_at: date.map(next_utc_midnight),
+            });
         }
-        AttemptOutcome::Transport(TransportFailure::NotSent) => (RetryReason::NotSent, backoff()),
-        AttemptOutcome::Transport(failure) => {
-            if !op.is_idempotent() {
-                return Decision::Stop(StopReason::MaybeApplied);
+        Fate::Fatal(fatal) => return Decision::Stop(StopReason::NotRetryable(fatal.status())),
+        Fate::Refused(status) => return Decision::Stop(StopReason::NotRetryable(status)),
+        Fate::NotApplied(NotApplied::NotSent) => (RetryReason::NotSent, backoff()),
+        Fate::NotApplied(NotApplied::Throttled(limit)) => {
+            let fallback = match limit {
+                RateLimitPolicy::Secondly => policy.secondly_wait,
+                _ => policy.ten_secondly_wait,
+            };
+            let (retry_after, interval) = match outcome {
+                AttemptOutcome::Response(response) => {
+                    (response.retry_after, response.rate_limit.interval)
+                }
+                AttemptOutcome::Transport(_) => (None, None),
+            };
+            (
+                RetryReason::Throttled(limit),
+                retry_after.or(interval).unwrap_or(fallback),
+            )
+        }
+        Fate::MaybeApplied(_) if !op.is_idempotent() => {
+            return Decision::Stop(StopReason::MaybeApplied);
+        }
+        Fate::MaybeApplied(why) => {
+            let retry_after = match outcome {
+                AttemptOutcome::Response(response) => response.retry_after,
+                AttemptOutcome::Transport(_) => None,
             }
-            (RetryReason::Transient(failure), backoff())
+            .unwrap_or(Duration::ZERO);
+            match why {
+                MaybeApplied::Locked => (RetryReason::Locked, policy.locked_wait.max(retry_after)),
+                MaybeApplied::ServerError(status) => {
+                    (RetryReason::ServerError(status), backoff().max(retry_after))
+                }
+                MaybeApplied::Transport(failure) => (RetryReason::Transient(failure), backoff()),
+            }
         }
     };
     if attempt >= policy.max_attempts {
@@ -516,15 +475,7 @@ pub fn decide(
 /// know. This is therefore an approximation: the true reset may be up to
 /// 14 hours earlier or 12 hours later. Use it to tell a user roughly when to
 /// come back, never to schedule work precisely.
-///
-/// ```
-/// use chrono::{TimeZone, Utc};
-/// use hubspot_contacts_batch::policy::next_utc_midnight;
-///
-/// let now = Utc.with_ymd_and_hms(2025, 3, 31, 17, 45, 0).unwrap();
-/// assert_eq!(next_utc_midnight(now), Utc.with_ymd_and_hms(2025, 4, 1, 0, 0, 0).unwrap());
-/// ```
-pub fn next_utc_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn next_utc_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
     let tomorrow = now
         .date_naive()
         .checked_add_days(Days::new(1))

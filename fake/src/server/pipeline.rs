@@ -36,7 +36,12 @@ pub(super) async fn pipeline(
 }
 
 /// The exchange itself, between the latency halves; see the module docs for the order.
-async fn handle(shared: Arc<FakeState>, route: Route, vid: Option<String>, req: Request) -> Response {
+async fn handle(
+    shared: Arc<FakeState>,
+    route: Route,
+    vid: Option<String>,
+    req: Request,
+) -> Response {
     let (parts, body) = req.into_parts();
     let ctl = parts.extensions.get::<ConnCtl>().cloned();
     let name = route.name();

@@ -1,77 +1,53 @@
-//! The transport policy applied to every request: the rate limiter, the retry
-//! loop and its counters. The decisions are the pure functions of
+//! One request's exchange with HubSpot under the client's policy: the rate
+//! limiter, the retry loop and its counters. The decisions are the pure functions of
 //! [`crate::policy`]; this module only waits, sends and counts.
 //!
 //! It runs inside progenitor's `ClientHooks::exec` (see [`crate::client`]), so
 //! every generated call and every chunk of the batch helpers goes through the
 //! same policy, with one rate-limit budget per [`Client`](crate::Client) and
-//! its clones. A hook sees only the HTTP request, which is why the part of the
-//! policy that needs to know about inputs (reconciling creates whose fate is
-//! unknown) lives in the batch dispatcher instead.
+//! its clones. A hook sees only the HTTP request and the client, which is why
+//! the part of the policy that needs to know about inputs (reconciling creates
+//! whose fate is unknown) lives in the batch dispatcher instead; a batch run
+//! counts its requests through a client of its own that carries its
+//! [`RequestCounters`].
 
 use std::{
-    cell::RefCell,
-    future::Future,
-    sync::{Arc, atomic::Ordering},
+    sync::atomic::{AtomicU64, Ordering},
     time::Instant,
 };
 
 use reqwest::{StatusCode, header::HeaderMap};
 use tracing::Instrument;
 
-use crate::{
-    batch::StatsCell,
-    policy::{
-        AttemptOutcome, DailyLimitExhausted, Decision, Operation, RateLimiter, ResponseSummary,
-        RetryPolicy, RetryReason, StopReason, TransportFailure, decide,
-    },
+use crate::policy::{
+    AttemptOutcome, DailyLimitExhausted, Decision, Operation, RateLimiter, ResponseSummary,
+    RetryPolicy, RetryReason, StopReason, TransportFailure, decide,
 };
 
-tokio::task_local! {
-    static RUN_COUNTERS: Arc<StatsCell>;
-    static SENT_BODY: RefCell<Option<Vec<u8>>>;
+/// What the requests of one batch run cost, counted as they are sent. A
+/// client made for a run ([`crate::Client`]'s `counted`) carries them; other
+/// clients count nothing.
+#[derive(Debug, Default)]
+pub(crate) struct RequestCounters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
+    pub(crate) waited_micros: AtomicU64,
 }
 
-/// Runs `future` and returns, beside its output, a copy of the body of the
-/// last request it sent, if any. The batch dispatcher moves its inputs into a
-/// request rather than copying them; in the rare case it must send some of
-/// them again (a refusal to bisect, a fate to reconcile) it reads them back
-/// from this copy.
-pub(crate) async fn with_sent_body<F: Future>(future: F) -> (F::Output, Option<Vec<u8>>) {
-    SENT_BODY
-        .scope(RefCell::new(None), async {
-            let output = future.await;
-            let body = SENT_BODY.with(RefCell::take);
-            (output, body)
-        })
-        .await
-}
+impl RequestCounters {
+    fn add(counters: Option<&RequestCounters>, pick: impl Fn(&RequestCounters) -> &AtomicU64) {
+        if let Some(counters) = counters {
+            pick(counters).fetch_add(1, Ordering::Relaxed);
+        }
+    }
 
-fn remember_body(request: &reqwest::Request) {
-    // Outside `with_sent_body` nobody asked for it.
-    let _ = SENT_BODY.try_with(|slot| {
-        let body = request.body().and_then(reqwest::Body::as_bytes);
-        *slot.borrow_mut() = body.map(<[u8]>::to_vec);
-    });
-}
-
-/// Runs `future` with its requests counted into `counters`.
-pub(crate) async fn counted<F: Future>(counters: Arc<StatsCell>, future: F) -> F::Output {
-    RUN_COUNTERS.scope(counters, future).await
-}
-
-fn count(update: impl FnOnce(&StatsCell)) {
-    // Outside a batch run there is nobody to report to.
-    let _ = RUN_COUNTERS.try_with(|counters| update(counters));
-}
-
-fn count_wait(started: tokio::time::Instant) {
-    let waited = started.elapsed();
-    if !waited.is_zero() {
-        let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
-        count(|counters| {
+    fn add_wait(counters: Option<&RequestCounters>, started: tokio::time::Instant) {
+        let waited = started.elapsed();
+        if let Some(counters) = counters.filter(|_| !waited.is_zero()) {
+            let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
             counters.waited_micros.fetch_add(micros, Ordering::Relaxed);
-        });
+        }
     }
 }
 
@@ -89,10 +65,10 @@ pub(crate) async fn execute(
     policy: &Policy,
     request: reqwest::Request,
     operation_id: &'static str,
+    counters: Option<&RequestCounters>,
 ) -> reqwest::Result<reqwest::Response> {
     let span = tracing::debug_span!("hubspot.request", operation = operation_id);
     async move {
-        remember_body(&request);
         let operation = Operation::from_operation_id(operation_id).unwrap_or_else(|| {
             tracing::warn!(
                 operation = operation_id,
@@ -104,26 +80,26 @@ pub(crate) async fn execute(
         let mut attempt: u32 = 1;
         loop {
             let waiting = tokio::time::Instant::now();
-            let slot = match policy.limiter.acquire().await {
-                Ok(started) => Slot { limiter: &policy.limiter, started },
+            // Held until the answer, a failure or a cancellation; dropping
+            // it gives the slot back.
+            let permit = match policy.limiter.acquire().await {
+                Ok(permit) => permit,
                 Err(exhausted) => {
                     tracing::warn!(%exhausted, "daily limit reached; not sending");
                     return Ok(daily_limit_response(&exhausted));
                 }
             };
-            count_wait(waiting);
-            count(|counters| {
-                counters.requests.fetch_add(1, Ordering::Relaxed);
-            });
+            RequestCounters::add_wait(counters, waiting);
+            RequestCounters::add(counters, |c| &c.requests);
             // Every operation has a JSON body, which can always be cloned; a
             // request that could not be is sent once.
             let Some(this_try) = request.try_clone() else {
-                let result = attempt_once(http, policy, request).await.1;
-                drop(slot);
+                let result = attempt_once(http, policy, request, counters).await.1;
+                drop(permit);
                 return result;
             };
-            let (outcome, result) = attempt_once(http, policy, this_try).await;
-            drop(slot);
+            let (outcome, result) = attempt_once(http, policy, this_try, counters).await;
+            drop(permit);
             let decision = decide(&policy.retry, operation, &outcome, attempt, started.elapsed(), fastrand::f64());
             tracing::debug!(attempt, outcome = ?outcome_label(&outcome), decision = ?decision, "attempt done");
             match decision {
@@ -131,12 +107,10 @@ pub(crate) async fn execute(
                     if matches!(reason, RetryReason::Throttled(_)) {
                         policy.limiter.pause_for(after);
                     }
-                    count(|counters| {
-                        counters.retries.fetch_add(1, Ordering::Relaxed);
-                    });
+                    RequestCounters::add(counters, |c| &c.retries);
                     let sleeping = tokio::time::Instant::now();
                     tokio::time::sleep(after).await;
-                    count_wait(sleeping);
+                    RequestCounters::add_wait(counters, sleeping);
                     attempt += 1;
                 }
                 Decision::Stop(StopReason::DailyLimit { resets_at }) => {
@@ -151,25 +125,13 @@ pub(crate) async fn execute(
     .await
 }
 
-/// A request's place in the rate limiter, given back when the answer (or a
-/// failure, or cancellation) comes.
-struct Slot<'a> {
-    limiter: &'a RateLimiter,
-    started: std::time::Instant,
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        self.limiter.settle(self.started);
-    }
-}
-
 /// Sends one attempt. A 429's body is read (to learn which limit was hit) and
 /// put back, so the caller still gets a whole response.
 async fn attempt_once(
     http: &reqwest::Client,
     policy: &Policy,
     request: reqwest::Request,
+    counters: Option<&RequestCounters>,
 ) -> (AttemptOutcome, reqwest::Result<reqwest::Response>) {
     let response = match http.execute(request).await {
         Ok(response) => response,
@@ -186,9 +148,7 @@ async fn attempt_once(
         let summary = ResponseSummary::from_response(status, response.headers(), &[]);
         return (AttemptOutcome::Response(summary), Ok(response));
     }
-    count(|counters| {
-        counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-    });
+    RequestCounters::add(counters, |c| &c.rate_limited);
     let headers = response.headers().clone();
     let version = response.version();
     match response.bytes().await {

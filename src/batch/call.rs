@@ -1,0 +1,163 @@
+//! A batch run being configured, [`BatchCall`], and what it accepts as
+//! inputs.
+
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt, stream::BoxStream};
+
+use super::{
+    BatchOperation, OutcomeStream,
+    report::{BatchAborted, BatchReport},
+    run::{self, AbortSignal},
+    stats::RunStats,
+};
+use crate::Client;
+
+/// Requests in flight at once unless set. With HubSpot's 50-300 ms per batch
+/// request, 8 keeps even a 250-per-10-s portal busy.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Inputs given as a [`Stream`] rather than an iterator.
+#[derive(Debug)]
+pub struct InputStream<S>(pub S);
+
+/// Anything the batch helpers accept as inputs: an iterator (a `Vec`, a
+/// `map` over lines, a `map` over a borrowed slice, …) or an [`InputStream`].
+/// The inputs may borrow from the caller for `'a`; the run then lives no
+/// longer than they do.
+///
+/// ```no_run
+/// use hubspot_contacts_batch::prelude::*;
+///
+/// # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let known = vec!["ada@example.com".to_owned(), "alan@example.com".to_owned()];
+/// let report = client
+///     .upsert_all(known.iter().map(|email| Upsert::by_email(email).set("lifecyclestage", "lead")))
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub trait IntoInputs<'a, T> {
+    /// The inputs as a stream.
+    fn into_inputs(self) -> BoxStream<'a, T>;
+}
+
+impl<'a, T, I> IntoInputs<'a, T> for I
+where
+    I: IntoIterator<Item = T>,
+    I::IntoIter: Send + 'a,
+    T: Send + 'a,
+{
+    fn into_inputs(self) -> BoxStream<'a, T> {
+        futures::stream::iter(self).boxed()
+    }
+}
+
+impl<'a, T, S> IntoInputs<'a, T> for InputStream<S>
+where
+    S: Stream<Item = T> + Send + 'a,
+{
+    fn into_inputs(self) -> BoxStream<'a, T> {
+        self.0.boxed()
+    }
+}
+
+/// A batch run being configured; ends in [`send`](BatchCall::send) or
+/// [`stream`](BatchCall::stream).
+#[must_use = "a batch does nothing until `send` or `stream`"]
+pub struct BatchCall<'a, Op: BatchOperation> {
+    client: Client,
+    pub(super) op: Op,
+    inputs: BoxStream<'a, Op::Input>,
+    concurrency: usize,
+    batch_size: Option<usize>,
+}
+
+impl<Op: BatchOperation> std::fmt::Debug for BatchCall<'_, Op> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchCall")
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, Op: BatchOperation> BatchCall<'a, Op> {
+    pub(super) fn new(client: &Client, op: Op, inputs: BoxStream<'a, Op::Input>) -> Self {
+        Self {
+            client: client.clone(),
+            op,
+            inputs,
+            concurrency: DEFAULT_CONCURRENCY,
+            batch_size: None,
+        }
+    }
+
+    /// At most this many requests in flight at once ([`DEFAULT_CONCURRENCY`]
+    /// unless set; at least 1).
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Inputs per request: HubSpot's largest unless set (100 for v3, 50 for
+    /// reads with property history; 100 by default and up to 1,000 for the
+    /// legacy batch), and never more than that.
+    pub fn batch_size(mut self, size: usize) -> Self {
+        self.batch_size = Some(size);
+        self
+    }
+
+    /// Runs the batch and yields one outcome per input, in input order, as
+    /// requests complete. Memory stays bounded however many inputs there are.
+    /// If the run stops because nothing more can succeed, the last item is
+    /// the cause (see [`OutcomeStream`]).
+    pub fn stream(self) -> OutcomeStream<'a> {
+        let stats = Arc::new(RunStats::default());
+        let abort = Arc::new(AbortSignal::default());
+        let max = self.op.max_batch_size();
+        let batch_size = self
+            .batch_size
+            .unwrap_or_else(|| self.op.default_batch_size())
+            .clamp(1, max);
+        let outcomes = run::run(
+            &self.client,
+            self.op,
+            self.inputs,
+            self.concurrency,
+            batch_size,
+            Arc::clone(&stats),
+            Arc::clone(&abort),
+        );
+        OutcomeStream::new(outcomes, stats, abort)
+    }
+
+    /// Runs the batch to the end and reports one outcome per input, in input
+    /// order. Zero inputs send nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`BatchAborted`] when the run stopped because nothing more could
+    /// succeed (HubSpot refused the token or its scopes, or the daily budget
+    /// is spent); its report holds every input pulled until then, the ones
+    /// not sent as [`Outcome::NotSent`](super::Outcome::NotSent). Inputs HubSpot refused one by one
+    /// are not an error: they are in the report.
+    pub async fn send(self) -> Result<BatchReport, BatchAborted> {
+        let mut stream = self.stream();
+        let mut outcomes = Vec::new();
+        let mut cause = None;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(stop) => cause = Some(stop),
+            }
+        }
+        let report = BatchReport {
+            outcomes,
+            stats: stream.stats(),
+        };
+        match cause {
+            None => Ok(report),
+            Some(cause) => Err(BatchAborted { report, cause }),
+        }
+    }
+}

@@ -1,0 +1,653 @@
+//! The pure rolling window: a sliding-window log of request starts that says
+//! whether a request may start now, and if not, what it waits for. It never
+//! reads a clock; every method takes `now`.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::headers::RateLimitHeaders;
+use super::rate_limit::RateLimit;
+
+/// Why [`WindowLimiter::try_acquire`] refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Denied {
+    /// The window is full of counted requests (or a 429 paused everyone): a
+    /// slot opens after this long, unless a change (a larger quota) opens one
+    /// sooner.
+    Wait(Duration),
+    /// Every slot is held by a request still in flight: a slot opens only
+    /// when one of them is answered ([`WindowLimiter::release`]).
+    InFlight,
+}
+
+/// The pure core of the rate limiter: a sliding-window log of request starts.
+///
+/// It never reads a clock: every method takes `now`, so it is tested with
+/// synthetic instants.
+///
+/// # Why a sliding-window log and not a token bucket
+///
+/// HubSpot allows *N requests per rolling 10 seconds* (100, 190 or 250 by
+/// plan, usage guidelines). A token bucket (governor's GCRA) with burst `N`
+/// and refill `N / 10 s` starts full, lets `N` requests through at once and
+/// then refills continuously: in the 10 s after the burst another `N`
+/// arrive, so one rolling window can see up to `2N` requests and HubSpot
+/// answers 429. Shrinking the burst to avoid that wastes most of the budget.
+/// The exact rule is "at most `N` starts in any window", and it is what
+/// this type enforces: it keeps the start times of the last `N`
+/// requests (a `VecDeque` capped at `N`) and admits a new one only when the
+/// oldest of them has left the window. Memory is `N` instants (≤ 250 × 16
+/// bytes for HubSpot's plans).
+///
+/// # Safety margin
+///
+/// The limiter records when a request *starts*; HubSpot counts when it
+/// *arrives*. A request that needed a fresh TLS connection may arrive a few
+/// hundred milliseconds later than one on a warm connection, so two starts
+/// exactly one window apart can arrive less than a window apart. The window
+/// is therefore stretched by a margin, by default 2 % (200 ms of a 10 s
+/// window, 20 ms of a 1 s window). That costs 2 % of the throughput
+/// (efficiency 1 / 1.02 ≈ 98 %), whereas keeping a slot spare would cost
+/// 1 % at 100/10 s but protects against only one late request per window
+/// and nothing against systematic latency differences. Scheduling delays
+/// on a busy client machine do not shrink with the window, so a non-zero
+/// margin is never less than [`MIN_MARGIN`] (15 ms: 1.5 % of a 1 s window,
+/// nothing extra for 10 s). The margin is configurable in tests
+/// (`margin`).
+///
+/// # Pauses
+///
+/// A 429 pauses everyone, not only the request that got it
+/// ([`pause_until`](Self::pause_until)); the pause is checked before the
+/// window.
+#[derive(Debug, Clone)]
+pub(crate) struct WindowLimiter {
+    max: u32,
+    window: Duration,
+    margin: f64,
+    adaptive: bool,
+    /// The recent requests, sorted by `at`.
+    sent: VecDeque<Sent>,
+    /// The shortest time from start to answer seen so far.
+    fastest_answer: Option<Duration>,
+    paused_until: Option<Instant>,
+}
+
+/// One request in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sent {
+    /// When it started; once answered, when HubSpot most likely counted it.
+    at: Instant,
+    /// Whether its answer has come back. An unanswered request may still be
+    /// counted by HubSpot at any moment, so it holds its slot until then.
+    answered: bool,
+}
+
+/// The default safety margin: the window is stretched by 2 %.
+pub(crate) const DEFAULT_MARGIN: f64 = 0.02;
+
+/// The smallest stretch a non-zero margin gives a window.
+pub(crate) const MIN_MARGIN: Duration = Duration::from_millis(15);
+
+/// The shortest wait ever returned, so a caller looping on
+/// [`WindowLimiter::try_acquire`] never spins on a zero wait.
+const MIN_WAIT: Duration = Duration::from_millis(1);
+
+impl WindowLimiter {
+    /// A limiter admitting at most `max` starts per rolling `window` (clamped
+    /// as [`RateLimit::custom`] does), with the default 2 % margin and
+    /// adaptation on.
+    pub(crate) fn new(max: u32, window: Duration) -> WindowLimiter {
+        let (max, window) = quota(max, window);
+        WindowLimiter {
+            max,
+            window,
+            margin: DEFAULT_MARGIN,
+            adaptive: true,
+            sent: VecDeque::with_capacity(max.min(1024) as usize),
+            fastest_answer: None,
+            paused_until: None,
+        }
+    }
+
+    /// A limiter for `limit`; `None` for [`RateLimit::Unlimited`].
+    pub(crate) fn from_rate_limit(limit: RateLimit) -> Option<WindowLimiter> {
+        match limit {
+            RateLimit::Unlimited => None,
+            RateLimit::Quota { max, window } => Some(WindowLimiter::new(max, window)),
+        }
+    }
+
+    /// Sets the safety margin as a fraction of the window (clamped to
+    /// `[0, 1]`; NaN reads as 0): starts are spaced so that at most `max` fall
+    /// in any `window × (1 + margin)`. Default [`DEFAULT_MARGIN`] (2 %).
+    #[cfg(test)]
+    pub(crate) fn margin(mut self, fraction: f64) -> Self {
+        self.margin = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
+        self
+    }
+
+    /// Whether [`observe`](Self::observe) switches to the quota the response
+    /// headers announce. Default on.
+    pub(crate) fn adaptive(mut self, adaptive: bool) -> Self {
+        self.adaptive = adaptive;
+        self
+    }
+
+    /// The current quota.
+    pub(crate) fn quota(&self) -> RateLimit {
+        RateLimit::Quota {
+            max: self.max,
+            window: self.window,
+        }
+    }
+
+    /// The window actually enforced: `window × (1 + margin)`, stretched by at
+    /// least [`MIN_MARGIN`] unless the margin is 0.
+    pub(crate) fn effective_window(&self) -> Duration {
+        let stretch = self.window.mul_f64(self.margin);
+        if self.margin > 0.0 {
+            self.window + stretch.max(MIN_MARGIN)
+        } else {
+            self.window
+        }
+    }
+
+    /// How far back from a new request's start its window reaches: the
+    /// effective window, less the time the new request itself will take to
+    /// reach HubSpot (half the fastest round trip seen, at most half the
+    /// window), since HubSpot counts it on arrival, not when it leaves.
+    fn lookback(&self) -> Duration {
+        let span = self.effective_window();
+        let travel = self
+            .fastest_answer
+            .map_or(Duration::ZERO, |fastest| fastest / 2);
+        span - travel.min(span / 2)
+    }
+
+    /// How many starts fall in the window a request starting at `now` would be
+    /// counted in.
+    #[cfg(test)]
+    pub(crate) fn in_window(&self, now: Instant) -> usize {
+        let span = self.lookback();
+        self.sent
+            .iter()
+            .filter(|sent| !sent.answered || now.saturating_duration_since(sent.at) < span)
+            .count()
+    }
+
+    /// How many admitted requests have not been released yet.
+    #[cfg(test)]
+    pub(crate) fn in_flight(&self) -> usize {
+        self.sent.iter().filter(|sent| !sent.answered).count()
+    }
+
+    /// Admits a request starting at `now` (and records it), or says why not.
+    ///
+    /// A pause is checked first, then the window. The start is recorded at
+    /// `now`, which is what [`release`](Self::release) expects back; `now`
+    /// may be earlier than a start already recorded.
+    pub(crate) fn try_acquire(&mut self, now: Instant) -> Result<(), Denied> {
+        if let Some(until) = self.paused_until {
+            if now < until {
+                return Err(Denied::Wait(until - now));
+            }
+            self.paused_until = None;
+        }
+        let span = self.lookback();
+        self.prune(now, span);
+        if self.sent.len() < self.max as usize {
+            // Recorded at exactly `now`, so `release(now, ..)` finds it;
+            // callers on several threads may arrive slightly out of order, so
+            // keep the log sorted by inserting in place.
+            let position = self.sent.partition_point(|sent| sent.at <= now);
+            self.sent.insert(
+                position,
+                Sent {
+                    at: now,
+                    answered: false,
+                },
+            );
+            return Ok(());
+        }
+        // The log holds `max` requests in flight or counted within `span`:
+        // the next slot opens when the oldest answered one leaves the window,
+        // or, when all are in flight, once one is answered.
+        match self.sent.iter().find(|sent| sent.answered) {
+            Some(oldest) => Err(Denied::Wait(
+                (oldest.at + span)
+                    .saturating_duration_since(now)
+                    .max(MIN_WAIT),
+            )),
+            None => Err(Denied::InFlight),
+        }
+    }
+
+    /// Records that the request started at `started` was answered at
+    /// `answered`, and moves it to when HubSpot most likely counted it.
+    ///
+    /// HubSpot counts a request somewhere between its start and its answer.
+    /// The fixed part of a round trip is split between the way there and the
+    /// way back, so the count is estimated at the answer minus half the
+    /// fastest round trip seen, never before the start. Queueing on the way
+    /// (a burst on new connections, a busy server) delays the answer too,
+    /// and so moves the estimate with it; the margin covers what is left.
+    /// Until its answer, a request holds its slot: it may be counted at any
+    /// moment.
+    pub(crate) fn release(&mut self, started: Instant, answered: Instant) {
+        let took = answered.saturating_duration_since(started);
+        let fastest = self
+            .fastest_answer
+            .map_or(took, |fastest| fastest.min(took));
+        self.fastest_answer = Some(fastest);
+        let counted = started.max(answered.checked_sub(fastest / 2).unwrap_or(started));
+        let entry = self
+            .sent
+            .iter_mut()
+            .find(|sent| !sent.answered && sent.at == started);
+        if let Some(entry) = entry {
+            *entry = Sent {
+                at: counted,
+                answered: true,
+            };
+            self.sent
+                .make_contiguous()
+                .sort_unstable_by_key(|sent| sent.at);
+        }
+    }
+
+    /// Forgets answered requests that left the window, and the oldest answered
+    /// ones beyond `max` (after the quota shrank).
+    fn prune(&mut self, now: Instant, span: Duration) {
+        self.sent
+            .retain(|sent| !sent.answered || now.saturating_duration_since(sent.at) < span);
+        while self.sent.len() > self.max as usize {
+            match self.sent.iter().position(|sent| sent.answered) {
+                Some(oldest) => {
+                    self.sent.remove(oldest);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Learns the quota from a response's rate-limit headers; returns whether
+    /// it changed.
+    ///
+    /// When adaptive, a `Max` or `Interval-Milliseconds` that differs from
+    /// the current quota replaces it (clamped as [`RateLimit::custom`]
+    /// does): a client started with the 100/10 s preset runs at 190/10 s (or
+    /// 190/1 s) from the first response of such a portal on, and one that
+    /// guessed too high drops to the real figure. The log keeps the newest
+    /// starts, so the new quota holds at once.
+    ///
+    /// `Remaining` is not used: it is a snapshot taken when HubSpot handled
+    /// that request, older than the limiter's own log for every request sent
+    /// since. The daily headers are the daily budget's business
+    /// (`DailyBudget::observe`).
+    pub(crate) fn observe(&mut self, now: Instant, headers: &RateLimitHeaders) -> bool {
+        if !self.adaptive {
+            return false;
+        }
+        let (max, window) = quota(
+            headers.max.unwrap_or(self.max),
+            headers.interval.unwrap_or(self.window),
+        );
+        if (max, window) == (self.max, self.window) {
+            return false;
+        }
+        tracing::debug!(
+            from = %self.quota(),
+            to = %RateLimit::custom(max, window),
+            "rate limiter adapts to the quota HubSpot reports"
+        );
+        self.max = max;
+        self.window = window;
+        let span = self.lookback();
+        self.prune(now, span);
+        true
+    }
+
+    /// Holds every acquire until `until` (e.g. after a 429 with Retry-After:
+    /// everyone waits, not only the request that got it). A later pause
+    /// extends an earlier one; an earlier one never shortens it.
+    pub(crate) fn pause_until(&mut self, until: Instant) {
+        self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+    }
+}
+
+/// `max` and `window` clamped as [`RateLimit::custom`] clamps them.
+fn quota(max: u32, window: Duration) -> (u32, Duration) {
+    match RateLimit::custom(max, window) {
+        RateLimit::Quota { max, window } => (max, window),
+        RateLimit::Unlimited => (max, window),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Acquires at `now` and, when admitted, releases at once: a request
+    /// answered immediately, counted when it started.
+    fn admit(limiter: &mut WindowLimiter, now: Instant) -> Result<(), Denied> {
+        let verdict = limiter.try_acquire(now);
+        if verdict.is_ok() {
+            limiter.release(now, now);
+        }
+        verdict
+    }
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Drives `limiter` at full demand from `start` for `duration`: every
+    /// refusal is followed by exactly the wait it asked for. Returns the
+    /// admitted start times.
+    fn saturate(limiter: &mut WindowLimiter, start: Instant, duration: Duration) -> Vec<Instant> {
+        let mut now = start;
+        let mut starts = Vec::new();
+        while now < start + duration {
+            match admit(limiter, now) {
+                Ok(()) => starts.push(now),
+                Err(Denied::Wait(wait)) => now += wait,
+                Err(Denied::InFlight) => unreachable!("admit releases every request"),
+            }
+        }
+        starts
+    }
+
+    /// Asserts no window of length `window` holds more than `max` starts:
+    /// start `i + max` is at least `window` after start `i`.
+    fn assert_never_over(starts: &[Instant], max: u32, window: Duration) {
+        let max = max as usize;
+        for (i, pair) in starts.windows(max + 1).enumerate() {
+            let gap = pair[max] - pair[0];
+            assert!(
+                gap >= window,
+                "starts {i}..={} span only {gap:?} (< {window:?})",
+                i + max
+            );
+        }
+    }
+
+    fn headers(max: u32, interval: Duration) -> RateLimitHeaders {
+        RateLimitHeaders {
+            max: Some(max),
+            interval: Some(interval),
+            ..RateLimitHeaders::default()
+        }
+    }
+
+    /// Was the `WindowLimiter` doc example.
+    #[test]
+    fn two_per_second_answered_at_once() {
+        let mut limiter = WindowLimiter::new(2, SEC).margin(0.0);
+        let t0 = Instant::now();
+        assert_eq!(limiter.try_acquire(t0), Ok(()));
+        assert_eq!(limiter.try_acquire(t0), Ok(()));
+        // Both in flight: only an answer can open a slot.
+        assert_eq!(limiter.try_acquire(t0), Err(Denied::InFlight));
+        // Both answered at once: HubSpot counted them at t0.
+        limiter.release(t0, t0);
+        limiter.release(t0, t0);
+        assert_eq!(limiter.try_acquire(t0), Err(Denied::Wait(SEC)));
+        assert_eq!(limiter.try_acquire(t0 + SEC), Ok(()));
+    }
+
+    #[test]
+    fn every_slot_in_flight_waits_for_an_answer_not_a_poll() {
+        let mut limiter = WindowLimiter::new(2, SEC).margin(0.0);
+        let t0 = Instant::now();
+        assert_eq!(limiter.try_acquire(t0), Ok(()));
+        assert_eq!(limiter.try_acquire(t0), Ok(()));
+        // However long they take, in-flight requests hold their slots.
+        assert_eq!(limiter.try_acquire(t0 + SEC * 60), Err(Denied::InFlight));
+        assert_eq!(limiter.in_flight(), 2);
+        // One answer, long after: counted about when it was answered, and
+        // the new request gets the slot it left.
+        limiter.release(t0, t0 + SEC * 60);
+        assert_eq!(limiter.try_acquire(t0 + SEC * 60), Ok(()));
+        assert_eq!(limiter.in_flight(), 2);
+    }
+
+    #[test]
+    fn never_more_than_max_in_any_window_at_full_demand() {
+        for (max, window) in [
+            (100, SEC * 10),
+            (190, SEC * 10),
+            (190, SEC),
+            (250, SEC * 10),
+        ] {
+            let mut limiter = WindowLimiter::new(max, window);
+            let starts = saturate(&mut limiter, Instant::now(), window * 50);
+            assert!(starts.len() > max as usize * 40);
+            assert_never_over(&starts, max, window);
+            // With the margin, even the stretched window is respected.
+            assert_never_over(&starts, max, limiter.effective_window());
+        }
+    }
+
+    #[test]
+    fn never_more_than_max_with_irregular_demand() {
+        // Requests arrive at pseudo-random instants (a fixed LCG), some in
+        // bursts, some spread out; late arrivals must never overfill.
+        let mut limiter = WindowLimiter::new(100, SEC * 10);
+        let mut now = Instant::now();
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut starts = Vec::new();
+        for _ in 0..20_000 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            now += ms((seed >> 33) % 300);
+            match admit(&mut limiter, now) {
+                Ok(()) => starts.push(now),
+                Err(Denied::Wait(wait)) => {
+                    assert!(wait > Duration::ZERO && wait <= limiter.effective_window());
+                }
+                Err(Denied::InFlight) => unreachable!("admit releases every request"),
+            }
+        }
+        assert!(starts.len() > 1000);
+        assert_never_over(&starts, 100, SEC * 10);
+    }
+
+    #[test]
+    fn efficiency_at_full_demand_is_at_least_97_percent() {
+        for (max, window) in [(100, SEC * 10), (190, SEC * 10), (190, SEC), (100, SEC)] {
+            let mut limiter = WindowLimiter::new(max, window);
+            let run = window * 100;
+            let starts = saturate(&mut limiter, Instant::now(), run);
+            let ideal = f64::from(max) * 100.0;
+            let efficiency = starts.len() as f64 / ideal;
+            assert!(
+                efficiency >= 0.97,
+                "{max}/{window:?}: {} of {ideal} ({efficiency:.4})",
+                starts.len()
+            );
+            assert!(efficiency <= 1.0 + 1.0 / 100.0);
+        }
+    }
+
+    #[test]
+    fn the_margin_is_two_percent_and_at_least_fifteen_ms() {
+        assert_eq!(DEFAULT_MARGIN, 0.02);
+        assert_eq!(
+            WindowLimiter::new(100, SEC * 10).effective_window(),
+            ms(10_200)
+        );
+        assert_eq!(WindowLimiter::new(100, SEC).effective_window(), ms(1_020));
+        assert_eq!(
+            WindowLimiter::new(100, ms(500)).effective_window(),
+            ms(500) + MIN_MARGIN
+        );
+        assert_eq!(
+            WindowLimiter::new(100, SEC).margin(0.0).effective_window(),
+            SEC
+        );
+    }
+
+    #[test]
+    fn zero_margin_is_exact() {
+        let mut limiter = WindowLimiter::new(10, SEC).margin(0.0);
+        let t0 = Instant::now();
+        let starts = saturate(&mut limiter, t0, SEC * 10);
+        assert_eq!(starts.len(), 100);
+        assert_never_over(&starts, 10, SEC);
+    }
+
+    #[test]
+    fn wait_is_until_the_oldest_start_leaves_the_window() {
+        let mut limiter = WindowLimiter::new(3, SEC * 10).margin(0.0);
+        let t0 = Instant::now();
+        for offset in [0, 2, 4] {
+            assert_eq!(admit(&mut limiter, t0 + SEC * offset), Ok(()));
+        }
+        assert_eq!(limiter.in_window(t0 + SEC * 5), 3);
+        assert_eq!(
+            admit(&mut limiter, t0 + SEC * 5),
+            Err(Denied::Wait(SEC * 5))
+        );
+        assert_eq!(admit(&mut limiter, t0 + SEC * 10), Ok(()));
+        assert_eq!(
+            admit(&mut limiter, t0 + SEC * 10),
+            Err(Denied::Wait(SEC * 2))
+        );
+    }
+
+    #[test]
+    fn a_request_is_dated_to_its_arrival_and_the_next_gets_credit_for_its_own_travel() {
+        let mut limiter = WindowLimiter::new(1, SEC).margin(0.0);
+        let t0 = Instant::now();
+        assert_eq!(limiter.try_acquire(t0), Ok(()));
+        // Answered after 100 ms: counted by HubSpot about 50 ms after it left.
+        limiter.release(t0, t0 + ms(100));
+        // The next one arrives about 50 ms after it leaves, so it may leave
+        // 950 ms after the first was counted, not a whole window.
+        assert!(matches!(
+            limiter.try_acquire(t0 + ms(999)),
+            Err(Denied::Wait(_))
+        ));
+        assert_eq!(limiter.try_acquire(t0 + ms(1000)), Ok(()));
+    }
+
+    #[test]
+    fn time_going_backwards_is_safe() {
+        let mut limiter = WindowLimiter::new(2, SEC).margin(0.0);
+        let t0 = Instant::now() + SEC * 5;
+        assert_eq!(admit(&mut limiter, t0), Ok(()));
+        assert_eq!(admit(&mut limiter, t0 - SEC), Ok(()));
+        assert!(matches!(
+            admit(&mut limiter, t0 - SEC),
+            Err(Denied::Wait(_))
+        ));
+        assert_eq!(admit(&mut limiter, t0 + SEC), Ok(()));
+    }
+
+    #[test]
+    fn adapts_from_100_per_10s_to_190_per_10s() {
+        let t0 = Instant::now();
+        let mut limiter = WindowLimiter::from_rate_limit(RateLimit::FREE_STARTER).unwrap();
+        assert_eq!(admit(&mut limiter, t0), Ok(()));
+        assert!(limiter.observe(t0, &headers(190, SEC * 10)));
+        assert_eq!(limiter.quota(), RateLimit::PROFESSIONAL_ENTERPRISE);
+        let starts = saturate(&mut limiter, t0, SEC * 100);
+        assert_never_over(&starts, 190, SEC * 10);
+        // 189 more in the first window, then ~190 per 10.2 s.
+        assert!(starts.len() >= 1850, "{}", starts.len());
+    }
+
+    #[test]
+    fn adapts_from_100_per_10s_to_190_per_second() {
+        let t0 = Instant::now();
+        let mut limiter = WindowLimiter::from_rate_limit(RateLimit::FREE_STARTER).unwrap();
+        for _ in 0..50 {
+            assert_eq!(admit(&mut limiter, t0), Ok(()));
+        }
+        limiter.observe(t0, &headers(190, SEC));
+        assert_eq!(limiter.quota(), RateLimit::custom(190, SEC));
+        let starts = saturate(&mut limiter, t0, SEC * 10);
+        assert_never_over(&starts, 190, SEC);
+        assert!(starts.len() >= 1800, "{}", starts.len());
+    }
+
+    #[test]
+    fn adapts_down_and_keeps_the_newest_starts() {
+        let t0 = Instant::now();
+        let mut limiter = WindowLimiter::new(250, SEC * 10).margin(0.0);
+        for i in 0..200 {
+            assert_eq!(admit(&mut limiter, t0 + ms(i * 10)), Ok(()));
+        }
+        let now = t0 + SEC * 2;
+        limiter.observe(now, &headers(100, SEC * 10));
+        assert_eq!(limiter.quota(), RateLimit::FREE_STARTER);
+        // The newest 100 starts (1.0 s ..= 1.99 s) fill the new quota.
+        assert_eq!(limiter.in_window(now), 100);
+        assert_eq!(admit(&mut limiter, now), Err(Denied::Wait(SEC * 9)));
+    }
+
+    #[test]
+    fn observe_ignores_partial_or_absent_headers_sensibly() {
+        let t0 = Instant::now();
+        let mut limiter = WindowLimiter::new(100, SEC * 10);
+        assert!(!limiter.observe(t0, &RateLimitHeaders::default()));
+        assert_eq!(limiter.quota(), RateLimit::FREE_STARTER);
+        limiter.observe(
+            t0,
+            &RateLimitHeaders {
+                max: Some(150),
+                ..RateLimitHeaders::default()
+            },
+        );
+        assert_eq!(limiter.quota(), RateLimit::custom(150, SEC * 10));
+        limiter.observe(
+            t0,
+            &RateLimitHeaders {
+                interval: Some(SEC),
+                remaining: Some(0),
+                ..RateLimitHeaders::default()
+            },
+        );
+        assert_eq!(limiter.quota(), RateLimit::custom(150, SEC));
+        // The same quota again is no change.
+        assert!(!limiter.observe(t0, &headers(150, SEC)));
+    }
+
+    #[test]
+    fn an_absurd_interval_header_is_clamped_not_overflowed() {
+        let t0 = Instant::now();
+        let mut limiter = WindowLimiter::new(1, SEC);
+        assert!(limiter.observe(t0, &headers(1, Duration::from_millis(u64::MAX))));
+        assert_eq!(limiter.quota(), RateLimit::custom(1, RateLimit::MAX_WINDOW));
+        assert_eq!(admit(&mut limiter, t0), Ok(()));
+        assert!(matches!(admit(&mut limiter, t0), Err(Denied::Wait(_))));
+    }
+
+    #[test]
+    fn non_adaptive_keeps_its_quota() {
+        let t0 = Instant::now();
+        let mut limiter = WindowLimiter::new(100, SEC * 10).adaptive(false);
+        assert!(!limiter.observe(t0, &headers(190, SEC)));
+        assert_eq!(limiter.quota(), RateLimit::FREE_STARTER);
+    }
+
+    #[test]
+    fn pause_holds_everyone_and_only_extends() {
+        let t0 = Instant::now();
+        let mut limiter = WindowLimiter::new(100, SEC * 10);
+        limiter.pause_until(t0 + SEC * 3);
+        limiter.pause_until(t0 + SEC);
+        assert_eq!(admit(&mut limiter, t0), Err(Denied::Wait(SEC * 3)));
+        assert_eq!(admit(&mut limiter, t0 + SEC * 2), Err(Denied::Wait(SEC)));
+        assert_eq!(admit(&mut limiter, t0 + SEC * 3), Ok(()));
+        assert_eq!(limiter.in_window(t0 + SEC * 3), 1);
+    }
+}
