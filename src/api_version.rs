@@ -17,8 +17,9 @@ pub const API_VERSION_ENV: &str = "HUBSPOT_API_VERSION";
 /// 2026-09 on, HubSpot refuses a create that lacks a property an account admin
 /// made required (`MISSING_REQUIRED_PROPERTY`, reported per input).
 ///
-/// The default is the newest dated version in the crate's OpenAPI document
-/// (2026-09): HubSpot tells new integrations to target the newest dated version,
+/// The default is the `default` of `DatedVersion` in the crate's OpenAPI
+/// document, today 2026-09, the newest: HubSpot tells new integrations to
+/// target the newest dated version,
 /// and `v3` loses support in September 2027. Choose [`ApiVersion::V3`] or an
 /// older dated version to keep an integration's behaviour while it migrates.
 ///

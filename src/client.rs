@@ -210,7 +210,9 @@ impl ClientBuilder {
     }
 
     /// The API version the batch helpers call: [`ApiVersion::default`] (the
-    /// newest dated version, 2026-09) unless set. Generated single-request
+    /// document's default, 2026-09, the newest dated version) unless set.
+    /// (The getter is [`Client::batch_version`]: progenitor already gives
+    /// `Client` an `api_version`, the document's own version string.) Generated single-request
     /// calls name their version themselves (`batch_upsert` is v3,
     /// `dated_batch_upsert().version(..)` a dated one).
     pub fn api_version(mut self, version: ApiVersion) -> Self {
@@ -362,11 +364,17 @@ impl Client {
         if let Ok(base_url) = std::env::var(BASE_URL_ENV) {
             builder = builder.base_url(base_url);
         }
-        if let Ok(version) = std::env::var(API_VERSION_ENV) {
-            let version = version
-                .parse()
-                .map_err(|error| SdkError::Config(format!("{API_VERSION_ENV}: {error}")))?;
-            builder = builder.api_version(version);
+        match std::env::var(API_VERSION_ENV) {
+            Ok(version) => {
+                let version = version
+                    .parse()
+                    .map_err(|error| SdkError::Config(format!("{API_VERSION_ENV}: {error}")))?;
+                builder = builder.api_version(version);
+            }
+            Err(std::env::VarError::NotPresent) => {}
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(SdkError::Config(format!("{API_VERSION_ENV} is not UTF-8")));
+            }
         }
         builder.build()
     }

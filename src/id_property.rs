@@ -20,9 +20,9 @@
 use std::{borrow::Cow, collections::BTreeMap, fmt, sync::Arc};
 
 use crate::{
+    builders::{build, record_id},
     properties::PropertyValue,
     types,
-    wire::{build, record_id},
 };
 
 /// HubSpot's name for the record id property.

@@ -8,6 +8,7 @@
 
 pub mod api_version;
 pub mod batch;
+mod builders;
 pub mod client;
 pub mod error;
 mod exchange;
@@ -15,7 +16,6 @@ mod generated;
 pub mod id_property;
 pub mod policy;
 pub mod properties;
-mod wire;
 
 pub use api_version::{ApiVersion, UnknownApiVersion};
 pub use batch::{BatchReport, ContactsBatchExt, InputOutcome, InputStream, Outcome};

@@ -37,19 +37,19 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create or update contacts by email or another unique property (v3 batch upsert).
+    /// Create or update contacts by email or another unique property (batch upsert at --api-version).
     #[command(after_help = AFTER_HELP)]
     Upsert(UpsertArgs),
-    /// Create contacts; every column is a property (v3 batch create).
+    /// Create contacts; every column is a property (batch create at --api-version).
     #[command(after_help = AFTER_HELP)]
     Create(CreateArgs),
-    /// Update contacts by record id or a unique custom property (v3 batch update).
+    /// Update contacts by record id or a unique custom property (batch update at --api-version).
     #[command(after_help = AFTER_HELP)]
     Update(KeyedArgs),
-    /// Archive contacts by record id (v3 batch archive).
+    /// Archive contacts by record id (batch archive at --api-version).
     #[command(after_help = AFTER_HELP)]
     Archive(ArchiveArgs),
-    /// Read contacts by record id or a unique property; writes JSONL (v3 batch read).
+    /// Read contacts by record id or a unique property; writes JSONL (batch read at --api-version).
     #[command(after_help = AFTER_HELP)]
     Read(ReadArgs),
     /// Create or update contacts by email, or update by vid (legacy v1 batch).

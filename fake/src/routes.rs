@@ -37,6 +37,10 @@ pub const V1_BATCH: &str = "POST /contacts/v1/contact/batch/";
 pub const V1_CREATE: &str = "POST /contacts/v1/contact";
 /// `POST /contacts/v1/contact/vid/{vid}/profile`
 pub const V1_UPDATE: &str = "POST /contacts/v1/contact/vid/{vid}/profile";
+/// Every `POST /crm/objects/...` path the fake does not serve (an unknown
+/// version, object type or operation), counted under this one name so that
+/// stray paths cannot grow the stats without bound.
+pub const DATED_UNSERVED: &str = "POST /crm/objects/{version}/{objectType}/batch/{op} (not served)";
 
 /// The date-based API versions the fake serves at
 /// `/crm/objects/{version}/{objectType}/batch/{op}`, oldest first. HubSpot's first GA dated

@@ -16,7 +16,7 @@ pub struct Stats {
     /// Responses sent, by route (`"POST /crm/v3/objects/contacts/batch/upsert"`,
     /// `"POST /crm/objects/2026-09/contacts/batch/upsert"` for dated paths whichever object
     /// type they name, `{vid}` for the v1 profile route; see [`routes`](crate::routes)) and
-    /// HTTP status. A dated path the fake does not serve is counted under its own path. A
+    /// HTTP status. A dated path the fake does not serve is counted under [`routes::DATED_UNSERVED`](crate::routes::DATED_UNSERVED). A
     /// dropped connection sends no response and is counted only in [`faults`](Self::faults).
     pub responses: BTreeMap<String, BTreeMap<u16, u64>>,
     /// Requests refused by the configured rate limits (not injected 429 faults).

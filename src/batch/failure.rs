@@ -149,7 +149,11 @@ fn gather(
     let mut context = context.clone();
     let mut code = None;
     for detail in details {
-        if !message.contains(&detail.message) {
+        // The message may already hold the detail, raw or inside its
+        // embedded JSON (quotes escaped).
+        let escaped = serde_json::to_string(&detail.message).unwrap_or_default();
+        let escaped = escaped.trim_matches('"');
+        if !message.contains(&detail.message) && !message.contains(escaped) {
             message.push_str("; ");
             message.push_str(&detail.message);
         }
@@ -258,6 +262,25 @@ mod tests {
         assert_eq!(failure.code.as_deref(), Some("INVALID_OPTION"));
         assert_eq!(failure.property_name(), Some("color"));
         assert_eq!(failure.context["objectWriteTraceId"], ["t1"]);
+    }
+
+    #[test]
+    fn a_detail_already_embedded_in_the_message_is_not_repeated() {
+        let body = error_body(serde_json::json!({
+            "status": "error", "category": "VALIDATION_ERROR",
+            "message": "Property values were not valid: [{\"isValid\":false,\"message\":\"Property \\\"shoe\\\" does not exist\",\"error\":\"PROPERTY_DOESNT_EXIST\",\"name\":\"shoe\"}]",
+            "errors": [{"message": "Property \"shoe\" does not exist", "code": "PROPERTY_DOESNT_EXIST",
+                        "context": {"propertyName": ["shoe"]}}]
+        }));
+        let failure = InputFailure::from_error_body(400, &body);
+        assert_eq!(
+            failure.message.matches("does not exist").count(),
+            1,
+            "{}",
+            failure.message
+        );
+        assert_eq!(failure.property_name(), Some("shoe"));
+        assert_eq!(failure.code.as_deref(), Some("PROPERTY_DOESNT_EXIST"));
     }
 
     #[test]

@@ -16,12 +16,12 @@ use super::{
 };
 use crate::{
     Client,
+    builders::record_id,
     id_property::{
         ContactKey, Create, EMAIL_PROPERTY, InputError, KeyIdentity, PreparedInput,
         RECORD_ID_PROPERTY, Update, Upsert, V1Contact,
     },
     types,
-    wire::record_id,
 };
 
 /// How far HubSpot's clock may be from ours when reconciliation decides

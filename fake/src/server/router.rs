@@ -50,7 +50,7 @@ fn handler(serves: Serves) -> MethodRouter<Arc<FakeState>> {
 
 /// `POST /crm/objects/{version}/{objectType}/batch/{op}`: the pipeline when the fake serves
 /// that version, object type and operation; otherwise a 404 like an unknown route's, but
-/// counted in the stats under the request's own path, since the path is HubSpot's.
+/// counted in the stats under [`routes::DATED_UNSERVED`](crate::routes::DATED_UNSERVED).
 async fn dated_batch(
     State(s): State<Arc<FakeState>>,
     segments: Result<Path<(String, String, String)>, PathRejection>,
@@ -68,10 +68,7 @@ async fn dated_batch(
     {
         let mut stats = lock(&s.stats);
         stats.requests += 1;
-        stats.record(
-            &format!("{} {}", parts.method, parts.uri.path()),
-            reply.status,
-        );
+        stats.record(crate::routes::DATED_UNSERVED, reply.status);
     }
     finish(&s, reply, LimitHeaders::default(), None)
 }
