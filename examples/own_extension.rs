@@ -4,7 +4,7 @@
 //! Runs against HubSpot when `HUBSPOT_TOKEN` is set, else against an embedded
 //! hubspot-fake: `cargo run --example own_extension`.
 
-use hubspot_contacts_batch::{Client, SdkError, prelude::*, types};
+use hubspot_contacts_batch::{ApiVersion, Client, SdkError, prelude::*, types};
 
 /// Our own extension: look contacts up by email, one request.
 trait ContactLookupExt {
@@ -26,14 +26,16 @@ impl ContactLookupExt for Client {
             .id_property(Some("email".to_owned()))
             .properties(vec!["email".to_owned(), "firstname".to_owned()])
             .properties_with_history(Vec::new());
+        // The same call at the client's API version, as the batch helpers do.
+        let response = match self.batch_version() {
+            ApiVersion::V3 => self.batch_read().body(body).send().await?,
+            ApiVersion::Dated(version) => {
+                let call = self.dated_batch_read().version(version);
+                call.body(body).send().await?
+            }
+        };
         // A 207 lists the emails that were not found in `errors`; we only want the hits.
-        Ok(self
-            .batch_read()
-            .body(body)
-            .send()
-            .await?
-            .into_inner()
-            .results)
+        Ok(response.into_inner().results)
     }
 }
 

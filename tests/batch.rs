@@ -427,3 +427,160 @@ async fn inputs_may_borrow_and_outcomes_carry_their_typed_key_and_id() {
     assert_eq!(archived, 3);
     fake.shutdown().await;
 }
+
+/// Every helper, with bisection of a refused request and reconciliation of a
+/// create whose answer was lost, at every API version: each sends to its own
+/// version's paths and reports the same outcomes.
+#[tokio::test]
+async fn every_helper_works_at_every_api_version() {
+    use hubspot_contacts_batch::ApiVersion;
+    use hubspot_fake::routes;
+
+    for version in ApiVersion::known() {
+        let label = version.to_string();
+        // Creates through 500s: each create in doubt is read back, then
+        // created again when absent (the fake's 500 comes before applying).
+        let (faulty, doubtful) = support::fake_and_client(
+            |fake| fake.faults(hubspot_fake::FaultSpec::parse("500=0.4").unwrap()),
+            |client| {
+                client
+                    .api_version(version)
+                    .rate_limit(hubspot_contacts_batch::policy::RateLimit::Unlimited)
+                    .retry_policy(support::quick_retries().max_attempts(20))
+            },
+        )
+        .await;
+        let creates = (0..30).map(|i| Create::new().set("email", email(i)));
+        let created = doubtful
+            .create_all(creates)
+            .batch_size(5)
+            .concurrency(1)
+            .send()
+            .await
+            .expect("not aborted");
+        assert_eq!(
+            created.counts().created,
+            30,
+            "{label}: {:?}",
+            created.problems().next()
+        );
+        assert!(
+            created.stats.reconciled > 0,
+            "{label}: creates in doubt were read back"
+        );
+        assert_eq!(faulty.contacts().len(), 30, "{label}: no duplicates");
+        let stats = faulty.stats();
+        let read_route = routes::batch(&label, "read");
+        let read_back = stats.count(&read_route, 200) + stats.count(&read_route, 207);
+        assert!(
+            read_back > 0,
+            "{label}: the read-back went to the version's own path"
+        );
+        faulty.shutdown().await;
+
+        let (fake, client) = support::fake_and_client(
+            |fake| fake,
+            |client| {
+                client
+                    .api_version(version)
+                    .rate_limit(hubspot_contacts_batch::policy::RateLimit::Unlimited)
+            },
+        )
+        .await;
+        let creates = (0..3).map(|i| Create::new().set("email", email(i)).set("firstname", "C"));
+        let created = client
+            .create_all(creates)
+            .send()
+            .await
+            .expect("not aborted");
+        assert_eq!(created.counts().created, 3, "{label}");
+
+        // One bad email among good ones: the refused request is split.
+        let upserts = (0..4).map(|i| {
+            let address = if i == 2 {
+                "not-an-email".to_owned()
+            } else {
+                email(i)
+            };
+            Upsert::by_email(address).set("lastname", "U")
+        });
+        let upserted = client
+            .upsert_all(upserts)
+            .send()
+            .await
+            .expect("not aborted");
+        let counts = upserted.counts();
+        assert_eq!(
+            (counts.created, counts.updated, counts.failed),
+            (1, 2, 1),
+            "{label}"
+        );
+        let Outcome::Failed(refused) = &upserted.outcomes[2].outcome else {
+            panic!("{label}: {:?}", upserted.outcomes[2])
+        };
+        assert_eq!(
+            refused.category.as_deref(),
+            Some("VALIDATION_ERROR"),
+            "{label}"
+        );
+
+        let ids: Vec<String> = created
+            .outcomes
+            .iter()
+            .filter_map(|o| o.id().map(str::to_owned))
+            .collect();
+        let updates = ids
+            .iter()
+            .map(|id| Update::by_id(id).set("firstname", "Again"));
+        let updated = client
+            .update_all(updates)
+            .send()
+            .await
+            .expect("not aborted");
+        assert_eq!(updated.counts().updated, 3, "{label}");
+        let read = client
+            .read_all(ids.iter().cloned())
+            .properties(["firstname"])
+            .send()
+            .await
+            .expect("not aborted");
+        for outcome in &read.outcomes {
+            let Outcome::Read(contact) = &outcome.outcome else {
+                panic!("{label}: {outcome:?}")
+            };
+            assert_eq!(
+                contact.properties["firstname"].as_deref(),
+                Some("Again"),
+                "{label}"
+            );
+        }
+        let archived = client
+            .archive_all(ids.iter().cloned())
+            .send()
+            .await
+            .expect("not aborted");
+        assert_eq!(archived.counts().archived, 3, "{label}");
+
+        let stats = fake.stats();
+        for op in ["create", "upsert", "update", "read", "archive"] {
+            let route = routes::batch(&label, op);
+            let answered: u64 = stats
+                .responses
+                .get(&route)
+                .map(|by_status| by_status.values().sum())
+                .unwrap_or(0);
+            assert!(
+                answered > 0,
+                "{label}: nothing answered on {route}: {:?}",
+                stats.responses.keys()
+            );
+        }
+        let elsewhere = stats
+            .responses
+            .keys()
+            .filter(|route| !route.contains(&format!("/{label}/")))
+            .count();
+        assert_eq!(elsewhere, 0, "{label}: {:?}", stats.responses.keys());
+        fake.shutdown().await;
+    }
+}

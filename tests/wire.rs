@@ -1503,3 +1503,45 @@ async fn client_errors_are_never_retried() {
         .expect_err("409");
     assert_eq!(mock.calls_async().await, 1);
 }
+
+#[tokio::test]
+async fn at_every_dated_version_a_5xx_is_retried_for_upsert_but_never_for_create() {
+    for version in [types::DatedVersion::X202603, types::DatedVersion::X202609] {
+        let server = MockServer::start_async().await;
+        let unavailable = |op: &'static str| {
+            let path = format!("/crm/objects/{version}/contacts/batch/{op}");
+            server.mock(move |when, then| {
+                when.method(POST).path(path);
+                then.status(503)
+                    .json_body(json!({"status": "error", "message": "unavailable"}));
+            })
+        };
+        let upsert = unavailable("upsert");
+        let create = unavailable("create");
+        let client = retrying_client(&server);
+        client
+            .dated_batch_upsert()
+            .version(version)
+            .body(types::BatchUpsertRequest::builder().inputs(Vec::<types::UpsertInput>::new()))
+            .send()
+            .await
+            .expect_err("503");
+        assert_eq!(
+            upsert.calls(),
+            3,
+            "{version}: idempotent, every attempt used"
+        );
+        client
+            .dated_batch_create()
+            .version(version)
+            .body(types::BatchCreateRequest::builder().inputs(Vec::<types::CreateInput>::new()))
+            .send()
+            .await
+            .expect_err("503");
+        assert_eq!(
+            create.calls(),
+            1,
+            "{version}: a create that may have been applied is not resent"
+        );
+    }
+}
