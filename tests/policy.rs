@@ -42,7 +42,9 @@ async fn faulty() -> (FakeHubSpot, Client) {
             client
                 .rate_limit(RateLimit::Unlimited)
                 .retry_policy(quick_retries().max_attempts(12))
-                .request_timeout(Duration::from_millis(500))
+                // Long enough that a loaded machine's slow answer is not
+                // taken for an injected hold (which lasts 30 s).
+                .request_timeout(Duration::from_millis(1_500))
         },
     )
     .await

@@ -1,92 +1,26 @@
-//! Rate-limit specifications (`100/10s`) and the accounting behind HubSpot's
-//! ten-secondly rolling limit and daily budget. Pure: the caller passes the clock in.
+//! The accounting behind HubSpot's ten-secondly rolling limit and daily budget.
+//! Pure: the caller passes the clock in. The limits themselves are
+//! `hubspot_rate_limit::RateLimit`, the grammar the SDK and the CLI read too.
 
 use std::collections::VecDeque;
-use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-/// A rolling-window rate limit: at most `max` requests in any `window`.
-///
-/// HubSpot's is 100 or 190 requests per 10 seconds, depending on the plan.
-///
-/// ```
-/// use hubspot_fake::RateLimit;
-/// use std::time::Duration;
-/// let limit: RateLimit = "190/10s".parse().unwrap();
-/// assert_eq!(limit, RateLimit::new(190, Duration::from_secs(10)));
-/// assert_eq!(RateLimit::parse("5/500ms").unwrap().window, Duration::from_millis(500));
-/// ```
+use hubspot_rate_limit::RateLimit;
+
+/// A rolling window of the fake: at most `max` requests in any `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Requests allowed per window.
-    pub max: u32,
-    /// Length of the rolling window.
-    pub window: Duration,
+pub(crate) struct Window {
+    pub(crate) max: u32,
+    pub(crate) window: Duration,
 }
 
-/// Why a rate-limit spec could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RateLimitError {
-    /// Not of the form `MAX/WINDOW`, e.g. `100/10s`.
-    #[error("rate limit {0:?} is not of the form MAX/WINDOW, e.g. 100/10s or 5/500ms")]
-    Malformed(String),
-    /// `MAX` is not a positive integer.
-    #[error("rate limit maximum {0:?} is not a positive integer")]
-    BadMax(String),
-    /// `WINDOW` is not a positive duration with a unit `ms`, `s` or `m`.
-    #[error("rate limit window {0:?} is not a positive duration like 10s, 1s or 500ms")]
-    BadWindow(String),
-}
-
-impl RateLimit {
-    /// A limit of `max` requests per `window`.
-    pub fn new(max: u32, window: Duration) -> Self {
-        Self { max, window }
-    }
-
-    /// Parses `MAX/WINDOW`, where `WINDOW` is a number followed by `ms`, `s` or `m`
-    /// (`100/10s`, `100/1s`, `190/10s`, `5/500ms`).
-    pub fn parse(spec: &str) -> Result<Self, RateLimitError> {
-        let (max, window) = spec
-            .trim()
-            .split_once('/')
-            .ok_or_else(|| RateLimitError::Malformed(spec.to_owned()))?;
-        let max: u32 = match max.trim().parse() {
-            Ok(n) if n > 0 => n,
-            _ => return Err(RateLimitError::BadMax(max.to_owned())),
-        };
-        let window = parse_duration(window.trim())
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| RateLimitError::BadWindow(window.to_owned()))?;
-        Ok(Self { max, window })
-    }
-}
-
-fn parse_duration(s: &str) -> Option<Duration> {
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    match unit {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs),
-        _ => None,
-    }
-}
-
-impl FromStr for RateLimit {
-    type Err = RateLimitError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RateLimit::parse(s)
-    }
-}
-
-impl fmt::Display for RateLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}ms", self.max, self.window.as_millis())
+impl Window {
+    /// The window of a parsed limit; `None` for [`RateLimit::Unlimited`].
+    pub(crate) fn of(limit: RateLimit) -> Option<Window> {
+        Some(Window {
+            max: limit.max()?,
+            window: limit.window()?,
+        })
     }
 }
 
@@ -120,12 +54,12 @@ pub(crate) enum Verdict {
 /// The rolling-window and daily counters.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
-    rolling: Option<(RateLimit, VecDeque<Instant>)>,
+    rolling: Option<(Window, VecDeque<Instant>)>,
     daily: Option<(u64, u64)>,
 }
 
 impl RateLimiter {
-    pub(crate) fn new(rolling: Option<RateLimit>, daily: Option<u64>) -> Self {
+    pub(crate) fn new(rolling: Option<Window>, daily: Option<u64>) -> Self {
         Self {
             rolling: rolling.map(|l| (l, VecDeque::with_capacity(l.max as usize))),
             daily: daily.map(|d| (d, 0)),
@@ -218,43 +152,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_windows() {
-        assert_eq!(
-            RateLimit::parse("100/10s").unwrap(),
-            RateLimit::new(100, Duration::from_secs(10))
-        );
-        assert_eq!(
-            RateLimit::parse("100/1s").unwrap(),
-            RateLimit::new(100, Duration::from_secs(1))
-        );
-        assert_eq!(
-            RateLimit::parse("190/10s").unwrap(),
-            RateLimit::new(190, Duration::from_secs(10))
-        );
-        assert_eq!(
-            RateLimit::parse(" 5/500ms ").unwrap(),
-            RateLimit::new(5, Duration::from_millis(500))
-        );
-        assert_eq!(
-            RateLimit::parse("1/2m").unwrap(),
-            RateLimit::new(1, Duration::from_secs(120))
-        );
-        let l = RateLimit::parse("7/250ms").unwrap();
-        assert_eq!(RateLimit::parse(&l.to_string()).unwrap(), l);
-    }
-
-    #[test]
-    fn rejects_bad_specs() {
-        for bad in [
-            "100", "x/10s", "0/10s", "100/10", "100/s", "100/0s", "100/10h", "",
-        ] {
-            assert!(RateLimit::parse(bad).is_err(), "{bad:?} was accepted");
-        }
-    }
-
-    #[test]
     fn rolling_window_refuses_then_recovers() {
-        let mut limiter = RateLimiter::new(Some(RateLimit::new(2, Duration::from_secs(10))), None);
+        let mut limiter = RateLimiter::new(
+            Some(Window {
+                max: 2,
+                window: Duration::from_secs(10),
+            }),
+            None,
+        );
         let t0 = Instant::now();
         let Verdict::Allowed(h) = limiter.check(t0) else {
             panic!("first refused")
@@ -294,8 +199,13 @@ mod tests {
 
     #[test]
     fn daily_budget_is_checked_first_and_not_consumed_by_refusals() {
-        let mut limiter =
-            RateLimiter::new(Some(RateLimit::new(1, Duration::from_secs(1))), Some(2));
+        let mut limiter = RateLimiter::new(
+            Some(Window {
+                max: 1,
+                window: Duration::from_secs(1),
+            }),
+            Some(2),
+        );
         let t0 = Instant::now();
         assert!(matches!(limiter.check(t0), Verdict::Allowed(_)));
         assert!(matches!(

@@ -20,8 +20,10 @@ struct Args {
     /// counted, half before the response), like a network round trip.
     #[arg(long, value_name = "N", default_value_t = 0)]
     latency_ms: u64,
-    /// Rolling-window rate limit, MAX/WINDOW, e.g. 100/10s, 190/10s, 100/1s, 5/500ms.
-    #[arg(long, value_name = "MAX/WINDOW")]
+    /// Rolling-window rate limit: a HubSpot plan (free, starter, professional,
+    /// enterprise, increase), MAX/WINDOW such as 100/10s or 5/500ms, or off;
+    /// the same grammar as the SDK's and hubspot-contacts' --rate-limit.
+    #[arg(long, value_name = "PLAN|MAX/WINDOW")]
     rate_limit: Option<RateLimit>,
     /// Daily request budget (lasts until the fake is reset).
     #[arg(long, value_name = "N")]
@@ -54,7 +56,7 @@ async fn main() -> std::process::ExitCode {
     let mut builder = FakeHubSpot::builder()
         .addr(args.addr)
         .latency(Duration::from_millis(args.latency_ms))
-        .rate_limit_spec(args.rate_limit)
+        .rate_limit_spec(args.rate_limit.unwrap_or(RateLimit::Unlimited))
         .faults(args.faults.unwrap_or_default())
         .seed(args.seed)
         .v1_apply_delay(Duration::from_millis(args.v1_apply_delay_ms))

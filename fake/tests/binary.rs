@@ -124,6 +124,41 @@ async fn every_flag_is_honoured() {
 }
 
 #[tokio::test]
+async fn rate_limit_takes_the_sdks_grammar_plans_included() {
+    for (spec, max) in [
+        ("professional", "190"),
+        ("starter", "100"),
+        ("250/10s", "250"),
+    ] {
+        let (_child, base) = spawn(&["--rate-limit", spec]);
+        let r = client()
+            .post(format!("{base}{V1_BATCH}"))
+            .bearer_auth("any")
+            .json(&json!([{"email": "v1@example.com", "properties": []}]))
+            .send()
+            .await
+            .unwrap();
+        let r = read_resp(r).await;
+        assert_eq!(r.status, 202, "{spec}");
+        assert_eq!(r.header("x-hubspot-ratelimit-max"), Some(max), "{spec}");
+        assert_eq!(
+            r.header("x-hubspot-ratelimit-interval-milliseconds"),
+            Some("10000"),
+            "{spec}"
+        );
+    }
+    let (_child, base) = spawn(&["--rate-limit", "off"]);
+    let r = client()
+        .post(format!("{base}{V1_BATCH}"))
+        .bearer_auth("any")
+        .json(&json!([{"email": "v1@example.com", "properties": []}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read_resp(r).await.header("x-hubspot-ratelimit-max"), None);
+}
+
+#[tokio::test]
 async fn faults_flag_injects() {
     let (_child, base) = spawn(&["--faults", "502=1", "--seed", "1"]);
     let r = client()

@@ -12,9 +12,9 @@ use tokio::sync::Notify;
 
 use super::daily::{DailyBudget, DailyLimitExhausted};
 use super::headers::RateLimitHeaders;
-#[cfg(test)]
-use super::rate_limit::RateLimit;
 use super::window::{Denied, WindowLimiter};
+#[cfg(test)]
+use hubspot_rate_limit::RateLimit;
 
 /// The rate limiter a client shares between all its clones and tasks: one
 /// budget per token.

@@ -19,7 +19,7 @@
 //! | `headers.rs` (crate-private) | HubSpot's rate-limit signals in a response |
 //! | `fate.rs` (crate-private) | what an attempt's result means for its inputs: applied, not, maybe, refused, fatal |
 //! | `retry.rs`: [`RetryPolicy`], and the crate-private `decide` | retry after a delay, or stop and why |
-//! | [`RateLimit`] (`rate_limit.rs`) | the quota a client starts from, and its grammar (`100/10s`, `professional`, `off`) |
+//! | [`RateLimit`] (the `hubspot-rate-limit` crate) | the quota a client starts from, and its grammar (`100/10s`, `professional`, `off`) |
 //! | `window.rs` (crate-private) | the rolling window: when the next request may start |
 //! | `daily.rs` (crate-private) | the daily budget: spent or not, and until when |
 //! | `limiter.rs` (crate-private) | the async limiter every clone of a client shares; its permit releases a slot on drop |
@@ -33,16 +33,15 @@ mod fate;
 mod headers;
 mod limiter;
 mod operation;
-mod rate_limit;
 mod retry;
 mod window;
 
 pub(crate) use daily::DailyLimitExhausted;
 pub(crate) use fate::{Fatal, Fate, fate};
 pub(crate) use headers::RateLimitPolicy;
+pub use hubspot_rate_limit::{ParseRateLimitError, RateLimit};
 pub(crate) use limiter::RateLimiter;
 pub(crate) use operation::Operation;
-pub use rate_limit::{ParseRateLimitError, RateLimit};
 pub(crate) use retry::{
     AttemptOutcome, Decision, ResponseSummary, RetryReason, StopReason, TransportFailure, decide,
 };

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::headers::RateLimitHeaders;
-use super::rate_limit::RateLimit;
+use hubspot_rate_limit::RateLimit;
 
 /// Why [`WindowLimiter::try_acquire`] refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

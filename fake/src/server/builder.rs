@@ -14,7 +14,9 @@ use super::router::router;
 use super::state::{FakeState, StoreState};
 use crate::catalogue::{Catalogue, PropertyDef, default_properties};
 use crate::faults::{FaultInjector, FaultSpec, TIMEOUT_AFTER_HOLD};
-use crate::limits::{RateLimit, RateLimiter};
+use hubspot_rate_limit::RateLimit;
+
+use crate::limits::{RateLimiter, Window};
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::util::IdGen;
@@ -47,7 +49,7 @@ pub enum StartError {
 pub struct FakeHubSpotBuilder {
     addr: SocketAddr,
     latency: Duration,
-    rate_limit: Option<RateLimit>,
+    rate_limit: Option<Window>,
     daily_limit: Option<u64>,
     faults: FaultSpec,
     seed: u64,
@@ -94,13 +96,15 @@ impl FakeHubSpotBuilder {
 
     /// Rolling-window limit: at most `max` requests per `window` (HubSpot: 100 or 190 per 10 s).
     pub fn rate_limit(mut self, max: u32, window: Duration) -> Self {
-        self.rate_limit = Some(RateLimit::new(max, window));
+        self.rate_limit = Some(Window { max, window });
         self
     }
 
-    /// Rolling-window limit from a parsed [`RateLimit`], or none.
-    pub fn rate_limit_spec(mut self, limit: Option<RateLimit>) -> Self {
-        self.rate_limit = limit;
+    /// Rolling-window limit from a parsed [`RateLimit`] (`100/10s`,
+    /// `professional`, …; [`RateLimit::Unlimited`] for none), the grammar the
+    /// SDK and the CLI read too.
+    pub fn rate_limit_spec(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Window::of(limit);
         self
     }
 

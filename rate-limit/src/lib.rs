@@ -1,6 +1,10 @@
 //! The rate-limit specification: [`RateLimit`] and its grammar (`100/10s`,
-//! `professional`, `off`), shared by the SDK, the `hubspot-contacts` CLI and
-//! `hubspot-fake`.
+//! `professional`, `off`), one crate so that the `hubspot-contacts-batch` SDK
+//! (as `policy::RateLimit`), the `hubspot-contacts` CLI and `hubspot-fake`
+//! read `--rate-limit` the same way.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,17 +14,16 @@ use std::time::Duration;
 /// no client-side limit at all.
 ///
 /// The presets follow HubSpot's usage guidelines (per app, per rolling 10 s).
-/// The client's limiter adapts to the portal's real figures after the first
-/// response anyway (see
-/// [`ClientBuilder::adaptive_rate_limit`](crate::ClientBuilder::adaptive_rate_limit)),
-/// so the preset only matters until then; the conservative
+/// The SDK's limiter adapts to the portal's real figures after the first
+/// response anyway (its `ClientBuilder::adaptive_rate_limit`), so the preset
+/// only matters until then; the conservative
 /// [`FREE_STARTER`](Self::FREE_STARTER) is the safe default.
 ///
 /// It parses from the grammar of `--rate-limit` (see the [`FromStr`] impl):
 ///
 /// ```
 /// use std::time::Duration;
-/// use hubspot_contacts_batch::policy::RateLimit;
+/// use hubspot_rate_limit::RateLimit;
 ///
 /// assert_eq!("190/10s".parse::<RateLimit>().unwrap(), RateLimit::PROFESSIONAL_ENTERPRISE);
 /// assert_eq!("starter".parse::<RateLimit>().unwrap(), RateLimit::FREE_STARTER);
