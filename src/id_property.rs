@@ -20,6 +20,7 @@
 use std::{borrow::Cow, collections::BTreeMap, fmt, sync::Arc};
 
 use crate::{
+    batch::PreparedInput,
     builders::{build, record_id},
     properties::PropertyValue,
     types,
@@ -293,19 +294,6 @@ fn check_key_property(key: &ContactKey, name: &str, value: &str) -> Result<(), I
             value: value.to_owned(),
         })
     }
-}
-
-/// An input ready for the wire, with what the batch engine needs to plan and
-/// correlate it.
-#[derive(Clone, Debug)]
-#[doc(hidden)]
-pub struct PreparedInput<W> {
-    /// The key for finding duplicates and matching results, if the input has one.
-    pub(crate) key: Option<KeyIdentity>,
-    /// The caller's `objectWriteTraceId`, if set.
-    pub(crate) trace_id: Option<String>,
-    /// The wire form.
-    pub(crate) wire: W,
 }
 
 /// A contact to create, for [`crate::ContactsBatchExt::create_all`].

@@ -53,6 +53,7 @@ pub use call::{BatchCall, DEFAULT_CONCURRENCY, InputStream, IntoInputs};
 pub use ext::ContactsBatchExt;
 pub use failure::{ClientCategory, InputFailure};
 pub use operation::BatchOperation;
+pub(crate) use operation::PreparedInput;
 pub use ops::{ArchiveAll, CreateAll, ReadAll, UpdateAll, UpsertAll, V1CreateOrUpdateAll};
 pub use outcome::{InputOutcome, Outcome, OutcomeCounts};
 pub use plan::RequestCounter;

@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, future::Future};
 use super::{answer::ChunkAnswer, failure::InputFailure};
 use crate::{
     Client,
-    id_property::{ContactKey, InputError, PreparedInput},
+    id_property::{ContactKey, InputError, KeyIdentity},
     types,
 };
 
@@ -83,6 +83,18 @@ pub trait Engine: Send + Sync + 'static {
     ) -> impl Future<Output = Option<Vec<Reconciled>>> + Send {
         async { None }
     }
+}
+
+/// An input ready for the wire, with what the batch engine needs to plan and
+/// correlate it.
+#[derive(Clone, Debug)]
+pub struct PreparedInput<W> {
+    /// The key for finding duplicates and matching results, if the input has one.
+    pub(crate) key: Option<KeyIdentity>,
+    /// The caller's `objectWriteTraceId`, if set.
+    pub(crate) trace_id: Option<String>,
+    /// The wire form.
+    pub(crate) wire: W,
 }
 
 /// What reading HubSpot back says of an input whose request's fate was unknown.

@@ -11,15 +11,15 @@ use super::{
     endpoint,
     failure::InputFailure,
     mapping::{self, BatchAnswer, ResultMeaning},
-    operation::{Engine, Reconciled},
+    operation::{Engine, PreparedInput, Reconciled},
     outcome::Outcome,
 };
 use crate::{
     Client,
     builders::record_id,
     id_property::{
-        ContactKey, Create, EMAIL_PROPERTY, InputError, KeyIdentity, PreparedInput,
-        RECORD_ID_PROPERTY, Update, Upsert, V1Contact,
+        ContactKey, Create, EMAIL_PROPERTY, InputError, KeyIdentity, RECORD_ID_PROPERTY, Update,
+        Upsert, V1Contact,
     },
     types,
 };

@@ -19,7 +19,7 @@ use super::{
     deliver::RECONCILE_ROUNDS,
     failure::{ClientCategory, InputFailure},
     gate::KeyGate,
-    operation::Engine,
+    operation::{Engine, PreparedInput},
     outcome::{InputOutcome, Outcome},
     plan::{ChunkPlanner, PlanEntry},
     report::{AbortCause, BatchStats},
@@ -27,7 +27,7 @@ use super::{
 };
 use crate::{
     Client,
-    id_property::{ContactKey, InputError, KeyIdentity, PreparedInput},
+    id_property::{ContactKey, InputError, KeyIdentity},
 };
 
 /// Everything a chunk needs to be sent.
