@@ -1,14 +1,9 @@
-//! Building a [`Client`]: base URL, token, timeouts; and the seam through which
+//! Building a [`Client`]: base URL, credentials, timeouts; and the seam through which
 //! every generated call passes ([`ClientState`]).
 
-use std::{
-    fmt,
-    sync::{Arc, RwLock},
-    time::Duration,
-};
+use std::{fmt, sync::Arc, time::Duration};
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::header::{AUTHORIZATION, HeaderValue};
 
 use crate::{
     Client,
@@ -16,6 +11,7 @@ use crate::{
     error::SdkError,
     exchange::{self, Policy, RequestCounters},
     policy::{RateLimit, RateLimiter, RetryPolicy, WindowLimiter},
+    token::{self, AccessToken, TokenSource, Tokens},
 };
 
 /// HubSpot's API host, used when no base URL is given.
@@ -26,43 +22,24 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// response, by default.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The environment variable [`Client::from_env`] reads the access token from.
+/// The environment variable [`Client::from_env`] reads the access token from
+/// (a private app's token or a service key).
 pub const TOKEN_ENV: &str = "HUBSPOT_TOKEN";
+/// The environment variable [`Client::from_env`] reads an OAuth app's client
+/// id from, when [`TOKEN_ENV`] is not set.
+pub const CLIENT_ID_ENV: &str = "HUBSPOT_CLIENT_ID";
+/// The environment variable [`Client::from_env`] reads an OAuth app's client
+/// secret from, when [`TOKEN_ENV`] is not set.
+pub const CLIENT_SECRET_ENV: &str = "HUBSPOT_CLIENT_SECRET";
+/// The environment variable [`Client::from_env`] reads an OAuth app's refresh
+/// token from, when [`TOKEN_ENV`] is not set.
+pub const REFRESH_TOKEN_ENV: &str = "HUBSPOT_REFRESH_TOKEN";
 /// The environment variable [`Client::from_env`] reads an optional base URL from.
 pub const BASE_URL_ENV: &str = "HUBSPOT_BASE_URL";
 
-/// A HubSpot access token (private-app or OAuth). Its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct AccessToken(String);
-
-impl AccessToken {
-    /// Wraps a token. Surrounding whitespace (a trailing newline from a file,
-    /// say) is removed.
-    pub(crate) fn new(token: impl Into<String>) -> Self {
-        let token = token.into();
-        Self(token.trim().to_owned())
-    }
-
-    fn header_value(&self) -> Result<HeaderValue, SdkError> {
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0)).map_err(|_| {
-            SdkError::Config(
-                "the access token contains characters not allowed in an HTTP header".into(),
-            )
-        })?;
-        value.set_sensitive(true);
-        Ok(value)
-    }
-}
-
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessToken(<redacted>)")
-    }
-}
-
 /// The hand-written half of every [`Client`], shared by all its clones: the
-/// current token, the rate limiter (one budget for the client and its clones)
-/// and the retry policy.
+/// current token and what refreshes it, the rate limiter (one budget for the
+/// client and its clones) and the retry policy.
 ///
 /// Generated calls reach it through progenitor's `ClientHooks::exec`, so a
 /// single-request call such as `client.batch_upsert().body(..).send()` gets the
@@ -75,7 +52,7 @@ pub struct ClientState {
 }
 
 struct Settings {
-    authorization: RwLock<HeaderValue>,
+    tokens: Tokens,
     allow_insecure_http: bool,
     api_version: ApiVersion,
     policy: Policy,
@@ -83,34 +60,19 @@ struct Settings {
 
 impl ClientState {
     fn new(
-        token: &AccessToken,
+        tokens: Tokens,
         allow_insecure_http: bool,
         api_version: ApiVersion,
         policy: Policy,
-    ) -> Result<Self, SdkError> {
-        Ok(Self {
+    ) -> Self {
+        Self {
             settings: Arc::new(Settings {
-                authorization: RwLock::new(token.header_value()?),
+                tokens,
                 allow_insecure_http,
                 api_version,
                 policy,
             }),
             counters: None,
-        })
-    }
-
-    fn authorization(&self) -> HeaderValue {
-        match self.settings.authorization.read() {
-            Ok(value) => value.clone(),
-            // A writer never panics while holding the lock, but stay usable if one did.
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    fn set_authorization(&self, value: HeaderValue) {
-        match self.settings.authorization.write() {
-            Ok(mut slot) => *slot = value,
-            Err(poisoned) => *poisoned.into_inner() = value,
         }
     }
 }
@@ -118,7 +80,7 @@ impl ClientState {
 impl fmt::Debug for ClientState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientState")
-            .field("authorization", &"<redacted>")
+            .field("tokens", &self.settings.tokens)
             .field("api_version", &self.settings.api_version)
             .field("policy", &self.settings.policy)
             .finish()
@@ -131,24 +93,32 @@ impl ClientHooks<ClientState> for Client {
         mut request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let headers = request.headers_mut();
         // progenitor sends the document's `info.version`; HubSpot has no use for it.
-        headers.remove("api-version");
+        request.headers_mut().remove("api-version");
+        let state = self.inner();
+        let settings = &state.settings;
+        let send = |request: reqwest::Request| {
+            exchange::execute(
+                self.client(),
+                &settings.policy,
+                request,
+                info.operation_id,
+                state.counters.as_deref(),
+            )
+        };
         // `build` refuses such a base URL; this also covers a client assembled
-        // with the generated `Client::new`: the token never travels in clear.
-        if token_may_travel(request.url(), self.inner().settings.allow_insecure_http) {
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, self.inner().authorization());
-        } else {
+        // with the generated `Client::new`: no credential travels in clear.
+        if !token_may_travel(request.url(), settings.allow_insecure_http) {
             tracing::warn!(host = ?request.url().host_str(), "not sending the access token over plain http");
+            return send(request).await;
         }
-        exchange::execute(
+        // The token, refreshed when due and once after a 401 (src/token.rs).
+        token::send_authorized(
+            &settings.tokens,
             self.client(),
-            &self.inner().settings.policy,
+            &settings.policy.retry,
             request,
-            info.operation_id,
-            self.inner().counters.as_deref(),
+            send,
         )
         .await
     }
@@ -165,12 +135,17 @@ impl ClientHooks<ClientState> for Client {
 ///     .token("pat-na1-…")
 ///     .request_timeout(Duration::from_secs(60))
 ///     .build()?;
+///
+/// // An OAuth app: access tokens are fetched and refreshed as needed.
+/// let app = Client::builder()
+///     .oauth("client-id", "client-secret", "na1-refresh-token")
+///     .build()?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct ClientBuilder {
     base_url: String,
-    token: Option<AccessToken>,
+    credentials: Option<TokenSource>,
     connect_timeout: Duration,
     request_timeout: Duration,
     allow_insecure_http: bool,
@@ -184,7 +159,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             base_url: DEFAULT_BASE_URL.to_owned(),
-            token: None,
+            credentials: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             allow_insecure_http: false,
@@ -203,9 +178,37 @@ impl ClientBuilder {
         self
     }
 
-    /// The access token sent as `Authorization: Bearer …` on every request.
+    /// A token sent as `Authorization: Bearer …` on every request, as it is
+    /// (a private app's token, a service key): [`TokenSource::token`].
     pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(AccessToken::new(token));
+        self.credentials = Some(TokenSource::token(token));
+        self
+    }
+
+    /// An OAuth app's credentials: [`TokenSource::oauth`]. The client gets
+    /// its access tokens from HubSpot's token endpoint
+    /// ([`OAUTH_TOKEN_PATH`](crate::token::OAUTH_TOKEN_PATH) below the base
+    /// URL) on first use, refreshes them before they expire and once after a
+    /// 401, one refresh at a time for the client and its clones; see
+    /// [`token`](crate::token).
+    pub fn oauth(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        refresh_token: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(TokenSource::oauth(
+            client_id,
+            client_secret,
+            refresh_token,
+        ));
+        self
+    }
+
+    /// Where the access token comes from, as [`token`](Self::token) or
+    /// [`oauth`](Self::oauth) would set it.
+    pub fn token_source(mut self, source: TokenSource) -> Self {
+        self.credentials = Some(source);
         self
     }
 
@@ -262,14 +265,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client, refusing a missing or empty token, a base URL that is
-    /// not `http(s)://`, and plain `http://` to a non-loopback host unless allowed.
+    /// Builds the client, refusing missing or empty credentials, a base URL
+    /// that is not `http(s)://`, and plain `http://` to a non-loopback host
+    /// unless allowed. It sends nothing: an OAuth client fetches its first
+    /// access token on its first request.
     pub fn build(self) -> Result<Client, SdkError> {
-        let token = self
-            .token
-            .filter(|token| !token.0.is_empty())
+        let credentials = self
+            .credentials
             .ok_or_else(|| SdkError::Config("an access token is required".into()))?;
         check_base_url(&self.base_url, self.allow_insecure_http)?;
+        let tokens = Tokens::new(&credentials, &self.base_url)?;
         // reqwest is built without a default crypto provider; install ring's
         // once. An error only means a provider is already installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -295,7 +300,7 @@ impl ClientBuilder {
         Ok(Client::new_with_client(
             &self.base_url,
             http,
-            ClientState::new(&token, self.allow_insecure_http, self.api_version, policy)?,
+            ClientState::new(tokens, self.allow_insecure_http, self.api_version, policy),
         ))
     }
 }
@@ -352,15 +357,24 @@ impl Client {
         Self::builder().base_url(base_url).token(token).build()
     }
 
-    /// A client configured from the environment: the token from
-    /// `HUBSPOT_TOKEN`, the base URL from `HUBSPOT_BASE_URL` when set, else
-    /// [`DEFAULT_BASE_URL`], and the API version from `HUBSPOT_API_VERSION`
-    /// when set, else [`ApiVersion::default`]. An unknown version is a
-    /// configuration error that lists the known ones.
+    /// A client configured from the environment: the credentials from
+    /// `HUBSPOT_TOKEN`, or when that is not set an OAuth app from
+    /// `HUBSPOT_CLIENT_ID`, `HUBSPOT_CLIENT_SECRET` and
+    /// `HUBSPOT_REFRESH_TOKEN` (all three; see [`TokenSource::from_vars`]);
+    /// the base URL from `HUBSPOT_BASE_URL` when set, else
+    /// [`DEFAULT_BASE_URL`]; and the API version from `HUBSPOT_API_VERSION`
+    /// when set, else [`ApiVersion::default`]. No credentials, part of the
+    /// OAuth three, or an unknown version is a configuration error that says
+    /// what is missing or lists the known versions.
     pub fn from_env() -> Result<Self, SdkError> {
-        let token = std::env::var(TOKEN_ENV)
-            .map_err(|_| SdkError::Config(format!("{TOKEN_ENV} is not set")))?;
-        let mut builder = Self::builder().token(token);
+        let credentials = TokenSource::from_vars(|name| std::env::var(name).ok())?
+            .ok_or_else(|| {
+                SdkError::Config(format!(
+                    "no credentials: set {TOKEN_ENV}, or {CLIENT_ID_ENV}, {CLIENT_SECRET_ENV} \
+                     and {REFRESH_TOKEN_ENV} for an OAuth app"
+                ))
+            })?;
+        let mut builder = Self::builder().token_source(credentials);
         if let Ok(base_url) = std::env::var(BASE_URL_ENV) {
             builder = builder.base_url(base_url);
         }
@@ -394,15 +408,12 @@ impl Client {
         self.inner().settings.api_version
     }
 
-    /// Replaces the token used from the next request on, in this client and
-    /// all its clones (OAuth access tokens expire after a few hours).
+    /// Replaces the access token used from the next request on, in this
+    /// client and all its clones. A client built with
+    /// [`ClientBuilder::oauth`] refreshes its tokens itself; if given one
+    /// here, it uses it until HubSpot refuses it, then refreshes.
     pub fn set_token(&self, token: impl Into<String>) -> Result<(), SdkError> {
-        let token = AccessToken::new(token);
-        if token.0.is_empty() {
-            return Err(SdkError::Config("an access token is required".into()));
-        }
-        self.inner().set_authorization(token.header_value()?);
-        Ok(())
+        self.inner().settings.tokens.set(&AccessToken::new(token))
     }
 }
 

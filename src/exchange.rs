@@ -20,8 +20,8 @@ use reqwest::{StatusCode, header::HeaderMap};
 use tracing::Instrument;
 
 use crate::policy::{
-    AttemptOutcome, DailyLimitExhausted, Decision, Operation, RateLimiter, ResponseSummary,
-    RetryPolicy, RetryReason, StopReason, TransportFailure, decide,
+    AttemptOutcome, DailyLimitExhausted, Decision, Fate, Operation, RateLimiter, ResponseSummary,
+    RetryPolicy, RetryReason, StopReason, TransportFailure, decide, fate,
 };
 
 /// What the requests of one batch run cost, counted as they are sent. A
@@ -78,6 +78,10 @@ pub(crate) async fn execute(
         });
         let started = Instant::now();
         let mut attempt: u32 = 1;
+        // Whether an earlier attempt may have been applied (sent, then its
+        // answer lost or a 5xx): the final answer alone would then misstate
+        // what happened.
+        let mut maybe_applied_before = false;
         loop {
             let waiting = tokio::time::Instant::now();
             // Held until the answer, a failure or a cancellation; dropping
@@ -86,6 +90,9 @@ pub(crate) async fn execute(
                 Ok(permit) => permit,
                 Err(exhausted) => {
                     tracing::warn!(%exhausted, "daily limit reached; not sending");
+                    if maybe_applied_before {
+                        return Ok(maybe_applied_response(&exhausted.to_string()));
+                    }
                     return Ok(daily_limit_response(&exhausted));
                 }
             };
@@ -102,6 +109,16 @@ pub(crate) async fn execute(
             drop(permit);
             let decision = decide(&policy.retry, operation, &outcome, attempt, started.elapsed(), fastrand::f64());
             tracing::debug!(attempt, outcome = ?outcome_label(&outcome), decision = ?decision, "attempt done");
+            let this_fate = fate(&outcome);
+            if let Decision::Stop(stop) = decision
+                && maybe_applied_before
+            {
+                if let StopReason::DailyLimit { resets_at } = stop {
+                    policy.limiter.mark_daily_exhausted(resets_at);
+                }
+                return Ok(after_maybe_applied(this_fate, result, started.elapsed()));
+            }
+            maybe_applied_before |= matches!(this_fate, Fate::MaybeApplied(_));
             match decision {
                 Decision::Retry { after, reason } => {
                     if matches!(reason, RetryReason::Throttled(_)) {
@@ -184,6 +201,64 @@ fn rebuild(
     *response.version_mut() = version;
     *response.headers_mut() = headers;
     reqwest::Response::from(response)
+}
+
+/// The header that tells the batch engine an earlier attempt of this request
+/// may have been applied: on a success, its value is how long ago (ms) the
+/// first attempt started, so results can be judged against it.
+pub(crate) const EARLIER_ATTEMPT_HEADER: &str = "x-hubspot-contacts-batch-earlier-attempt";
+
+/// The answer to give for a request whose earlier attempt may have been
+/// applied, now that its attempts have stopped with `last`. A success stands,
+/// marked so the engine knows a `new: false` may be its own earlier create; a
+/// refusal of the content stands too (it would have refused the earlier
+/// attempt alike); anything else (throttled, not sent, a fatal refusal, a 5xx
+/// or a lost answer) becomes a 503 whose message says the request may have
+/// been applied, so no input of it is reported failed or not sent.
+fn after_maybe_applied(
+    last: Fate,
+    result: reqwest::Result<reqwest::Response>,
+    since_first: std::time::Duration,
+) -> reqwest::Response {
+    match (last, result) {
+        (Fate::Applied | Fate::Refused(_), Ok(mut response)) => {
+            let millis = u64::try_from(since_first.as_millis()).unwrap_or(u64::MAX);
+            if let Ok(value) = reqwest::header::HeaderValue::from_str(&millis.to_string()) {
+                response.headers_mut().insert(EARLIER_ATTEMPT_HEADER, value);
+            }
+            response
+        }
+        (_, Ok(response)) => {
+            maybe_applied_response(&format!("the last attempt got {}", response.status()))
+        }
+        (_, Err(error)) => maybe_applied_response(&format!("the last attempt failed: {error}")),
+    }
+}
+
+/// A 503 made locally for a request that may have been applied by an
+/// earlier attempt whose answer was lost, while `last` says what ended it.
+fn maybe_applied_response(last: &str) -> reqwest::Response {
+    let body = serde_json::json!({
+        "status": "error",
+        "message": format!(
+            "an earlier attempt of this request may have been applied (its answer was lost or was a server error); {last}"
+        ),
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        EARLIER_ATTEMPT_HEADER,
+        reqwest::header::HeaderValue::from_static("maybe-applied"),
+    );
+    rebuild(
+        StatusCode::SERVICE_UNAVAILABLE,
+        reqwest::Version::HTTP_11,
+        headers,
+        body.to_string().into_bytes(),
+    )
 }
 
 /// The 429 HubSpot would send once the daily budget is spent, made locally so

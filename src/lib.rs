@@ -16,6 +16,7 @@ mod generated;
 pub mod id_property;
 pub mod policy;
 pub mod properties;
+pub mod token;
 
 pub use api_version::{ApiVersion, UnknownApiVersion};
 pub use batch::{BatchReport, ContactsBatchExt, InputOutcome, InputStream, Outcome};
@@ -24,6 +25,7 @@ pub use error::{ApiError, SdkError};
 pub use generated::{Client, ClientInfo, Error, ResponseValue, builder, types};
 pub use id_property::{ContactKey, Create, InputError, Update, Upsert, V1Contact};
 pub use properties::PropertyValue;
+pub use token::TokenSource;
 
 /// The client, the batch helpers and the input builders in one import, with
 /// the `StreamExt` that reading [`stream`](batch::BatchCall::stream) needs.

@@ -398,3 +398,189 @@ async fn clones_share_one_rate_limit_budget() {
     assert_eq!(refused, 0, "one budget for both clones: {refused} 429s");
     fake.shutdown().await;
 }
+
+/// An upsert whose first answer is lost is sent again; the retry finds the
+/// contacts its first attempt created and says `new: false`. They are still
+/// reported created: this run made them.
+#[tokio::test]
+async fn an_upsert_whose_answer_was_lost_still_reports_what_it_created() {
+    let (fake, client) = fake_and_client(
+        |fake| {
+            fake.faults(hubspot_fake::FaultSpec::parse("reset-after=0.5").expect("spec"))
+                .seed(5)
+        },
+        |client| {
+            client
+                .rate_limit(RateLimit::Unlimited)
+                .retry_policy(quick_retries().max_attempts(20))
+        },
+    )
+    .await;
+    let inputs = (0..300).map(|i| Upsert::by_email(email(i)).set("firstname", "New"));
+    let report = client
+        .upsert_all(inputs)
+        .batch_size(10)
+        .send()
+        .await
+        .expect("not aborted");
+    assert!(report.stats.retries > 0, "some answers were lost");
+    let counts = report.counts();
+    assert_eq!(
+        (counts.created, counts.updated),
+        (300, 0),
+        "{:?}",
+        report.problems().next()
+    );
+    assert_eq!(emails_in_store(&fake).len(), 300);
+
+    // The same contacts again, through the same faults: every one existed.
+    let again = (0..300).map(|i| Upsert::by_email(email(i)).set("firstname", "Again"));
+    let report = client
+        .upsert_all(again)
+        .batch_size(10)
+        .send()
+        .await
+        .expect("not aborted");
+    let counts = report.counts();
+    assert_eq!((counts.created, counts.updated), (0, 300));
+    fake.shutdown().await;
+}
+
+/// Answers lost, then 429s until the retries run out: what the lost attempt
+/// may have written is never reported failed.
+#[tokio::test]
+async fn an_upsert_applied_then_throttled_is_unknown_never_failed() {
+    let (fake, client) = fake_and_client(
+        |fake| {
+            fake.faults(hubspot_fake::FaultSpec::parse("reset-after=0.3,429=0.6").expect("spec"))
+                .seed(9)
+                .retry_after(false)
+        },
+        |client| {
+            client.rate_limit(RateLimit::Unlimited).retry_policy(
+                quick_retries()
+                    .max_attempts(3)
+                    .ten_secondly_wait(Duration::from_millis(5)),
+            )
+        },
+    )
+    .await;
+    let inputs = (0..400).map(|i| Upsert::by_email(email(i)).set("firstname", "Kept"));
+    let report = client
+        .upsert_all(inputs)
+        .batch_size(10)
+        .send()
+        .await
+        .expect("not aborted");
+    let stored = emails_in_store(&fake);
+    let mut applied_then_refused = 0;
+    for outcome in &report.outcomes {
+        let address = email(outcome.index);
+        match &outcome.outcome {
+            Outcome::Failed(_) | Outcome::NotSent { .. } => assert!(
+                !stored.contains_key(&address),
+                "{address} is stored but reported {}",
+                outcome.outcome
+            ),
+            Outcome::Unknown { reason } => {
+                if reason.contains("may have been applied") {
+                    applied_then_refused += 1;
+                }
+            }
+            other => assert!(other.is_success(), "{address}: {other}"),
+        }
+    }
+    assert!(
+        applied_then_refused > 0,
+        "the faults made some requests lose an answer, then run out of retries on 429s"
+    );
+    fake.shutdown().await;
+}
+
+/// Every email twice, through 500s: the second create of an email never
+/// claims the contact its first create made, however recent.
+#[tokio::test]
+async fn a_duplicate_create_in_doubt_never_claims_its_twins_contact() {
+    let (fake, client) = fake_and_client(
+        |fake| {
+            fake.faults(hubspot_fake::FaultSpec::parse("500=0.3").expect("spec"))
+                .seed(21)
+        },
+        |client| {
+            client
+                .rate_limit(RateLimit::Unlimited)
+                .retry_policy(quick_retries())
+        },
+    )
+    .await;
+    let n = 300;
+    let inputs = (0..2 * n).map(|i| Create::new().set("email", email(i % n)));
+    let report = client.create_all(inputs).send().await.expect("not aborted");
+    assert!(report.stats.reconciled > 0, "some creates were in doubt");
+    let stored = emails_in_store(&fake);
+    assert_eq!(stored.len(), n);
+    assert!(stored.values().all(|&copies| copies == 1), "no duplicates");
+    let mut created_by_email: BTreeMap<String, usize> = BTreeMap::new();
+    for outcome in &report.outcomes {
+        if let Outcome::Created { .. } = outcome.outcome {
+            *created_by_email
+                .entry(email(outcome.index % n))
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(created_by_email.len(), n, "every email was created once");
+    assert!(
+        created_by_email.values().all(|&rows| rows == 1),
+        "an email reported created twice: {:?}",
+        created_by_email.iter().find(|(_, rows)| **rows > 1)
+    );
+    fake.shutdown().await;
+}
+
+/// Nothing listens: the run stops after the retry budget of the first
+/// requests, pulls no more inputs, and says why.
+#[tokio::test]
+async fn an_unreachable_hubspot_stops_the_run_and_says_why() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let client = Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .token(support::TOKEN)
+        .rate_limit(RateLimit::Unlimited)
+        .retry_policy(quick_retries())
+        .build()
+        .unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    let inputs = (0..100_000).map(move |i| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Upsert::by_email(email(i))
+    });
+    let aborted = client
+        .upsert_all(inputs)
+        .concurrency(4)
+        .send()
+        .await
+        .expect_err("nothing can be sent");
+    let AbortCause::Unreachable(reason) = &aborted.cause else {
+        panic!("{:?}", aborted.cause)
+    };
+    assert!(reason.contains("127.0.0.1"), "{reason}");
+    assert!(
+        reason.to_lowercase().contains("refused"),
+        "the cause is named: {reason}"
+    );
+    let pulled = pulled.load(Ordering::Relaxed);
+    assert_eq!(aborted.report.outcomes.len(), pulled, "every pulled input is reported");
+    assert!(pulled <= 6 * 100, "the run stopped pulling: {pulled} inputs pulled");
+    assert!(
+        aborted
+            .report
+            .outcomes
+            .iter()
+            .all(|o| matches!(o.outcome, Outcome::NotSent { .. })),
+        "nothing reached HubSpot"
+    );
+    assert!(aborted.to_string().contains("HubSpot could not be reached"));
+}

@@ -13,9 +13,10 @@ Exit codes:
   0  every row succeeded (or, with --dry-run, every row is valid)
   1  some rows failed or ended unknown (see the summary and --report)
   2  usage or configuration error: bad flags, unreadable file, missing token
-  3  the run stopped: HubSpot refused the token or its scopes, or the daily
-     API budget is spent; the first line of the summary says which, the rows
-     not sent are reported as not_sent
+  3  the run stopped: HubSpot refused the token or its scopes, the daily API
+     budget is spent, or HubSpot could not be reached; the first line of the
+     summary says which and what to do, the rows not sent are reported as
+     not_sent
 
 Environment:
   HUBSPOT_TOKEN     the access token (or --token-file; never a command-line argument)

@@ -44,6 +44,23 @@ pub enum ChunkAnswer {
     Unknown(String),
     /// The request provably did nothing (never sent).
     NotApplied(String),
+    /// HubSpot could not be reached for the retry policy's whole budget:
+    /// nothing was sent, and the requests after it would fare the same.
+    Unreachable(String),
+}
+
+/// "could not connect to HOST: CAUSE", with the innermost cause (connection
+/// refused, DNS, timeout) that reqwest's own message leaves out.
+fn connect_failure(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let host = error
+        .url()
+        .and_then(|url| url.host_str())
+        .unwrap_or("HubSpot");
+    format!("could not connect to {host}: {cause}")
 }
 
 impl ChunkAnswer {
@@ -103,7 +120,7 @@ impl ChunkAnswer {
                 match fate(&AttemptOutcome::Transport(TransportFailure::from_reqwest(
                     &error,
                 ))) {
-                    Fate::NotApplied(_) => Self::NotApplied(format!("could not connect: {error}")),
+                    Fate::NotApplied(_) => Self::Unreachable(connect_failure(&error)),
                     _ => Self::Unknown(error.to_string()),
                 }
             }

@@ -94,16 +94,33 @@ impl BatchAnswer {
         }
     }
 
-    pub(crate) fn from_upserts(status: u16, body: types::BatchUpsertResponse) -> Self {
+    /// `earlier`: how long before this answer's attempt an earlier attempt of
+    /// the same request was sent, when that one may have been applied (its
+    /// answer was lost). A contact it created comes back `new: false` from the
+    /// retry; its creation time, on HubSpot's clock like `startedAt`, tells it
+    /// apart from a contact that existed before.
+    pub(crate) fn from_upserts(
+        status: u16,
+        body: types::BatchUpsertResponse,
+        earlier: Option<std::time::Duration>,
+    ) -> Self {
+        let created_since = earlier.and_then(|earlier| {
+            let window = chrono::TimeDelta::from_std(earlier + EARLIER_ATTEMPT_SLACK).ok()?;
+            body.started_at.checked_sub_signed(window)
+        });
         let results = body
             .results
             .into_iter()
-            .map(|contact| ReturnedRecord {
-                id: contact.id,
-                trace_id: contact.object_write_trace_id,
-                properties: contact.properties.0,
-                created: Some(contact.new),
-                contact: None,
+            .map(|contact| {
+                let by_earlier_attempt =
+                    created_since.is_some_and(|since| contact.created_at >= since);
+                ReturnedRecord {
+                    id: contact.id,
+                    trace_id: contact.object_write_trace_id,
+                    properties: contact.properties.0,
+                    created: Some(contact.new || by_earlier_attempt),
+                    contact: None,
+                }
             })
             .collect();
         Self {
@@ -113,6 +130,14 @@ impl BatchAnswer {
         }
     }
 }
+
+/// Slack on the window in which an earlier attempt may have created a
+/// contact. The window, measured on our clock from the first send to the last
+/// answer, already reaches back past the moment HubSpot received the first
+/// attempt, seen from the last attempt's `startedAt`; the slack only covers
+/// the millisecond rounding of HubSpot's timestamps. Both timestamps compared
+/// are HubSpot's, so no clock skew enters.
+const EARLIER_ATTEMPT_SLACK: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// What the mapper knows of one sent input.
 #[derive(Clone, Copy, Debug)]

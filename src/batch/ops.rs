@@ -17,6 +17,7 @@ use super::{
 use crate::{
     Client,
     builders::record_id,
+    exchange::EARLIER_ATTEMPT_HEADER,
     id_property::{
         ContactKey, Create, EMAIL_PROPERTY, InputError, KeyIdentity, RECORD_ID_PROPERTY, Update,
         Upsert, V1Contact,
@@ -24,9 +25,21 @@ use crate::{
     types,
 };
 
-/// How far HubSpot's clock may be from ours when reconciliation decides
-/// whether a contact found by its email was created by the request in doubt.
-const RECONCILE_CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+/// The instant, on HubSpot's clock, before which a record cannot have been
+/// created by a request we sent at `sent_at` (our clock): the read that found
+/// it completed at `read_completed` (HubSpot's clock), before we had its
+/// answer at `read_answered` (ours), so HubSpot's clock is at least
+/// `read_completed - read_answered` ahead of ours. A record created before
+/// `sent_at` plus that much certainly existed before the request, such as
+/// one an earlier input of the same run created; one created later is taken
+/// for the request's own. No guessed skew enters.
+fn existed_before(
+    sent_at: chrono::DateTime<chrono::Utc>,
+    read_completed: chrono::DateTime<chrono::Utc>,
+    read_answered: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    sent_at + (read_completed - read_answered)
+}
 
 /// A generated batch call's result, as the dispatcher takes it.
 fn batch_answer<T>(
@@ -123,6 +136,7 @@ impl Engine for CreateAll {
             .properties(vec![property.to_owned()])
             .properties_with_history(Vec::new());
         let found = endpoint::read(client, body, false).await.ok()?.into_inner();
+        let created_before = existed_before(sent_at, found.completed_at, chrono::Utc::now());
         let found: HashMap<KeyIdentity, types::Contact> = found
             .results
             .into_iter()
@@ -131,8 +145,6 @@ impl Engine for CreateAll {
                 Some((KeyIdentity::new(property, value), contact))
             })
             .collect();
-        // A record created well before the request was sent was not created by it.
-        let created_before = sent_at - RECONCILE_CLOCK_SKEW;
         let verdict = |value: Option<&str>| match value {
             None => Reconciled::Unknown,
             Some(value) => match found.get(&KeyIdentity::new(property, value)) {
@@ -223,8 +235,14 @@ impl Engine for UpsertAll {
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
         let result =
             endpoint::upsert(client, types::BatchUpsertRequest::builder().inputs(inputs)).await;
+        let earlier = result
+            .as_ref()
+            .ok()
+            .and_then(|answer| answer.headers().get(EARLIER_ATTEMPT_HEADER))
+            .and_then(|value| value.to_str().ok()?.parse().ok())
+            .map(std::time::Duration::from_millis);
         batch_answer(result, ResultMeaning::Upserted, |status, body| {
-            BatchAnswer::from_upserts(status, body)
+            BatchAnswer::from_upserts(status, body, earlier)
         })
     }
 }
@@ -430,5 +448,26 @@ impl BatchCall<'_, V1CreateOrUpdateAll> {
     pub fn audit_id(mut self, audit_id: impl Into<String>) -> Self {
         self.op.audit_id = Some(audit_id.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    use super::existed_before;
+
+    #[test]
+    fn the_line_moves_with_hubspots_clock_not_a_guessed_skew() {
+        let sent = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let answered = sent + TimeDelta::seconds(2);
+        // HubSpot's clock 30 s behind ours: the read completed 28 s "before" we sent.
+        let completed = answered - TimeDelta::seconds(30);
+        assert_eq!(
+            existed_before(sent, completed, answered),
+            sent - TimeDelta::seconds(30)
+        );
+        // In step: the line is our send time.
+        assert_eq!(existed_before(sent, answered, answered), sent);
     }
 }

@@ -92,6 +92,9 @@ pub enum AbortCause {
     Forbidden(InputFailure),
     /// 429 `DAILY`: the account's daily API budget is spent.
     DailyLimit(InputFailure),
+    /// HubSpot could not be reached for the retry policy's whole budget
+    /// (connection refused, DNS, connect timeouts); the reason names the cause.
+    Unreachable(String),
 }
 
 impl AbortCause {
@@ -101,15 +104,17 @@ impl AbortCause {
             Self::Unauthorized(_) => "HubSpot refused the access token (401)",
             Self::Forbidden(_) => "the token lacks a scope this operation needs (403)",
             Self::DailyLimit(_) => "the account's daily API budget is spent (429 DAILY)",
+            Self::Unreachable(_) => "HubSpot could not be reached",
         }
     }
 
-    /// HubSpot's refusal that stopped the run.
-    pub fn refusal(&self) -> &InputFailure {
+    /// HubSpot's refusal that stopped the run, when HubSpot answered.
+    pub fn refusal(&self) -> Option<&InputFailure> {
         match self {
             Self::Unauthorized(refusal) | Self::Forbidden(refusal) | Self::DailyLimit(refusal) => {
-                refusal
+                Some(refusal)
             }
+            Self::Unreachable(_) => None,
         }
     }
 }
@@ -123,13 +128,18 @@ impl fmt::Display for AbortCause {
                 "add the contacts scope (crm.objects.contacts.write, or .read for reads) to the app"
             }
             Self::DailyLimit(_) => "it returns at midnight in the account's time zone",
+            Self::Unreachable(_) => {
+                "check the network and the base URL, then run again; nothing more was sent"
+            }
         };
-        write!(
-            f,
-            "{}: {advice}; HubSpot said: {}",
-            self.what(),
-            self.refusal()
-        )
+        write!(f, "{}: {advice}", self.what())?;
+        match self {
+            Self::Unreachable(reason) => write!(f, " ({reason})"),
+            _ => match self.refusal() {
+                Some(refusal) => write!(f, "; HubSpot said: {refusal}"),
+                None => Ok(()),
+            },
+        }
     }
 }
 

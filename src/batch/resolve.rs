@@ -54,6 +54,9 @@ pub(super) fn resolve(
         ChunkAnswer::Uniform(outcome) => vec![outcome; count],
         ChunkAnswer::Unknown(reason) => vec![Outcome::Unknown { reason }; count],
         ChunkAnswer::NotApplied(reason) => vec![Outcome::NotSent { reason }; count],
+        ChunkAnswer::Unreachable(reason) => {
+            return Resolution::Abort(AbortCause::Unreachable(reason));
+        }
         ChunkAnswer::Fatal {
             status,
             body,
@@ -221,6 +224,14 @@ mod tests {
                 Resolution::Settled(vec![Outcome::NotSent {
                     reason: "refused".into(),
                 }]),
+            ),
+            (
+                "an unreachable HubSpot stops the run",
+                ChunkAnswer::Unreachable("refused".into()),
+                2,
+                None,
+                ROOM,
+                Resolution::Abort(AbortCause::Unreachable("refused".into())),
             ),
             (
                 "401 stops the run",
