@@ -20,8 +20,8 @@ use reqwest::{StatusCode, header::HeaderMap};
 use tracing::Instrument;
 
 use crate::policy::{
-    AttemptOutcome, DailyLimitExhausted, Decision, Fate, Operation, RateLimiter, ResponseSummary,
-    RetryPolicy, RetryReason, StopReason, TransportFailure, decide, fate,
+    AttemptOutcome, DailyLimitExhausted, Decision, Fate, Operation, RateLimiter, Refusal,
+    ResponseSummary, RetryPolicy, RetryReason, StopReason, TransportFailure, decide, fate,
 };
 
 /// What the requests of one batch run cost, counted as they are sent. A
@@ -88,12 +88,19 @@ pub(crate) async fn execute(
             // it gives the slot back.
             let permit = match policy.limiter.acquire().await {
                 Ok(permit) => permit,
-                Err(exhausted) => {
-                    tracing::warn!(%exhausted, "daily limit reached; not sending");
+                Err(refusal) => {
+                    let why = match &refusal {
+                        Refusal::Daily(exhausted) => exhausted.to_string(),
+                        Refusal::Unworkable(reason) => reason.clone(),
+                    };
+                    tracing::warn!(%why, "the rate limiter lets nothing start; not sending");
                     if maybe_applied_before {
-                        return Ok(maybe_applied_response(&exhausted.to_string()));
+                        return Ok(maybe_applied_response(&why));
                     }
-                    return Ok(daily_limit_response(&exhausted));
+                    return Ok(match refusal {
+                        Refusal::Daily(exhausted) => daily_limit_response(&exhausted),
+                        Refusal::Unworkable(reason) => unworkable_limit_response(&reason),
+                    });
                 }
             };
             RequestCounters::add_wait(counters, waiting);
@@ -255,6 +262,35 @@ fn maybe_applied_response(last: &str) -> reqwest::Response {
     );
     rebuild(
         StatusCode::SERVICE_UNAVAILABLE,
+        reqwest::Version::HTTP_11,
+        headers,
+        body.to_string().into_bytes(),
+    )
+}
+
+/// The header that marks an answer the client made itself because HubSpot's
+/// rate-limit headers asked for a limit no run can live with.
+pub(crate) const UNWORKABLE_LIMIT_HEADER: &str = "x-hubspot-contacts-batch-unworkable-limit";
+
+/// A 429 made locally once HubSpot's headers made the limit unworkable (see
+/// `window::UNWORKABLE_WINDOW`): the fate classifier reads it as fatal.
+fn unworkable_limit_response(reason: &str) -> reqwest::Response {
+    let body = serde_json::json!({
+        "status": "error",
+        "message": format!("not waiting on HubSpot's rate limit: {reason}"),
+        "errorType": "RATE_LIMIT",
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        UNWORKABLE_LIMIT_HEADER,
+        reqwest::header::HeaderValue::from_static("1"),
+    );
+    rebuild(
+        StatusCode::TOO_MANY_REQUESTS,
         reqwest::Version::HTTP_11,
         headers,
         body.to_string().into_bytes(),

@@ -572,8 +572,15 @@ async fn an_unreachable_hubspot_stops_the_run_and_says_why() {
         "the cause is named: {reason}"
     );
     let pulled = pulled.load(Ordering::Relaxed);
-    assert_eq!(aborted.report.outcomes.len(), pulled, "every pulled input is reported");
-    assert!(pulled <= 6 * 100, "the run stopped pulling: {pulled} inputs pulled");
+    assert_eq!(
+        aborted.report.outcomes.len(),
+        pulled,
+        "every pulled input is reported"
+    );
+    assert!(
+        pulled <= 6 * 100,
+        "the run stopped pulling: {pulled} inputs pulled"
+    );
     assert!(
         aborted
             .report
@@ -583,4 +590,40 @@ async fn an_unreachable_hubspot_stops_the_run_and_says_why() {
         "nothing reached HubSpot"
     );
     assert!(aborted.to_string().contains("HubSpot could not be reached"));
+}
+
+/// HubSpot's headers ask for one request per two hours: the run does not
+/// stall for hours, it stops after the request that brought them and says why.
+#[tokio::test]
+async fn unworkable_rate_limit_headers_stop_the_run_instead_of_stalling_it() {
+    let (fake, client) = fake_and_client(
+        |fake| fake.rate_limit(1, Duration::from_secs(2 * 60 * 60)),
+        |client| client.rate_limit(RateLimit::FREE_STARTER),
+    )
+    .await;
+    let inputs = (0..300).map(|i| Upsert::by_email(email(i)));
+    let aborted = tokio::time::timeout(
+        Duration::from_secs(30),
+        client.upsert_all(inputs).concurrency(1).send(),
+    )
+    .await
+    .expect("the run does not stall")
+    .expect_err("the run stops");
+    let AbortCause::UnworkableLimit(refusal) = &aborted.cause else {
+        panic!("{:?}", aborted.cause)
+    };
+    assert!(
+        refusal.message.contains("7200000 ms"),
+        "{}",
+        refusal.message
+    );
+    let counts = aborted.report.counts();
+    assert_eq!(counts.created, 100, "the first request went through");
+    assert_eq!(counts.not_sent, aborted.report.outcomes.len() as u64 - 100);
+    assert_eq!(
+        fake.stats().requests,
+        1,
+        "nothing was sent after the headers"
+    );
+    fake.shutdown().await;
 }

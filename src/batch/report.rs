@@ -92,6 +92,9 @@ pub enum AbortCause {
     Forbidden(InputFailure),
     /// 429 `DAILY`: the account's daily API budget is spent.
     DailyLimit(InputFailure),
+    /// HubSpot's rate-limit headers asked for a limit no run can live with
+    /// (a `Max` of 0, or windows longer than an hour): waiting would stall.
+    UnworkableLimit(InputFailure),
     /// HubSpot could not be reached for the retry policy's whole budget
     /// (connection refused, DNS, connect timeouts); the reason names the cause.
     Unreachable(String),
@@ -105,15 +108,17 @@ impl AbortCause {
             Self::Forbidden(_) => "the token lacks a scope this operation needs (403)",
             Self::DailyLimit(_) => "the account's daily API budget is spent (429 DAILY)",
             Self::Unreachable(_) => "HubSpot could not be reached",
+            Self::UnworkableLimit(_) => "HubSpot's rate-limit headers ask for an unworkable wait",
         }
     }
 
     /// HubSpot's refusal that stopped the run, when HubSpot answered.
     pub fn refusal(&self) -> Option<&InputFailure> {
         match self {
-            Self::Unauthorized(refusal) | Self::Forbidden(refusal) | Self::DailyLimit(refusal) => {
-                Some(refusal)
-            }
+            Self::Unauthorized(refusal)
+            | Self::Forbidden(refusal)
+            | Self::DailyLimit(refusal)
+            | Self::UnworkableLimit(refusal) => Some(refusal),
             Self::Unreachable(_) => None,
         }
     }
@@ -130,6 +135,10 @@ impl fmt::Display for AbortCause {
             Self::DailyLimit(_) => "it returns at midnight in the account's time zone",
             Self::Unreachable(_) => {
                 "check the network and the base URL, then run again; nothing more was sent"
+            }
+            Self::UnworkableLimit(_) => {
+                "check the app's rate limit in HubSpot, or set a client-side limit (RateLimit, \
+                 --rate-limit) with adaptive limits off"
             }
         };
         write!(f, "{}: {advice}", self.what())?;

@@ -67,6 +67,7 @@ pub(super) fn resolve(
                 Fatal::Unauthorized => AbortCause::Unauthorized(refusal),
                 Fatal::Forbidden => AbortCause::Forbidden(refusal),
                 Fatal::DailyLimit => AbortCause::DailyLimit(refusal),
+                Fatal::UnworkableLimit => AbortCause::UnworkableLimit(refusal),
             });
         }
         ChunkAnswer::Refused {

@@ -58,6 +58,9 @@ pub enum Fatal {
     /// A 429 for the daily budget (or an unidentified 429 whose headers show
     /// none left).
     DailyLimit,
+    /// HubSpot's rate-limit headers asked for a limit no run can live with
+    /// (the client's own answer, see `window::UNWORKABLE_WINDOW`).
+    UnworkableLimit,
 }
 
 impl Fatal {
@@ -66,7 +69,7 @@ impl Fatal {
         match self {
             Fatal::Unauthorized => StatusCode::UNAUTHORIZED,
             Fatal::Forbidden => StatusCode::FORBIDDEN,
-            Fatal::DailyLimit => StatusCode::TOO_MANY_REQUESTS,
+            Fatal::DailyLimit | Fatal::UnworkableLimit => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -82,6 +85,9 @@ pub(crate) fn fate(outcome: &AttemptOutcome) -> Fate {
         }
         AttemptOutcome::Response(response) => response,
     };
+    if response.unworkable_limit {
+        return Fate::Fatal(Fatal::UnworkableLimit);
+    }
     let status = response.status;
     match status {
         _ if status.is_success() => Fate::Applied,

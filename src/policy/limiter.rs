@@ -51,10 +51,21 @@ struct Inner {
 struct State {
     window: WindowLimiter,
     daily: DailyBudget,
+    /// Why HubSpot's headers made the limit unworkable, once they have.
+    unworkable: Option<String>,
     /// How many times acquirers looked at the state (tests show they do not
     /// poll).
     #[cfg(test)]
     looks: usize,
+}
+
+/// Why the limiter lets no request start.
+#[derive(Debug, Clone)]
+pub(crate) enum Refusal {
+    /// The daily budget is spent.
+    Daily(DailyLimitExhausted),
+    /// HubSpot's headers asked for a limit no run can live with.
+    Unworkable(String),
 }
 
 /// A request's place in the rate limiter, from its start until its answer.
@@ -118,6 +129,7 @@ impl RateLimiter {
                 state: Mutex::new(State {
                     window,
                     daily: DailyBudget::default(),
+                    unworkable: None,
                     #[cfg(test)]
                     looks: 0,
                 }),
@@ -148,8 +160,9 @@ impl RateLimiter {
     /// Waits until a request may start, counts it as started, and returns
     /// its [`Permit`]; the slot is released when the permit is dropped.
     ///
-    /// Fails at once when the daily budget is known to be spent.
-    pub(crate) async fn acquire(&self) -> Result<Permit, DailyLimitExhausted> {
+    /// Fails at once when the daily budget is known to be spent, or when
+    /// HubSpot's headers asked for an unworkable limit.
+    pub(crate) async fn acquire(&self) -> Result<Permit, Refusal> {
         let Some(inner) = &self.inner else {
             return Ok(Permit { held: None });
         };
@@ -168,7 +181,10 @@ impl RateLimiter {
                 }
                 // Read under the lock, so starts are recorded in order.
                 let now = now();
-                state.daily.check(now)?;
+                if let Some(reason) = &state.unworkable {
+                    return Err(Refusal::Unworkable(reason.clone()));
+                }
+                state.daily.check(now).map_err(Refusal::Daily)?;
                 (now, state.window.try_acquire(now))
             };
             match verdict {
@@ -202,7 +218,14 @@ impl RateLimiter {
             let mut state = inner.lock();
             let now = now();
             state.daily.observe(now, Utc::now(), &headers);
-            state.window.observe(now, &headers)
+            match state.window.unworkable(&headers) {
+                Some(reason) => {
+                    tracing::warn!(%reason, "HubSpot's rate-limit headers are unworkable; stopping");
+                    state.unworkable.get_or_insert(reason);
+                    true
+                }
+                None => state.window.observe(now, &headers),
+            }
         };
         if quota_changed {
             inner.released.notify_waiters();
@@ -271,7 +294,7 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 // Answered at once.
                 drop(limiter.acquire().await?);
-                Ok::<_, DailyLimitExhausted>(start.elapsed())
+                Ok::<_, Refusal>(start.elapsed())
             }));
         }
         let mut elapsed = Vec::new();
@@ -306,9 +329,30 @@ mod tests {
             "0".parse().expect("header"),
         );
         limiter.observe(&h);
-        let err = clone.acquire().await.expect_err("daily limit");
+        let Err(Refusal::Daily(err)) = clone.acquire().await else {
+            panic!("the daily limit refuses")
+        };
         assert!(err.resets_at > Utc::now());
         assert!(err.to_string().contains("midnight"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unworkable_headers_refuse_every_acquire_from_then_on() {
+        let limiter = RateLimiter::new(RateLimit::default());
+        drop(limiter.acquire().await.expect("a first request"));
+        let mut h = HeaderMap::new();
+        h.insert("x-hubspot-ratelimit-max", "1".parse().expect("header"));
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "7200000".parse().expect("header"),
+        );
+        limiter.observe(&h);
+        for _ in 0..2 {
+            let Err(Refusal::Unworkable(reason)) = limiter.acquire().await else {
+                panic!("an unworkable limit refuses")
+            };
+            assert!(reason.contains("7200000 ms"), "{reason}");
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -316,7 +360,9 @@ mod tests {
         let limiter = RateLimiter::new(RateLimit::default());
         let resets_at = Utc::now() + chrono::TimeDelta::seconds(60);
         limiter.mark_daily_exhausted(Some(resets_at));
-        let err = limiter.acquire().await.expect_err("daily limit");
+        let Err(Refusal::Daily(err)) = limiter.acquire().await else {
+            panic!("the daily limit refuses")
+        };
         assert_eq!(err.resets_at, resets_at);
         tokio::time::sleep(SEC * 61).await;
         drop(limiter.acquire().await.expect("reset"));
@@ -400,7 +446,7 @@ mod tests {
                     let permit = limiter.acquire().await?;
                     tokio::task::yield_now().await;
                     drop(permit);
-                    Ok::<_, DailyLimitExhausted>(())
+                    Ok::<_, Refusal>(())
                 })
             })
             .collect();

@@ -40,7 +40,7 @@ pub(crate) use daily::DailyLimitExhausted;
 pub(crate) use fate::{Fatal, Fate, fate};
 pub(crate) use headers::RateLimitPolicy;
 pub use hubspot_rate_limit::{ParseRateLimitError, RateLimit};
-pub(crate) use limiter::RateLimiter;
+pub(crate) use limiter::{RateLimiter, Refusal};
 pub(crate) use operation::Operation;
 pub(crate) use retry::{
     AttemptOutcome, Decision, ResponseSummary, RetryReason, StopReason, TransportFailure, decide,

@@ -241,6 +241,9 @@ pub(crate) struct ResponseSummary {
     /// The response's `Date` header (the server's clock), used to estimate
     /// when a daily limit resets.
     pub(crate) date: Option<DateTime<Utc>>,
+    /// Whether the client made this answer itself because HubSpot's
+    /// rate-limit headers asked for an unworkable limit.
+    pub(crate) unworkable_limit: bool,
 }
 
 impl ResponseSummary {
@@ -253,6 +256,7 @@ impl ResponseSummary {
             retry_after: None,
             policy: None,
             date: None,
+            unworkable_limit: false,
         }
     }
 
@@ -267,6 +271,7 @@ impl ResponseSummary {
             policy: (status == StatusCode::TOO_MANY_REQUESTS)
                 .then(|| RateLimitPolicy::from_body(body)),
             date: response_date(headers),
+            unworkable_limit: headers.contains_key(crate::exchange::UNWORKABLE_LIMIT_HEADER),
         }
     }
 }

@@ -8,6 +8,11 @@ use std::time::{Duration, Instant};
 use super::headers::RateLimitHeaders;
 use hubspot_rate_limit::RateLimit;
 
+/// The longest rolling window the limiter follows from HubSpot's headers; a
+/// longer one (or a `Max` of 0) would stall a run for hours with nothing to
+/// show, so the run stops instead and says why.
+pub(crate) const UNWORKABLE_WINDOW: Duration = Duration::from_secs(60 * 60);
+
 /// Why [`WindowLimiter::try_acquire`] refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Denied {
@@ -289,6 +294,25 @@ impl WindowLimiter {
     /// that request, older than the limiter's own log for every request sent
     /// since. The daily headers are the daily budget's business
     /// (`DailyBudget::observe`).
+    /// Why following these headers would stall every request for longer than
+    /// [`UNWORKABLE_WINDOW`] allows (a `Max` below 1, or an interval over an
+    /// hour), if it would; never for a limiter that does not adapt.
+    pub(crate) fn unworkable(&self, headers: &RateLimitHeaders) -> Option<String> {
+        if !self.adaptive {
+            return None;
+        }
+        if headers.max == Some(0) {
+            return Some("X-HubSpot-RateLimit-Max is 0: no request may ever start".to_owned());
+        }
+        match headers.interval {
+            Some(interval) if interval > UNWORKABLE_WINDOW => Some(format!(
+                "X-HubSpot-RateLimit-Interval-Milliseconds is {} ms: each window is longer than an hour",
+                interval.as_millis()
+            )),
+            _ => None,
+        }
+    }
+
     pub(crate) fn observe(&mut self, now: Instant, headers: &RateLimitHeaders) -> bool {
         if !self.adaptive {
             return false;
@@ -629,6 +653,33 @@ mod tests {
         assert_eq!(limiter.quota(), RateLimit::custom(1, RateLimit::MAX_WINDOW));
         assert_eq!(admit(&mut limiter, t0), Ok(()));
         assert!(matches!(admit(&mut limiter, t0), Err(Denied::Wait(_))));
+    }
+
+    #[test]
+    fn headers_asking_for_hours_of_waiting_are_unworkable() {
+        let limiter = WindowLimiter::new(100, SEC * 10);
+        let hour = UNWORKABLE_WINDOW;
+        assert_eq!(limiter.unworkable(&headers(190, SEC * 10)), None);
+        assert_eq!(
+            limiter.unworkable(&headers(1, hour)),
+            None,
+            "an hour is still workable"
+        );
+        let long = limiter
+            .unworkable(&headers(1, hour + SEC))
+            .expect("over an hour");
+        assert!(long.contains("3601000 ms"), "{long}");
+        let zero = limiter.unworkable(&RateLimitHeaders {
+            max: Some(0),
+            ..RateLimitHeaders::default()
+        });
+        assert!(zero.expect("Max 0").contains("Max is 0"));
+        let fixed = WindowLimiter::new(100, SEC * 10).adaptive(false);
+        assert_eq!(
+            fixed.unworkable(&headers(0, hour * 5)),
+            None,
+            "a fixed limit ignores headers"
+        );
     }
 
     #[test]
