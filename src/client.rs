@@ -190,18 +190,14 @@ impl ClientBuilder {
     /// ([`OAUTH_TOKEN_PATH`](crate::token::OAUTH_TOKEN_PATH) below the base
     /// URL) on first use, refreshes them before they expire and once after a
     /// 401, one refresh at a time for the client and its clones; see
-    /// [`token`](crate::token).
+    /// [`token`](mod@crate::token).
     pub fn oauth(
         mut self,
         client_id: impl Into<String>,
         client_secret: impl Into<String>,
         refresh_token: impl Into<String>,
     ) -> Self {
-        self.credentials = Some(TokenSource::oauth(
-            client_id,
-            client_secret,
-            refresh_token,
-        ));
+        self.credentials = Some(TokenSource::oauth(client_id, client_secret, refresh_token));
         self
     }
 
@@ -367,8 +363,8 @@ impl Client {
     /// OAuth three, or an unknown version is a configuration error that says
     /// what is missing or lists the known versions.
     pub fn from_env() -> Result<Self, SdkError> {
-        let credentials = TokenSource::from_vars(|name| std::env::var(name).ok())?
-            .ok_or_else(|| {
+        let credentials =
+            TokenSource::from_vars(|name| std::env::var(name).ok())?.ok_or_else(|| {
                 SdkError::Config(format!(
                     "no credentials: set {TOKEN_ENV}, or {CLIENT_ID_ENV}, {CLIENT_SECRET_ENV} \
                      and {REFRESH_TOKEN_ENV} for an OAuth app"

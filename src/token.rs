@@ -79,8 +79,7 @@ use crate::{
     client::{CLIENT_ID_ENV, CLIENT_SECRET_ENV, REFRESH_TOKEN_ENV, TOKEN_ENV},
     error::SdkError,
     policy::{
-        AttemptOutcome, Decision, Operation, ResponseSummary, RetryPolicy, TransportFailure,
-        decide,
+        AttemptOutcome, Decision, Operation, ResponseSummary, RetryPolicy, TransportFailure, decide,
     },
 };
 
@@ -459,8 +458,8 @@ fn judge(answer: &Answer, secrets: &[&str]) -> Verdict {
 
 /// Reads a 200's access token. Pure.
 fn parse_grant(body: &[u8]) -> Result<Grant, &'static str> {
-    let response: TokenResponse = serde_json::from_slice(body)
-        .map_err(|_| "the answer is not an access token response")?;
+    let response: TokenResponse =
+        serde_json::from_slice(body).map_err(|_| "the answer is not an access token response")?;
     if response
         .token_use
         .as_deref()
@@ -849,9 +848,7 @@ impl Tokens {
             }
         };
         match result {
-            Err(Failure::Unavailable(detail))
-                if !rejected && current.usable(Instant::now()) =>
-            {
+            Err(Failure::Unavailable(detail)) if !rejected && current.usable(Instant::now()) => {
                 tracing::warn!(
                     %detail,
                     "could not refresh the OAuth access token; using the current one until it expires"
@@ -1227,7 +1224,11 @@ mod tests {
         };
         use RefusalKind::*;
         let cases = [
-            (400, serde_json::json!({"error": "invalid_grant"}), ReAuthorise),
+            (
+                400,
+                serde_json::json!({"error": "invalid_grant"}),
+                ReAuthorise,
+            ),
             (
                 400,
                 serde_json::json!({"error": "invalid_request", "status": "BAD_REFRESH_TOKEN"}),
@@ -1265,10 +1266,7 @@ mod tests {
             failure: TransportFailure::NotSent,
             detail: "connection refused".into(),
         };
-        assert!(matches!(
-            judge(&transport, &[]),
-            Verdict::Transient { .. }
-        ));
+        assert!(matches!(judge(&transport, &[]), Verdict::Transient { .. }));
     }
 
     #[test]
@@ -1301,7 +1299,10 @@ mod tests {
             panic!("refused");
         };
         let message = refusal.message();
-        assert!(!message.contains(REFRESH) && !message.contains(SECRET), "{message}");
+        assert!(
+            !message.contains(REFRESH) && !message.contains(SECRET),
+            "{message}"
+        );
         assert!(message.contains("re-authorise the app"), "{message}");
         assert!(message.contains("400 invalid_grant"), "{message}");
         assert_eq!(refusal.category(), CATEGORY_REFRESH_TOKEN_INVALID);
@@ -1351,7 +1352,9 @@ mod tests {
                 .is_refreshable(),
             "an empty token counts as unset"
         );
-        let error = TokenSource::from_vars(vars(&all[..1])).unwrap_err().to_string();
+        let error = TokenSource::from_vars(vars(&all[..1]))
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN are not set"),
             "{error}"
@@ -1359,7 +1362,10 @@ mod tests {
         let error = TokenSource::from_vars(vars(&[all[0], all[1], (REFRESH_TOKEN_ENV, "")]))
             .unwrap_err()
             .to_string();
-        assert!(error.contains("HUBSPOT_REFRESH_TOKEN is not set"), "{error}");
+        assert!(
+            error.contains("HUBSPOT_REFRESH_TOKEN is not set"),
+            "{error}"
+        );
         assert!(!error.contains("secret\""), "{error}");
     }
 
@@ -1415,7 +1421,10 @@ mod tests {
         tokio::time::advance(Duration::from_secs(10)).await;
         tokens.authorization(&script, &retry).await.unwrap();
         let forms = script.forms.lock().unwrap().clone();
-        assert!(forms[0].ends_with("refresh_token=na1-refresh-0000"), "{forms:?}");
+        assert!(
+            forms[0].ends_with("refresh_token=na1-refresh-0000"),
+            "{forms:?}"
+        );
         assert!(forms[1].ends_with("refresh_token=na1-rotated"), "{forms:?}");
     }
 
@@ -1424,30 +1433,32 @@ mod tests {
         let tokens = Arc::new(tokens());
         let script = Script::minting(1800);
         let retry = RetryPolicy::default();
-        let all = futures::future::join_all(
-            (0..50).map(|_| tokens.authorization(&script, &retry)),
-        )
-        .await;
+        let all =
+            futures::future::join_all((0..50).map(|_| tokens.authorization(&script, &retry))).await;
         assert_eq!(script.calls(), 1);
-        assert!(all.iter().all(|issued| bearer(issued.as_ref().unwrap()) == "Bearer at-1"));
+        assert!(
+            all.iter()
+                .all(|issued| bearer(issued.as_ref().unwrap()) == "Bearer at-1")
+        );
         // Due again: one more refresh for all of them.
         tokio::time::advance(Duration::from_secs(1800)).await;
-        let all = futures::future::join_all(
-            (0..50).map(|_| tokens.authorization(&script, &retry)),
-        )
-        .await;
+        let all =
+            futures::future::join_all((0..50).map(|_| tokens.authorization(&script, &retry))).await;
         assert_eq!(script.calls(), 2);
-        assert!(all.iter().all(|issued| bearer(issued.as_ref().unwrap()) == "Bearer at-2"));
+        assert!(
+            all.iter()
+                .all(|issued| bearer(issued.as_ref().unwrap()) == "Bearer at-2")
+        );
     }
+
+    /// The authorization header of every request a [`sender`] was given.
+    type Seen = Arc<Mutex<Vec<String>>>;
+    /// What a [`sender`] answers at once.
+    type Answered = std::future::Ready<reqwest::Result<reqwest::Response>>;
 
     /// A `send` that answers with `statuses` in turn and records the
     /// authorization header of each request.
-    fn sender(
-        statuses: Vec<u16>,
-    ) -> (
-        Arc<Mutex<Vec<String>>>,
-        impl Fn(reqwest::Request) -> std::future::Ready<reqwest::Result<reqwest::Response>>,
-    ) {
+    fn sender(statuses: Vec<u16>) -> (Seen, impl Fn(reqwest::Request) -> Answered) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&seen);
         let send = move |request: reqwest::Request| {
@@ -1563,16 +1574,16 @@ mod tests {
         assert_eq!(script.calls(), 6, "the default policy's six attempts");
         assert_eq!(body["category"], CATEGORY_REFRESH_FAILED);
         let message = body["message"].as_str().unwrap();
-        assert!(message.contains("answered 503 (after 6 attempts)"), "{message}");
+        assert!(
+            message.contains("answered 503 (after 6 attempts)"),
+            "{message}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_early_refresh_keeps_the_token_until_it_expires() {
         let tokens = tokens();
-        let script = Script::new([
-            granted("at-1", 100),
-            answer(503, serde_json::json!({})),
-        ]);
+        let script = Script::new([granted("at-1", 100), answer(503, serde_json::json!({}))]);
         let retry = RetryPolicy::none();
         tokens.authorization(&script, &retry).await.unwrap();
         tokio::time::advance(Duration::from_secs(95)).await; // inside the 10 s margin
@@ -1592,15 +1603,10 @@ mod tests {
         let tokens = Tokens::new(&TokenSource::token("pat-1"), "https://x").unwrap();
         let script = Script::minting(1);
         let (seen, send) = sender(vec![401]);
-        let response = send_authorized_with(
-            &tokens,
-            &script,
-            &RetryPolicy::default(),
-            request(),
-            &send,
-        )
-        .await
-        .unwrap();
+        let response =
+            send_authorized_with(&tokens, &script, &RetryPolicy::default(), request(), &send)
+                .await
+                .unwrap();
         assert_eq!(response.status(), 401);
         assert_eq!(script.calls(), 0);
         assert_eq!(*seen.lock().unwrap(), ["Bearer pat-1"]);

@@ -1,7 +1,8 @@
 //! Secrets: the token never appears in `Debug`, `Display`, error messages or
-//! tracing output, a token is only sent over plain http to loopback (the pure
-//! check is unit-tested in `src/client.rs`), and redirects are never followed,
-//! so the token cannot reach another origin.
+//! tracing output, nor do an OAuth app's client secret, its refresh token or
+//! the access tokens minted for it; a token is only sent over plain http to
+//! loopback (the pure check is unit-tested in `src/client.rs`), and redirects
+//! are never followed, so the token cannot reach another origin.
 //!
 //! A binary of its own: the tracing subscriber that captures everything is
 //! process-wide, so that events from every thread are seen.
@@ -266,6 +267,133 @@ async fn the_token_never_appears_in_debug_display_errors_or_traces() {
     fake.shutdown().await;
     other.shutdown().await;
     slow.shutdown().await;
+}
+
+const CLIENT_SECRET: &str = "cs-9b7e-CLIENT-SECRET-must-never-leak";
+const REFRESH_TOKEN: &str = "na1-77aa-REFRESH-TOKEN-must-never-leak";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_secrets_never_appear_in_debug_display_errors_or_traces() {
+    let captured = capture_traces();
+    let mut shown: Vec<String> = Vec::new();
+    // Refresh tokens rotate (each new one starts with the configured one).
+    let fake = FakeHubSpot::builder()
+        .oauth_app("app-1", CLIENT_SECRET, REFRESH_TOKEN)
+        .rotate_refresh_token(true)
+        .faults(FaultSpec::parse(FAULTS).expect("spec"))
+        .timeout_after_hold(Duration::from_secs(30))
+        .seed(9)
+        .start()
+        .await
+        .expect("fake");
+    let builder = || {
+        Client::builder()
+            .base_url(fake.base_url())
+            .oauth("app-1", CLIENT_SECRET, REFRESH_TOKEN)
+            .rate_limit(RateLimit::Unlimited)
+            .retry_policy(quick_retries())
+            .request_timeout(Duration::from_millis(300))
+    };
+    shown.push(format!("{:?}", builder()));
+    shown.push(format!(
+        "{:?}",
+        hubspot_contacts_batch::TokenSource::oauth("app-1", CLIENT_SECRET, REFRESH_TOKEN)
+    ));
+    let client = builder().build().expect("client");
+    shown.push(format!("{client:?} {:?}", client.inner()));
+
+    // Runs through faults, with a refresh after a 401 in between.
+    for round in 0..2 {
+        let upserts = (0..200).map(|i| Upsert::by_email(email(round * 1000 + i)));
+        let report = client
+            .upsert_all(upserts)
+            .send()
+            .await
+            .expect("not aborted");
+        shown.push(format!("{report:?}"));
+        if let Err(error) = report.into_result() {
+            shown.push(format!("{error} {error:?}"));
+        }
+        fake.expire_access_tokens();
+    }
+    assert!(fake.stats().token_refreshes >= 2, "{:?}", fake.stats());
+
+    // The refresh token revoked: a refused refresh, as a single call's error
+    // and as a batch's abort.
+    fake.revoke_refresh_token();
+    fake.expire_access_tokens();
+    let single = client
+        .batch_upsert()
+        .body(types::BatchUpsertRequest::builder().inputs(Vec::new()))
+        .send()
+        .await
+        .expect_err("refused");
+    shown.push(format!("{single} {single:?}"));
+    let sdk = SdkError::from(single);
+    assert!(sdk.to_string().contains("re-authorise"), "{sdk}");
+    shown.push(format!("{sdk} {sdk:?}"));
+    let aborted = client
+        .upsert_all([Upsert::by_email("ada@example.com")])
+        .send()
+        .await
+        .expect_err("stopped");
+    shown.push(format!("{aborted} {aborted:?} {}", aborted.cause));
+
+    // A wrong client secret, and configuration errors.
+    let wrong = Client::builder()
+        .base_url(fake.base_url())
+        .oauth("app-1", format!("{CLIENT_SECRET}-x"), REFRESH_TOKEN)
+        .build()
+        .expect("client");
+    let aborted = wrong
+        .upsert_all([Upsert::by_email("ada@example.com")])
+        .send()
+        .await
+        .expect_err("stopped");
+    shown.push(format!("{aborted} {aborted:?}"));
+    for builder in [
+        Client::builder().base_url("http://api.hubapi.com").oauth(
+            "app-1",
+            CLIENT_SECRET,
+            REFRESH_TOKEN,
+        ),
+        Client::builder().oauth("app-1", CLIENT_SECRET, ""),
+        Client::builder().oauth("", CLIENT_SECRET, REFRESH_TOKEN),
+    ] {
+        let error = builder.build().expect_err("refused");
+        shown.push(format!("{error} {error:?}"));
+    }
+    let partial = hubspot_contacts_batch::TokenSource::from_vars(|name| {
+        (name == "HUBSPOT_CLIENT_SECRET").then(|| CLIENT_SECRET.to_owned())
+    })
+    .expect_err("partial");
+    shown.push(format!("{partial} {partial:?}"));
+
+    let traces = captured.text();
+    assert!(
+        traces.contains("OAuth access token refreshed"),
+        "the subscriber captured the refreshes"
+    );
+    shown.push(traces);
+    let access_tokens = fake.access_tokens();
+    assert!(access_tokens.len() >= 2);
+    let mut needles: Vec<String> = vec![
+        CLIENT_SECRET.into(),
+        REFRESH_TOKEN.into(),
+        "CLIENT-SECRET-must-never-leak".into(),
+        "REFRESH-TOKEN-must-never-leak".into(),
+    ];
+    needles.extend(access_tokens);
+    for text in &shown {
+        for needle in &needles {
+            assert!(
+                !text.contains(needle.as_str()),
+                "a secret leaked: {}",
+                &text[text.find(needle.as_str()).unwrap().saturating_sub(200)..]
+            );
+        }
+    }
+    fake.shutdown().await;
 }
 
 /// Redirects are never followed, so a 3xx to another origin (another port on

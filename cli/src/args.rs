@@ -12,19 +12,27 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0  every row succeeded (or, with --dry-run, every row is valid)
   1  some rows failed or ended unknown (see the summary and --report)
-  2  usage or configuration error: bad flags, unreadable file, missing token
+  2  usage or configuration error: bad flags, unreadable file, missing token,
+     part of an OAuth app's three variables
   3  the run stopped: HubSpot refused the token or its scopes, the daily API
      budget is spent, or HubSpot could not be reached; the first line of the
      summary says which and what to do, the rows not sent are reported as
      not_sent
 
 Environment:
-  HUBSPOT_TOKEN     the access token (or --token-file; never a command-line argument)
+  HUBSPOT_TOKEN     the access token: a private app's or a service key (or
+                    --token-file; never a command-line argument)
+  HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, HUBSPOT_REFRESH_TOKEN
+                    an OAuth app, when HUBSPOT_TOKEN is not set: all three
+                    together; access tokens are fetched from
+                    /oauth/2026-03/token and refreshed before they expire
+                    and once after a 401; a refresh HubSpot refuses stops the
+                    run (exit 3) saying to re-authorise the app
   HUBSPOT_BASE_URL  the API base URL (or --base-url; default https://api.hubapi.com)
   HUBSPOT_API_VERSION  the API version (or --api-version; default 2026-09)
 
-With neither a token nor a base URL, an in-process hubspot-fake is started and
-the run goes there; the closing lines say how many contacts it now holds.";
+With neither credentials nor a base URL, an in-process hubspot-fake is started
+and the run goes there; the closing lines say how many contacts it now holds.";
 
 /// Sync a CSV or JSONL file of contacts into HubSpot through the batch APIs.
 #[derive(Debug, Parser)]

@@ -15,7 +15,7 @@ use std::{
 
 use futures::{StreamExt, stream::BoxStream};
 use hubspot_contacts_batch::{
-    ApiVersion, Client, ContactsBatchExt, InputOutcome, InputStream, Outcome,
+    ApiVersion, Client, ContactsBatchExt, InputOutcome, InputStream, Outcome, TokenSource,
     batch::{
         BatchCall, BatchOperation, ClientCategory, MAX_INPUTS_PER_BATCH, OutcomeCounts,
         OutcomeStream, V1_DEFAULT_CONTACTS_PER_BATCH, V1_MAX_CONTACTS_PER_BATCH,
@@ -413,8 +413,11 @@ async fn connect(
     job: &Job,
     quiet: bool,
 ) -> Result<(Client, Option<FakeHubSpot>), String> {
-    let (base_url, token, fake) = match target {
-        Target::Remote { base_url, token } => (base_url, token, None),
+    let (base_url, credentials, fake) = match target {
+        Target::Remote {
+            base_url,
+            credentials,
+        } => (base_url, credentials, None),
         Target::Embedded => {
             let fake = FakeHubSpot::builder()
                 .start()
@@ -427,7 +430,11 @@ async fn connect(
                     fake.base_url()
                 );
             }
-            (fake.base_url(), EMBEDDED_TOKEN.to_owned(), Some(fake))
+            (
+                fake.base_url(),
+                TokenSource::token(EMBEDDED_TOKEN),
+                Some(fake),
+            )
         }
     };
     // The embedded fake has no rate limit, so neither has its client unless asked.
@@ -438,7 +445,7 @@ async fn connect(
     };
     let client = Client::builder()
         .base_url(base_url)
-        .token(token)
+        .token_source(credentials)
         .rate_limit(job.common.rate_limit.unwrap_or(default_limit))
         .api_version(job.api_version())
         .build()

@@ -1,9 +1,16 @@
-//! Where the rows go: HubSpot (or any base URL) with a token, or an embedded
-//! hubspot-fake when neither a token nor a base URL is given.
+//! Where the rows go: HubSpot (or any base URL) with a token or an OAuth app's
+//! credentials, or an embedded hubspot-fake when neither credentials nor a
+//! base URL are given.
 
 use std::path::Path;
 
-use hubspot_contacts_batch::client::{BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV};
+use hubspot_contacts_batch::{
+    TokenSource,
+    client::{
+        BASE_URL_ENV, CLIENT_ID_ENV, CLIENT_SECRET_ENV, DEFAULT_BASE_URL, REFRESH_TOKEN_ENV,
+        TOKEN_ENV,
+    },
+};
 
 /// The target a run resolves to.
 #[derive(Clone, PartialEq, Eq)]
@@ -12,8 +19,8 @@ pub enum Target {
     Remote {
         /// The base URL.
         base_url: String,
-        /// The access token.
-        token: String,
+        /// A token, or an OAuth app's credentials (`Debug` redacts them).
+        credentials: TokenSource,
     },
     /// A hubspot-fake started in this process.
     Embedded,
@@ -22,10 +29,13 @@ pub enum Target {
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Target::Remote { base_url, .. } => f
+            Target::Remote {
+                base_url,
+                credentials,
+            } => f
                 .debug_struct("Remote")
                 .field("base_url", base_url)
-                .field("token", &"<redacted>")
+                .field("credentials", credentials)
                 .finish(),
             Target::Embedded => f.write_str("Embedded"),
         }
@@ -33,25 +43,41 @@ impl std::fmt::Debug for Target {
 }
 
 /// Decides the target from the flags and the environment's values. Pure.
-/// An empty value counts as unset. A base URL without a token is an error: a
-/// token is never guessed for a real server.
+/// An empty base URL counts as unset. A base URL without credentials is an
+/// error: credentials are never guessed for a real server.
 pub fn resolve(
     base_url_flag: Option<String>,
     base_url_env: Option<String>,
-    token: Option<String>,
+    credentials: Option<TokenSource>,
 ) -> Result<Target, String> {
     let non_empty = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
     let base_url = non_empty(base_url_flag).or_else(|| non_empty(base_url_env));
-    match (non_empty(token), base_url) {
+    match (credentials, base_url) {
         (None, None) => Ok(Target::Embedded),
-        (Some(token), base_url) => Ok(Target::Remote {
+        (Some(credentials), base_url) => Ok(Target::Remote {
             base_url: base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
-            token: token.trim().to_owned(),
+            credentials,
         }),
         (None, Some(base_url)) => Err(format!(
-            "no access token for {base_url}: set {TOKEN_ENV} or use --token-file"
+            "no credentials for {base_url}: set {TOKEN_ENV} or use --token-file, or set \
+             {CLIENT_ID_ENV}, {CLIENT_SECRET_ENV} and {REFRESH_TOKEN_ENV} for an OAuth app"
         )),
     }
+}
+
+/// The credentials named by `var` (the environment's values), with a token
+/// file standing in for `HUBSPOT_TOKEN`: a token, else an OAuth app's three
+/// variables (all or none; a partial set is an error naming the missing ones),
+/// else `None`. Pure.
+pub fn credentials(
+    token_file: Option<String>,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Option<TokenSource>, String> {
+    TokenSource::from_vars(|name| match (&token_file, name) {
+        (Some(token), TOKEN_ENV) => Some(token.clone()),
+        _ => var(name),
+    })
+    .map_err(|error| error.to_string())
 }
 
 /// The target for these flags and the process environment.
@@ -69,9 +95,10 @@ pub fn from_env(
             }
             Some(token)
         }
-        None => std::env::var(TOKEN_ENV).ok(),
+        None => None,
     };
-    resolve(base_url_flag, std::env::var(BASE_URL_ENV).ok(), token)
+    let credentials = credentials(token, |name| std::env::var(name).ok())?;
+    resolve(base_url_flag, std::env::var(BASE_URL_ENV).ok(), credentials)
 }
 
 #[cfg(test)]
@@ -82,35 +109,94 @@ mod tests {
         Some(value.to_owned())
     }
 
+    fn token(value: &str) -> Option<TokenSource> {
+        Some(TokenSource::token(value))
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    const OAUTH: &[(&str, &str)] = &[
+        ("HUBSPOT_CLIENT_ID", "id"),
+        ("HUBSPOT_CLIENT_SECRET", "app-secret"),
+        ("HUBSPOT_REFRESH_TOKEN", "na1-refresh"),
+    ];
+
     #[test]
     fn nothing_configured_means_the_embedded_fake() {
         assert_eq!(resolve(None, None, None), Ok(Target::Embedded));
-        assert_eq!(resolve(None, s(""), s(" ")), Ok(Target::Embedded));
+        assert_eq!(resolve(None, s(""), None), Ok(Target::Embedded));
+        assert_eq!(credentials(None, env(&[("HUBSPOT_TOKEN", " ")])), Ok(None));
     }
 
     #[test]
-    fn a_token_goes_to_the_flag_then_the_env_then_hubspot() {
+    fn credentials_go_to_the_flag_then_the_env_then_hubspot() {
         let remote = |url: &str| Target::Remote {
             base_url: url.to_owned(),
-            token: "t".to_owned(),
+            credentials: TokenSource::token("t"),
         };
         assert_eq!(
-            resolve(s("http://a"), s("http://b"), s("t\n")),
+            resolve(s("http://a"), s("http://b"), token("t\n")),
             Ok(remote("http://a"))
         );
-        assert_eq!(resolve(None, s("http://b"), s("t")), Ok(remote("http://b")));
-        assert_eq!(resolve(None, None, s("t")), Ok(remote(DEFAULT_BASE_URL)));
+        assert_eq!(
+            resolve(None, s("http://b"), token("t")),
+            Ok(remote("http://b"))
+        );
+        assert_eq!(
+            resolve(None, None, token("t")),
+            Ok(remote(DEFAULT_BASE_URL))
+        );
     }
 
     #[test]
-    fn a_base_url_without_a_token_is_refused() {
+    fn a_token_file_wins_then_the_token_then_the_oauth_app() {
+        let with_token: &[(&str, &str)] = &[
+            ("HUBSPOT_TOKEN", "env-token"),
+            ("HUBSPOT_CLIENT_ID", "id"),
+            ("HUBSPOT_CLIENT_SECRET", "app-secret"),
+            ("HUBSPOT_REFRESH_TOKEN", "na1-refresh"),
+        ];
+        assert_eq!(
+            credentials(s("file-token\n"), env(OAUTH)),
+            Ok(token("file-token"))
+        );
+        assert_eq!(credentials(None, env(with_token)), Ok(token("env-token")));
+        assert_eq!(
+            credentials(None, env(OAUTH)),
+            Ok(Some(TokenSource::oauth("id", "app-secret", "na1-refresh")))
+        );
+    }
+
+    #[test]
+    fn part_of_an_oauth_app_is_an_error_naming_what_is_missing() {
+        let error = credentials(None, env(&[("HUBSPOT_REFRESH_TOKEN", "r")])).unwrap_err();
+        assert!(
+            error.contains("HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET are not set"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_base_url_without_credentials_is_refused() {
         let error = resolve(s("http://127.0.0.1:1"), None, None).unwrap_err();
         assert!(error.contains("HUBSPOT_TOKEN"), "{error}");
+        assert!(error.contains("HUBSPOT_REFRESH_TOKEN"), "{error}");
     }
 
     #[test]
-    fn debug_hides_the_token() {
-        let shown = format!("{:?}", resolve(None, None, s("pat-secret")).unwrap());
-        assert!(!shown.contains("pat-secret"), "{shown}");
+    fn debug_hides_the_secrets() {
+        for credentials in [credentials(None, env(OAUTH)).unwrap(), token("pat-secret")] {
+            let shown = format!("{:?}", resolve(None, None, credentials).unwrap());
+            for secret in ["pat-secret", "app-secret", "na1-refresh"] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+        }
     }
 }

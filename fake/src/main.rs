@@ -35,9 +35,32 @@ struct Args {
     /// Seed for fault selection and result order.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed: u64,
-    /// Accepted bearer tokens, comma-separated; default: any non-empty token.
+    /// Accepted bearer tokens, comma-separated; default: any non-empty token (without an
+    /// OAuth app).
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     tokens: Option<Vec<String>>,
+    /// An OAuth app's client id: POST /oauth/2026-03/token (and 2026-09) then exchanges the
+    /// refresh token for access tokens, which the API accepts until they expire. Needs
+    /// --oauth-client-secret and --refresh-token.
+    #[arg(long, value_name = "ID", requires_all = ["oauth_client_secret", "refresh_token"])]
+    oauth_client_id: Option<String>,
+    /// The OAuth app's client secret.
+    #[arg(long, value_name = "SECRET", requires = "oauth_client_id")]
+    oauth_client_secret: Option<String>,
+    /// The OAuth app's refresh token.
+    #[arg(long, value_name = "TOKEN", requires = "oauth_client_id")]
+    refresh_token: Option<String>,
+    /// Seconds the OAuth app's access tokens last.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1800,
+        requires = "oauth_client_id"
+    )]
+    access_token_ttl: u64,
+    /// Hand out a new refresh token with every access token and retire the old one.
+    #[arg(long, requires = "oauth_client_id")]
+    rotate_refresh_token: bool,
     /// Milliseconds between a v1 batch's 202 and its application.
     #[arg(long, value_name = "N", default_value_t = 0)]
     v1_apply_delay_ms: u64,
@@ -63,6 +86,16 @@ async fn main() -> std::process::ExitCode {
         .retry_after(!args.no_retry_after);
     for name in args.required_properties {
         builder = builder.required_property(name);
+    }
+    if let (Some(id), Some(secret), Some(refresh)) = (
+        args.oauth_client_id,
+        args.oauth_client_secret,
+        args.refresh_token,
+    ) {
+        builder = builder
+            .oauth_app(id, secret, refresh)
+            .access_token_ttl(Duration::from_secs(args.access_token_ttl))
+            .rotate_refresh_token(args.rotate_refresh_token);
     }
     if let Some(budget) = args.daily_limit {
         builder = builder.daily_limit(budget);

@@ -1,5 +1,6 @@
 //! Route names as used as keys of [`Stats::responses`](crate::Stats::responses) (method,
-//! space, path template), and the API versions the fake serves.
+//! space, path template), and the API versions the fake serves (contact batch, and the
+//! OAuth token endpoint's [`OAUTH_VERSIONS`]).
 //!
 //! HubSpot serves the same contact batch contract at several path prefixes: CRM v3
 //! (`/crm/v3/objects/contacts/batch/{op}`) and the date-based versions
@@ -41,6 +42,31 @@ pub const V1_UPDATE: &str = "POST /contacts/v1/contact/vid/{vid}/profile";
 /// version, object type or operation), counted under this one name so that
 /// stray paths cannot grow the stats without bound.
 pub const DATED_UNSERVED: &str = "POST /crm/objects/{version}/{objectType}/batch/{op} (not served)";
+
+/// `POST /oauth/2026-03/token`: the OAuth token endpoint at HubSpot's first dated version
+/// (the name [`oauth_token`] gives for `"2026-03"`).
+pub const OAUTH_TOKEN: &str = "POST /oauth/2026-03/token";
+
+/// The dated versions of the OAuth token endpoint the fake serves at
+/// `/oauth/{version}/token` (hubspot-2026-facts §3.1 and §3.3: the `2026-09` path exists
+/// with the same fields).
+pub const OAUTH_VERSIONS: &[&str] = &["2026-03", "2026-09"];
+
+/// The stats name of the OAuth token endpoint at `version`:
+/// `POST /oauth/{version}/token`.
+///
+/// ```
+/// use hubspot_fake::routes;
+/// assert_eq!(routes::oauth_token("2026-03"), routes::OAUTH_TOKEN);
+/// ```
+pub fn oauth_token(version: &str) -> String {
+    format!("{METHOD}{}", oauth_token_path(version))
+}
+
+/// The path of the token endpoint at `version`.
+fn oauth_token_path(version: &str) -> String {
+    format!("/oauth/{version}/token")
+}
 
 /// The date-based API versions the fake serves at
 /// `/crm/objects/{version}/{objectType}/batch/{op}`, oldest first. HubSpot's first GA dated
@@ -220,6 +246,10 @@ pub(crate) enum Serves {
     /// name ([`Route::dated_batch`]). A dated path the fake does not serve is answered 404,
     /// and counted under the path as requested.
     DatedBatch,
+    /// The OAuth token endpoint at this version (one of [`OAUTH_VERSIONS`]), counted under
+    /// [`oauth_token`]. It is not a [`Route`]: it takes a form, not JSON, needs no bearer
+    /// token and is outside the rate limits and faults.
+    OAuthToken(&'static str),
 }
 
 /// The route table: every path the router registers for HubSpot's routes (in axum's
@@ -249,6 +279,9 @@ pub(crate) fn table() -> Vec<(String, Serves)> {
         table.push((twin, Serves::Route(route)));
     }
     table.push((Route::V1Update.path(), Serves::V1Update));
+    for version in OAUTH_VERSIONS {
+        table.push((oauth_token_path(version), Serves::OAuthToken(version)));
+    }
     table
 }
 
@@ -317,9 +350,9 @@ mod tests {
         assert_eq!(Route::V1Update.name(), V1_UPDATE);
     }
 
-    /// Every route a request on a path that `serves` this can be served as.
-    fn served_at(serves: Serves) -> Vec<Route> {
-        match serves {
+    /// The name of every route a request on a path that `serves` this can be served as.
+    fn served_at(serves: Serves) -> Vec<String> {
+        let routes = match serves {
             Serves::Route(route) => vec![route],
             Serves::V1Update => vec![Route::V1Update],
             Serves::DatedBatch => DATED_VERSIONS
@@ -330,7 +363,12 @@ mod tests {
                 })
                 .flatten()
                 .collect(),
-        }
+            Serves::OAuthToken(version) => return vec![oauth_token(version)],
+        };
+        routes
+            .into_iter()
+            .map(|route| route.name().into_owned())
+            .collect()
     }
 
     #[test]
@@ -351,12 +389,13 @@ mod tests {
                 "/contacts/v1/contact",
                 "/contacts/v1/contact/",
                 "/contacts/v1/contact/vid/{vid}/profile",
+                "/oauth/2026-03/token",
+                "/oauth/2026-09/token",
             ]
         );
         let served: Vec<String> = table
             .iter()
             .flat_map(|(_, serves)| served_at(*serves))
-            .map(|route| route.name().into_owned())
             .collect();
         let mut named: Vec<String> = [
             V3_CREATE, V3_UPDATE, V3_UPSERT, V3_READ, V3_ARCHIVE, V1_BATCH, V1_CREATE, V1_UPDATE,
@@ -366,6 +405,8 @@ mod tests {
         for version in DATED_VERSIONS {
             named.extend(BatchOp::ALL.map(|op| batch(version, op.name())));
         }
+        named.extend(OAUTH_VERSIONS.iter().map(|version| oauth_token(version)));
+        assert!(named.iter().any(|name| name == OAUTH_TOKEN));
         for name in &named {
             assert!(served.contains(name), "{name} is named but not served");
         }

@@ -21,8 +21,13 @@ pub struct Stats {
     pub responses: BTreeMap<String, BTreeMap<u16, u64>>,
     /// Requests refused by the configured rate limits (not injected 429 faults).
     pub rate_limited: u64,
-    /// Requests refused with 401.
+    /// Requests refused with 401 (an expired access token included).
     pub unauthorized: u64,
+    /// Access tokens minted by the OAuth token endpoint (its `200`s). Every request to
+    /// it, refused ones included, is also in [`requests`](Self::requests) and in
+    /// [`responses`](Self::responses) under [`routes::oauth_token`](crate::routes::oauth_token).
+    #[serde(default)]
+    pub token_refreshes: u64,
     /// Injected faults by kind (`"429"`, `"503"`, `"reset-before"`, `"reset-after"`,
     /// `"timeout-after"`).
     pub faults: BTreeMap<String, u64>,

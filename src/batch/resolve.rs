@@ -11,7 +11,7 @@ use super::{
     outcome::Outcome,
     report::AbortCause,
 };
-use crate::policy::Fatal;
+use crate::{policy::Fatal, token};
 
 /// What the dispatcher does with a request's inputs once it is answered.
 #[derive(Debug, PartialEq)]
@@ -64,6 +64,12 @@ pub(super) fn resolve(
         } => {
             let refusal = InputFailure::from_error_body(status, &body);
             return Resolution::Abort(match fatal {
+                // The token endpoint could not be reached: no refusal of HubSpot's.
+                Fatal::Unauthorized
+                    if refusal.category.as_deref() == Some(token::CATEGORY_REFRESH_FAILED) =>
+                {
+                    AbortCause::Unreachable(refusal.message)
+                }
                 Fatal::Unauthorized => AbortCause::Unauthorized(refusal),
                 Fatal::Forbidden => AbortCause::Forbidden(refusal),
                 Fatal::DailyLimit => AbortCause::DailyLimit(refusal),
@@ -233,6 +239,24 @@ mod tests {
                 None,
                 ROOM,
                 Resolution::Abort(AbortCause::Unreachable("refused".into())),
+            ),
+            (
+                "a token endpoint out of reach stops the run as unreachable",
+                ChunkAnswer::Fatal {
+                    status: 401,
+                    body: Box::new(
+                        serde_json::from_value(serde_json::json!({
+                            "category": token::CATEGORY_REFRESH_FAILED,
+                            "message": "could not refresh"
+                        }))
+                        .unwrap(),
+                    ),
+                    fatal: Fatal::Unauthorized,
+                },
+                1,
+                None,
+                ROOM,
+                Resolution::Abort(AbortCause::Unreachable("could not refresh".into())),
             ),
             (
                 "401 stops the run",

@@ -53,7 +53,10 @@ pub async fn run(args: Vec<String>, env: Vec<(&'static str, String)>) -> Run {
             .args(&args)
             .env_remove("HUBSPOT_TOKEN")
             .env_remove("HUBSPOT_BASE_URL")
-            .env_remove("HUBSPOT_API_VERSION");
+            .env_remove("HUBSPOT_API_VERSION")
+            .env_remove("HUBSPOT_CLIENT_ID")
+            .env_remove("HUBSPOT_CLIENT_SECRET")
+            .env_remove("HUBSPOT_REFRESH_TOKEN");
         for (name, value) in env {
             command.env(name, value);
         }

@@ -17,6 +17,7 @@ use crate::faults::{FaultInjector, FaultSpec, TIMEOUT_AFTER_HOLD};
 use hubspot_rate_limit::RateLimit;
 
 use crate::limits::{RateLimiter, Window};
+use crate::oauth::{DEFAULT_ACCESS_TOKEN_TTL, OAuthApp, TokenBook};
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::util::IdGen;
@@ -44,7 +45,8 @@ pub enum StartError {
 }
 
 /// Configures and starts a [`FakeHubSpot`]. Every knob defaults to "off": no latency, no
-/// limits, no faults, any non-empty bearer token, v1 batches applied at once, seed 0.
+/// limits, no faults, any non-empty bearer token, no OAuth app, v1 batches applied at once,
+/// seed 0.
 #[derive(Debug, Clone)]
 pub struct FakeHubSpotBuilder {
     addr: SocketAddr,
@@ -54,6 +56,9 @@ pub struct FakeHubSpotBuilder {
     faults: FaultSpec,
     seed: u64,
     tokens: Option<Vec<String>>,
+    oauth: Option<OAuthApp>,
+    access_token_ttl: Duration,
+    rotate_refresh_token: bool,
     v1_apply_delay: Duration,
     properties: Vec<PropertyDef>,
     required: Vec<String>,
@@ -71,6 +76,9 @@ impl Default for FakeHubSpotBuilder {
             faults: FaultSpec::none(),
             seed: 0,
             tokens: None,
+            oauth: None,
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            rotate_refresh_token: false,
             v1_apply_delay: Duration::ZERO,
             properties: default_properties(),
             required: Vec::new(),
@@ -126,13 +134,51 @@ impl FakeHubSpotBuilder {
         self
     }
 
-    /// Accepted bearer tokens; without this any non-empty token is accepted.
+    /// Accepted bearer tokens; without this (and without an [OAuth app](Self::oauth_app))
+    /// any non-empty token is accepted.
     pub fn tokens<I, S>(mut self, tokens: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.tokens = Some(tokens.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// An OAuth app: the token endpoint (`POST /oauth/2026-03/token`, also `2026-09`)
+    /// exchanges `refresh_token` for access tokens (form fields `grant_type=refresh_token`,
+    /// `client_id`, `client_secret`, `refresh_token`), and the API accepts those access
+    /// tokens until they expire (see [`access_token_ttl`](Self::access_token_ttl)); an
+    /// expired one gets `401 EXPIRED_AUTHENTICATION`. With an app, other bearer tokens are
+    /// refused unless given to [`tokens`](Self::tokens).
+    pub fn oauth_app(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        refresh_token: impl Into<String>,
+    ) -> Self {
+        self.oauth = Some(OAuthApp {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            refresh_token: refresh_token.into(),
+        });
+        self
+    }
+
+    /// How long the access tokens of the [OAuth app](Self::oauth_app) last; default
+    /// [`DEFAULT_ACCESS_TOKEN_TTL`](crate::DEFAULT_ACCESS_TOKEN_TTL) (30 minutes, as
+    /// HubSpot's). `expires_in` reports it in whole seconds, rounded up.
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_token_ttl = ttl;
+        self
+    }
+
+    /// Whether every refresh hands out a new refresh token and retires the one it was
+    /// given (default false: the same refresh token keeps working, as HubSpot's has been
+    /// seen to). A client that does not keep the returned refresh token fails its second
+    /// refresh with `invalid_grant`.
+    pub fn rotate_refresh_token(mut self, rotate: bool) -> Self {
+        self.rotate_refresh_token = rotate;
         self
     }
 
@@ -194,6 +240,14 @@ impl FakeHubSpotBuilder {
         let shared = Arc::new(FakeState {
             latency: self.latency,
             tokens: self.tokens.map(|t| t.into_iter().collect()),
+            oauth: self.oauth.map(|app| {
+                Mutex::new(TokenBook::new(
+                    app,
+                    self.access_token_ttl,
+                    self.rotate_refresh_token,
+                    self.seed,
+                ))
+            }),
             v1_apply_delay: self.v1_apply_delay,
             retry_after: self.retry_after,
             timeout_after_hold: self.timeout_after_hold,

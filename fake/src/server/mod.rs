@@ -2,8 +2,9 @@
 //! ([`router`], built from the [route table](crate::routes)) into the pipeline
 //! ([`pipeline`]: auth -> rate limit -> faults -> body -> operation -> faults -> response),
 //! which reads the body ([`body`]), runs the route's operation over the store
-//! ([`dispatch`]) and turns the reply into a response ([`response`]). [`builder`] configures
-//! and starts it; [`state`] is what every request shares.
+//! ([`dispatch`]) and turns the reply into a response ([`response`]). The OAuth token
+//! endpoint ([`token`]) has its own short path. [`builder`] configures and starts it;
+//! [`state`] is what every request shares.
 
 mod body;
 mod builder;
@@ -13,6 +14,7 @@ mod pipeline;
 mod response;
 mod router;
 mod state;
+mod token;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,10 +64,37 @@ impl FakeHubSpot {
         lock(&self.shared.stats).clone()
     }
 
-    /// Forgets every contact, pending v1 batch, counter and rate-limit window, and
-    /// re-seeds the random source, as if freshly started.
+    /// Forgets every contact, pending v1 batch, counter, rate-limit window and minted
+    /// access token, and re-seeds the random source, as if freshly started.
     pub fn reset(&self) {
         self.shared.reset();
+    }
+
+    /// Makes every access token the OAuth app has minted expire now, as if HubSpot's clock
+    /// ran ahead of the client's: the next request with one gets `401
+    /// EXPIRED_AUTHENTICATION`. No-op without an [OAuth app](FakeHubSpotBuilder::oauth_app).
+    pub fn expire_access_tokens(&self) {
+        if let Some(book) = &self.shared.oauth {
+            lock(book).expire_all(std::time::Instant::now(), crate::util::now_ms());
+        }
+    }
+
+    /// Revokes the OAuth app's refresh token (as an uninstall would): later refreshes get
+    /// `400 invalid_grant` (`BAD_REFRESH_TOKEN`); access tokens already minted work until
+    /// they expire. [`reset`](Self::reset) restores it.
+    pub fn revoke_refresh_token(&self) {
+        if let Some(book) = &self.shared.oauth {
+            lock(book).revoke_refresh_token();
+        }
+    }
+
+    /// Every access token the OAuth app has minted (expired ones included), oldest first:
+    /// for tests that check a client never shows them.
+    pub fn access_tokens(&self) -> Vec<String> {
+        self.shared
+            .oauth
+            .as_ref()
+            .map_or_else(Vec::new, |book| lock(book).access_tokens())
     }
 
     /// Stops accepting, lets in-flight requests finish (briefly), and waits for the server

@@ -2,7 +2,7 @@
 //! limit, faults before, the operation, faults after, latency out, response.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, header};
@@ -16,8 +16,10 @@ use super::response::finish;
 use super::state::{FakeState, lock, stopped};
 use crate::faults::FaultKind;
 use crate::limits::{LimitHeaders, Policy, Verdict, retry_after_secs};
+use crate::oauth::Access;
 use crate::reply::Reply;
 use crate::routes::Route;
+use crate::util::rfc3339_ms;
 
 /// One HubSpot-route exchange, inside the configured latency: half on the way
 /// in, half on the way out. `vid` is the `{vid}` path segment of [`Route::V1Update`].
@@ -57,18 +59,32 @@ async fn handle(
     };
 
     // 1. Authentication, before anything else.
-    if !authorized(&shared, &parts.headers) {
+    let refusal = match authenticate(&shared, &parts.headers) {
+        Auth::Accepted => None,
+        Auth::Refused => Some(Reply::error(
+            401,
+            Some("INVALID_AUTHENTICATION"),
+            "Authentication credentials not found or not valid. This API supports OAuth 2.0 and private app access tokens sent as `Authorization: Bearer TOKEN`.",
+        )),
+        Auth::Expired { ago, expired_ms } => Some(
+            Reply::error(
+                401,
+                Some("EXPIRED_AUTHENTICATION"),
+                format!(
+                    "The OAuth token used to make this call expired {} second(s) ago.",
+                    ago.as_secs()
+                ),
+            )
+            .with("context", json!({"expire time": [rfc3339_ms(expired_ms)]})),
+        ),
+    };
+    if let Some(reply) = refusal {
         lock(&shared.stats).unauthorized += 1;
         let limits = if limited {
             lock(&shared.limiter).peek(Instant::now())
         } else {
             LimitHeaders::default()
         };
-        let reply = Reply::error(
-            401,
-            Some("INVALID_AUTHENTICATION"),
-            "Authentication credentials not found or not valid. This API supports OAuth 2.0 and private app access tokens sent as `Authorization: Bearer TOKEN`.",
-        );
         return send(reply, limits, None);
     }
 
@@ -132,23 +148,49 @@ async fn handle(
     send(reply, limits, None)
 }
 
-/// Whether the request carries `Authorization: Bearer TOKEN` with a token the fake
-/// accepts (any non-empty one unless tokens were configured).
-fn authorized(shared: &FakeState, headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
+/// What a request's bearer token is worth.
+enum Auth {
+    Accepted,
+    /// An access token the OAuth app minted, expired `ago` (at `expired_ms`).
+    Expired {
+        ago: Duration,
+        expired_ms: u64,
+    },
+    Refused,
+}
+
+/// Judges the request's `Authorization: Bearer TOKEN`: accepted if the token is one of the
+/// configured tokens or a live access token of the OAuth app; with neither configured, any
+/// non-empty token is accepted.
+fn authenticate(shared: &FakeState, headers: &HeaderMap) -> Auth {
+    let Some(token) = bearer(headers) else {
+        return Auth::Refused;
     };
-    let Some((scheme, token)) = value.trim().split_once(' ') else {
-        return false;
-    };
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return false;
+    if shared.tokens.as_ref().is_some_and(|t| t.contains(token)) {
+        return Auth::Accepted;
     }
-    shared.tokens.as_ref().is_none_or(|t| t.contains(token))
+    if let Some(book) = &shared.oauth {
+        return match lock(book).check(token, Instant::now()) {
+            Access::Valid => Auth::Accepted,
+            Access::Expired { ago, expired_ms } => Auth::Expired { ago, expired_ms },
+            Access::Unknown => Auth::Refused,
+        };
+    }
+    if shared.tokens.is_none() {
+        Auth::Accepted
+    } else {
+        Auth::Refused
+    }
+}
+
+/// The non-empty token of an `Authorization: Bearer TOKEN` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The 429 body of a refusal by `policy`.

@@ -1,6 +1,6 @@
-//! The router: every path of the [route table](crate::routes) into the pipeline, the dated
-//! paths the fake does not serve to a counted 404, the admin routes (`/_fake/...`), and a
-//! 404 for everything else.
+//! The router: every path of the [route table](crate::routes) into the pipeline (the OAuth
+//! token endpoint into its own), the dated paths the fake does not serve to a counted 404,
+//! the admin routes (`/_fake/...`), and a 404 for everything else.
 
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use super::body::drain;
 use super::pipeline::pipeline;
 use super::response::{finish, json_response};
 use super::state::{FakeState, lock};
+use super::token::token_endpoint;
 use crate::limits::LimitHeaders;
 use crate::reply::Reply;
 use crate::routes::{self, Route, Serves};
@@ -45,6 +46,11 @@ fn handler(serves: Serves) -> MethodRouter<Arc<FakeState>> {
             },
         ),
         Serves::DatedBatch => post(dated_batch),
+        Serves::OAuthToken(version) => {
+            post(move |State(s): State<Arc<FakeState>>, req: Request| {
+                token_endpoint(s, version, req)
+            })
+        }
     }
 }
 

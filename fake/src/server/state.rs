@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::faults::FaultInjector;
 use crate::limits::RateLimiter;
+use crate::oauth::TokenBook;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::util::IdGen;
@@ -43,6 +44,8 @@ fn shuffle_rng(seed: u64) -> fastrand::Rng {
 pub(super) struct FakeState {
     pub(super) latency: Duration,
     pub(super) tokens: Option<HashSet<String>>,
+    /// The OAuth app and the access tokens minted for it, when one is configured.
+    pub(super) oauth: Option<Mutex<TokenBook>>,
     pub(super) v1_apply_delay: Duration,
     pub(super) retry_after: bool,
     pub(super) timeout_after_hold: Duration,
@@ -56,7 +59,8 @@ pub(super) struct FakeState {
 }
 
 impl FakeState {
-    /// Forgets contacts, pending v1 batches, counters and windows, and re-seeds.
+    /// Forgets contacts, pending v1 batches, counters, windows and minted access tokens
+    /// (the OAuth app's refresh token is the configured one again), and re-seeds.
     pub(super) fn reset(&self) {
         {
             let mut st = lock(&self.store);
@@ -66,6 +70,9 @@ impl FakeState {
         }
         lock(&self.limiter).reset();
         lock(&self.faults).reseed(self.seed);
+        if let Some(book) = &self.oauth {
+            lock(book).reset();
+        }
         *lock(&self.stats) = Stats::default();
     }
 }
