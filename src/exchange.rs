@@ -135,7 +135,11 @@ pub(crate) async fn execute(
                     let sleeping = tokio::time::Instant::now();
                     tokio::time::sleep(after).await;
                     RequestCounters::add_wait(counters, sleeping);
-                    attempt += 1;
+                    // A 429 says nothing was applied: it spends time from the
+                    // budget, not the attempts meant for transient failures.
+                    if !matches!(reason, RetryReason::Throttled(_)) {
+                        attempt += 1;
+                    }
                 }
                 Decision::Stop(StopReason::DailyLimit { resets_at }) => {
                     policy.limiter.mark_daily_exhausted(resets_at);

@@ -627,3 +627,34 @@ async fn unworkable_rate_limit_headers_stop_the_run_instead_of_stalling_it() {
     );
     fake.shutdown().await;
 }
+
+/// 429s say nothing was applied: they spend the time budget, not the attempts
+/// meant for transient failures, so two attempts survive a storm of them.
+#[tokio::test]
+async fn throttling_does_not_use_up_the_attempts() {
+    let (fake, client) = fake_and_client(
+        |fake| {
+            fake.faults(hubspot_fake::FaultSpec::parse("429=0.6").expect("spec"))
+                .seed(13)
+                .retry_after(false)
+        },
+        |client| {
+            client.rate_limit(RateLimit::Unlimited).retry_policy(
+                quick_retries()
+                    .max_attempts(2)
+                    .ten_secondly_wait(Duration::from_millis(2)),
+            )
+        },
+    )
+    .await;
+    let inputs = (0..2_000).map(|i| Upsert::by_email(email(i)));
+    let report = client.upsert_all(inputs).send().await.expect("not aborted");
+    assert!(report.stats.rate_limited > 10, "{:?}", report.stats);
+    assert_eq!(
+        report.counts().created,
+        2_000,
+        "{:?}",
+        report.problems().next()
+    );
+    fake.shutdown().await;
+}
