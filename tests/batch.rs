@@ -584,3 +584,24 @@ async fn every_helper_works_at_every_api_version() {
         fake.shutdown().await;
     }
 }
+
+/// A refusal of the request itself (here: upserting by a property that is not
+/// unique) does not depend on which inputs the request holds: after the two
+/// halves are refused alike, every input fails with it, at 3 requests a chunk.
+#[tokio::test]
+async fn a_refusal_of_the_request_itself_is_not_split_down_to_single_inputs() {
+    let (fake, client) = fake().await;
+    let inputs = (0..250).map(|i| Upsert::by("firstname", format!("name{i}")).set("lastname", "L"));
+    let report = client.upsert_all(inputs).send().await.expect("not aborted");
+    assert_eq!(report.counts().failed, 250);
+    for outcome in &report.outcomes {
+        let Outcome::Failed(failure) = &outcome.outcome else {
+            panic!("{outcome}")
+        };
+        assert!(failure.message.contains("non-unique"), "{failure}");
+    }
+    // Three chunks (100, 100, 50), each: the request and its two halves.
+    assert_eq!(report.stats.requests, 9, "{:?}", report.stats);
+    assert_eq!(fake.stats().requests, 9);
+    fake.shutdown().await;
+}

@@ -5,6 +5,8 @@
 use std::{future::Future, pin::Pin, sync::atomic::Ordering};
 
 use super::{
+    answer::ChunkAnswer,
+    failure::InputFailure,
     mapping::SentInput,
     operation::Engine,
     outcome::Outcome,
@@ -33,13 +35,34 @@ impl<Op: Engine> Run<Op> {
             if let Some(cause) = self.abort.cause() {
                 return not_sent(&cause, inputs.len());
             }
-            // The request takes a copy; the inputs stay here for what may
-            // have to go again.
-            let wires: Vec<Op::Wire> = inputs.iter().map(|input| input.wire.clone()).collect();
-            let sent_at = chrono::Utc::now();
-            let answer = self.op.send(&self.client, wires).await;
+            let (answer, sent_at) = self.send(&inputs).await;
+            self.follow(inputs, answer, sent_at, rounds_left).await
+        })
+    }
+
+    /// Sends one request for `inputs`: its answer, and when it was sent.
+    async fn send(
+        &self,
+        inputs: &[Sendable<Op::Wire>],
+    ) -> (ChunkAnswer, chrono::DateTime<chrono::Utc>) {
+        // The request takes a copy; the inputs stay here for what may
+        // have to go again.
+        let wires: Vec<Op::Wire> = inputs.iter().map(|input| input.wire.clone()).collect();
+        let sent_at = chrono::Utc::now();
+        (self.op.send(&self.client, wires).await, sent_at)
+    }
+
+    /// Carries out what `answer` to `inputs` calls for: one outcome per input.
+    fn follow(
+        &self,
+        inputs: Vec<Sendable<Op::Wire>>,
+        answer: ChunkAnswer,
+        sent_at: chrono::DateTime<chrono::Utc>,
+        rounds_left: u8,
+    ) -> Delivery<'_> {
+        Box::pin(async move {
             let named = match &answer {
-                super::answer::ChunkAnswer::Refused { status, body, .. } => {
+                ChunkAnswer::Refused { status, body, .. } => {
                     let wires: Vec<&Op::Wire> = inputs.iter().map(|input| &input.wire).collect();
                     self.op.refused_inputs(*status, body, &wires)
                 }
@@ -58,13 +81,7 @@ impl<Op: Engine> Run<Op> {
             };
             match resolve(answer, &sent, named, room) {
                 Resolution::Settled(outcomes) => outcomes,
-                Resolution::Split => {
-                    let mut first = inputs;
-                    let second = first.split_off(first.len() / 2);
-                    let mut outcomes = self.deliver(first, rounds_left).await;
-                    outcomes.extend(self.deliver(second, rounds_left).await);
-                    outcomes
-                }
+                Resolution::Split(refused) => self.split(inputs, refused, rounds_left).await,
                 Resolution::DropAndResend(named) => {
                     let mut settled: Vec<Option<Outcome>> = vec![None; inputs.len()];
                     let mut rest = Vec::new();
@@ -90,6 +107,38 @@ impl<Op: Engine> Run<Op> {
                 }
             }
         })
+    }
+
+    /// Sends each half of a refused request. When both are refused with the
+    /// parent's own error and it names no input, the refusal concerns the
+    /// request, not its inputs: every input fails with it, after 3 requests
+    /// in all. Otherwise each half is settled on its own.
+    async fn split(
+        &self,
+        mut inputs: Vec<Sendable<Op::Wire>>,
+        refused: InputFailure,
+        rounds_left: u8,
+    ) -> Vec<Outcome> {
+        let second = inputs.split_off(inputs.len() / 2);
+        let first = inputs;
+        if let Some(cause) = self.abort.cause() {
+            return not_sent(&cause, first.len() + second.len());
+        }
+        let (first_answer, first_at) = self.send(&first).await;
+        let (second_answer, second_at) = self.send(&second).await;
+        if refuses_as_parent(&first_answer, &refused) && refuses_as_parent(&second_answer, &refused)
+        {
+            tracing::debug!(%refused, "both halves refused like the whole: not splitting further");
+            return vec![Outcome::Failed(refused); first.len() + second.len()];
+        }
+        let mut outcomes = self
+            .follow(first, first_answer, first_at, rounds_left)
+            .await;
+        outcomes.extend(
+            self.follow(second, second_answer, second_at, rounds_left)
+                .await,
+        );
+        outcomes
     }
 
     /// Reads HubSpot back for the inputs whose outcome is unknown: the ones
@@ -170,6 +219,20 @@ impl<Op: Engine> Run<Op> {
         }
         fill(settled)
     }
+}
+
+/// Whether `answer` refuses a half of a request with the whole request's
+/// error, and that error names no input (no property at fault), so it
+/// concerns the request itself.
+fn refuses_as_parent(answer: &ChunkAnswer, parent: &InputFailure) -> bool {
+    let ChunkAnswer::Refused { status, body, .. } = answer else {
+        return false;
+    };
+    let half = InputFailure::from_error_body(*status, body);
+    parent.property_name().is_none()
+        && half.status == parent.status
+        && half.category == parent.category
+        && half.message == parent.message
 }
 
 /// The outcomes of `count` inputs the run's stop kept from HubSpot.

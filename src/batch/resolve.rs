@@ -20,9 +20,10 @@ pub(super) enum Resolution {
     Settled(Vec<Outcome>),
     /// The refusal names these inputs (by position); they fail, the others go again.
     DropAndResend(BTreeMap<usize, InputFailure>),
-    /// The request was refused for some of its inputs, which it does not
-    /// name: send each half on its own until the bad ones stand alone.
-    Split,
+    /// The request was refused, with this error, for some of its inputs,
+    /// which it does not name: send each half on its own until the bad ones
+    /// stand alone.
+    Split(InputFailure),
     /// These are the outcomes, but some are unknown: read those back.
     Reconcile(Vec<Outcome>),
     /// Nothing more can succeed: the run stops. The request's inputs were
@@ -84,10 +85,10 @@ pub(super) fn resolve(
             if let Some(named) = named.filter(|named| !named.is_empty()) {
                 return Resolution::DropAndResend(named);
             }
-            if splittable && room.bisects && count > 1 {
-                return Resolution::Split;
-            }
             let refused = InputFailure::from_error_body(status, &body);
+            if splittable && room.bisects && count > 1 {
+                return Resolution::Split(refused);
+            }
             return Resolution::Settled(vec![Outcome::Failed(refused); count]);
         }
     };
@@ -302,7 +303,7 @@ mod tests {
                 3,
                 Some(BTreeMap::new()),
                 ROOM,
-                Resolution::Split,
+                Resolution::Split(InputFailure::from_error_body(400, &body("no"))),
             ),
             (
                 "409 splits",
@@ -310,7 +311,7 @@ mod tests {
                 2,
                 None,
                 ROOM,
-                Resolution::Split,
+                Resolution::Split(InputFailure::from_error_body(400, &body("no"))),
             ),
             (
                 "a lone input is not split",
