@@ -447,7 +447,7 @@ async fn an_upsert_whose_answer_was_lost_still_reports_what_it_created() {
 }
 
 /// Answers lost, then 429s until the retries run out: what the lost attempt
-/// may have written is never reported failed.
+/// may have written is never reported failed; it is read back, or unknown.
 #[tokio::test]
 async fn an_upsert_applied_then_throttled_is_unknown_never_failed() {
     let (fake, client) = fake_and_client(
@@ -491,8 +491,9 @@ async fn an_upsert_applied_then_throttled_is_unknown_never_failed() {
         }
     }
     assert!(
-        applied_then_refused > 0,
-        "the faults made some requests lose an answer, then run out of retries on 429s"
+        applied_then_refused + report.stats.reconciled > 0,
+        "the faults made some requests lose an answer, then run out of retries: \
+         each such input is read back, or stays unknown"
     );
     fake.shutdown().await;
 }
@@ -656,5 +657,75 @@ async fn throttling_does_not_use_up_the_attempts() {
         "{:?}",
         report.problems().next()
     );
+    fake.shutdown().await;
+}
+
+/// Upserts and updates whose answers are lost and whose retries run out are
+/// read back: each is reported created or updated as the store shows, never
+/// left unknown when the read succeeds.
+#[tokio::test]
+async fn writes_in_doubt_are_read_back_and_reported_as_the_store_shows() {
+    let (fake, client) = fake_and_client(
+        |fake| {
+            fake.faults(hubspot_fake::FaultSpec::parse("reset-after=0.4").expect("spec"))
+                .seed(17)
+        },
+        // One attempt: every lost answer leaves its inputs in doubt.
+        |client| {
+            client
+                .rate_limit(RateLimit::Unlimited)
+                .retry_policy(RetryPolicy::none())
+        },
+    )
+    .await;
+    let inputs = (0..500).map(|i| Upsert::by_email(email(i)).set("firstname", "First"));
+    let upserted = client
+        .upsert_all(inputs)
+        .batch_size(25)
+        .send()
+        .await
+        .expect("not aborted");
+    assert!(
+        upserted.stats.reconciled > 0,
+        "some answers were lost and read back"
+    );
+    let stored: BTreeMap<String, String> = fake
+        .contacts()
+        .into_iter()
+        .map(|c| (c.properties["email"].clone(), c.id))
+        .collect();
+    for outcome in &upserted.outcomes {
+        let address = email(outcome.index);
+        match &outcome.outcome {
+            Outcome::Created { id } => assert_eq!(stored.get(&address), Some(id), "{address}"),
+            Outcome::Unknown { .. } => {}
+            other => panic!("{address}: a new contact can only be created: {other}"),
+        }
+    }
+    let ids: Vec<(usize, String)> = upserted
+        .outcomes
+        .iter()
+        .filter_map(|o| Some((o.index, o.id()?.to_owned())))
+        .collect();
+    let updates = ids
+        .iter()
+        .map(|(_, id)| Update::by_id(id).set("lastname", "Second"));
+    let updated = client
+        .update_all(updates)
+        .batch_size(25)
+        .send()
+        .await
+        .expect("not aborted");
+    let contacts = fake.contacts();
+    for outcome in &updated.outcomes {
+        match &outcome.outcome {
+            Outcome::Updated { id } => {
+                let contact = contacts.iter().find(|c| &c.id == id).expect("stored");
+                assert_eq!(contact.properties["lastname"], "Second");
+            }
+            Outcome::Unknown { .. } => {}
+            other => panic!("an existing contact can only be updated: {other}"),
+        }
+    }
     fake.shutdown().await;
 }

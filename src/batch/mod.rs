@@ -44,6 +44,7 @@ mod operation;
 mod ops;
 mod outcome;
 mod plan;
+mod read_back;
 mod report;
 mod resolve;
 mod run;

@@ -73,8 +73,9 @@ pub trait Engine: Send + Sync + 'static {
     }
 
     /// For inputs whose request may or may not have been applied, reads
-    /// HubSpot back to learn which were. `None` when the operation cannot tell
-    /// (or is idempotent, so the transport's retries already covered it).
+    /// HubSpot back to learn which were. `None` when the operation cannot
+    /// tell (the read failed, or archives and legacy batches, which have
+    /// nothing to compare).
     fn reconcile(
         &self,
         _client: &Client,
@@ -104,6 +105,8 @@ pub enum Reconciled {
     Applied {
         /// The record id.
         id: String,
+        /// Whether the request created the record (else it updated it).
+        created: bool,
     },
     /// It was not applied: sending it again is safe.
     Absent,

@@ -13,6 +13,7 @@ use super::{
     mapping::{self, BatchAnswer, ResultMeaning},
     operation::{Engine, PreparedInput, Reconciled},
     outcome::Outcome,
+    read_back::{Written, read_back_writes},
 };
 use crate::{
     Client,
@@ -153,6 +154,7 @@ impl Engine for CreateAll {
                 },
                 Some(contact) => Reconciled::Applied {
                     id: contact.id.clone(),
+                    created: true,
                 },
                 None => Reconciled::Absent,
             },
@@ -196,6 +198,23 @@ impl Engine for UpdateAll {
         true
     }
 
+    async fn reconcile(
+        &self,
+        client: &Client,
+        inputs: &[Self::Wire],
+        sent_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Vec<Reconciled>> {
+        let writes: Vec<Written<'_>> = inputs
+            .iter()
+            .map(|input| Written {
+                id_property: input.id_property.as_deref(),
+                id: &input.id,
+                properties: &input.properties.0,
+            })
+            .collect();
+        read_back_writes(client, &writes, sent_at, false).await
+    }
+
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
         let result =
             endpoint::update(client, types::BatchUpdateRequest::builder().inputs(inputs)).await;
@@ -230,6 +249,23 @@ impl Engine for UpsertAll {
     fn set_trace_id(&self, wire: &mut Self::Wire, trace_id: &str) -> bool {
         wire.object_write_trace_id = Some(trace_id.to_owned());
         true
+    }
+
+    async fn reconcile(
+        &self,
+        client: &Client,
+        inputs: &[Self::Wire],
+        sent_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Vec<Reconciled>> {
+        let writes: Vec<Written<'_>> = inputs
+            .iter()
+            .map(|input| Written {
+                id_property: input.id_property.as_deref(),
+                id: &input.id,
+                properties: &input.properties.0,
+            })
+            .collect();
+        read_back_writes(client, &writes, sent_at, true).await
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {

@@ -124,7 +124,8 @@ pub(super) fn read_back(unknown: Vec<Outcome>, verdicts: Vec<Reconciled>) -> Rea
                 decided += 1;
             }
             match verdict {
-                Reconciled::Applied { id } => Some(Outcome::Created { id }),
+                Reconciled::Applied { id, created: true } => Some(Outcome::Created { id }),
+                Reconciled::Applied { id, created: false } => Some(Outcome::Updated { id }),
                 Reconciled::Existed { id } => Some(Outcome::Failed(InputFailure::client(
                     ClientCategory::AlreadyExisted,
                     format!(
@@ -386,7 +387,10 @@ mod tests {
         let read = read_back(
             vec![unknown("a"), unknown("b"), unknown("c"), unknown("d")],
             vec![
-                Reconciled::Applied { id: "7".into() },
+                Reconciled::Applied {
+                    id: "7".into(),
+                    created: true,
+                },
                 Reconciled::Absent,
                 Reconciled::Existed { id: "3".into() },
                 Reconciled::Unknown,
