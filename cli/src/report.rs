@@ -144,6 +144,18 @@ pub fn bad_row_entry<'a>(row: u64, line: u64, key: &'a str, message: &str) -> En
     }
 }
 
+/// The report entry of a row a stopped run never handed to the SDK.
+pub fn not_sent_entry<'a>(row: u64, line: u64, key: &'a str, reason: &str) -> Entry<'a> {
+    Entry {
+        row,
+        line,
+        key,
+        outcome: "not_sent",
+        id: None,
+        error: Some(EntryError::plain("NOT_SENT", reason)),
+    }
+}
+
 /// The report entry of a valid row in a `--dry-run`.
 pub fn valid_row_entry(row: u64, line: u64, key: &str) -> Entry<'_> {
     Entry {

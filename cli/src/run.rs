@@ -273,31 +273,39 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
         }),
     });
 
-    let rows = source.rows;
+    let rows = Rows::new(source.rows);
     let mut outcomes = match job.op {
         Op::Upsert => tuned(
-            client.upsert_all(inputs(rows, &shared, |key, fields| key.upsert(fields))),
+            client.upsert_all(inputs(rows.clone(), &shared, |key, fields| {
+                key.upsert(fields)
+            })),
             &job,
         ),
         Op::Create => tuned(
             client
-                .create_all(inputs(rows, &shared, |_, fields| {
+                .create_all(inputs(rows.clone(), &shared, |_, fields| {
                     Ok(convert::create(fields))
                 }))
                 .reconcile(!common.no_reconcile),
             &job,
         ),
         Op::Update => tuned(
-            client.update_all(inputs(rows, &shared, |key, fields| key.update(fields))),
+            client.update_all(inputs(rows.clone(), &shared, |key, fields| {
+                key.update(fields)
+            })),
             &job,
         ),
         Op::Archive => tuned(
-            client.archive_all(inputs(rows, &shared, |key, fields| key.key_only(fields))),
+            client.archive_all(inputs(rows.clone(), &shared, |key, fields| {
+                key.key_only(fields)
+            })),
             &job,
         ),
         Op::Read => {
             let call = client
-                .read_all(inputs(rows, &shared, |key, fields| key.key_only(fields)))
+                .read_all(inputs(rows.clone(), &shared, |key, fields| {
+                    key.key_only(fields)
+                }))
                 .properties(job.properties.clone());
             match &job.key {
                 Key::Property { name } => tuned(call.id_property(name.clone()), &job),
@@ -305,7 +313,9 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
             }
         }
         Op::V1 => tuned(
-            client.v1_create_or_update_all(inputs(rows, &shared, |key, fields| key.v1(fields))),
+            client.v1_create_or_update_all(inputs(rows.clone(), &shared, |key, fields| {
+                key.v1(fields)
+            })),
             &job,
         ),
     };
@@ -321,6 +331,27 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
     }
     let stats = outcomes.stats();
     drop(outcomes);
+    if let Some(cause) = &aborted {
+        // The SDK stopped pulling; the rows it never saw are reported too.
+        let reason = format!("the run stopped before sending it: {}", cause.what());
+        let mut rest = rows.stream();
+        while let Some(item) = rest.next().await {
+            let mut sink = lock(&shared.sink);
+            match item {
+                Item::Failed(message) => sink.fail(message),
+                Item::Row(row) => match row.content {
+                    Ok(fields) => {
+                        let label = shared.key.label(&fields);
+                        sink.not_sent(row.number, row.line, &label, &reason);
+                    }
+                    Err(error) => {
+                        let label = shared.key.label(&error.fields);
+                        sink.bad_row(row.number, row.line, &label, &error.message);
+                    }
+                },
+            }
+        }
+    }
 
     let mut sink = std::mem::take(&mut *lock(&shared.sink));
     sink.close();
@@ -509,6 +540,23 @@ fn progress_bar(quiet: bool, size: Option<u64>) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// The rows the reader sends, shared by the SDK's input adapter and, after a
+/// stop, the loop that reports the rows the SDK never pulled.
+#[derive(Clone)]
+struct Rows(Arc<Mutex<mpsc::Receiver<Item>>>);
+
+impl Rows {
+    fn new(rows: mpsc::Receiver<Item>) -> Self {
+        Self(Arc::new(Mutex::new(rows)))
+    }
+
+    /// The rows not taken yet, as a stream.
+    fn stream(&self) -> BoxStream<'static, Item> {
+        let rows = Arc::clone(&self.0);
+        futures::stream::poll_fn(move |cx| lock(&rows).poll_recv(cx)).boxed()
+    }
+}
+
 /// What the input adapter and the outcome loop share.
 struct RowTracker {
     key: Key,
@@ -552,7 +600,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The rows as SDK inputs. Bad rows are reported here, as they are read; the
 /// others are remembered by (row, line) until their outcome comes back.
 fn inputs<T, F>(
-    mut rows: mpsc::Receiver<Item>,
+    rows: Rows,
     shared: &Arc<RowTracker>,
     convert: F,
 ) -> InputStream<BoxStream<'static, T>>
@@ -561,7 +609,7 @@ where
     F: Fn(&Key, Fields) -> Result<T, RowError> + Send + 'static,
 {
     let shared = Arc::clone(shared);
-    let items = futures::stream::poll_fn(move |cx| rows.poll_recv(cx));
+    let items = rows.stream();
     InputStream(
         items
             .filter_map(move |item| {
@@ -621,6 +669,16 @@ impl Sink {
             key,
             &format!("failed: {}: {message}", ClientCategory::InvalidInput),
         );
+        self.tick();
+    }
+
+    fn not_sent(&mut self, row: u64, line: u64, key: &str, reason: &str) {
+        self.rows += 1;
+        self.counts.add(&Outcome::NotSent {
+            reason: String::new(),
+        });
+        self.entry(&report::not_sent_entry(row, line, key, reason));
+        self.problem(line, key, &format!("not sent: {reason}"));
         self.tick();
     }
 

@@ -307,7 +307,7 @@ async fn the_token_never_reaches_the_report_or_the_output() {
         .unwrap();
     let dir = dir("secret");
     let mut csv = String::from("email,firstname\n");
-    for n in 0..300 {
+    for n in 0..5_000 {
         csv.push_str(&format!("user{n}@example.com,User\n"));
     }
     csv.push_str("bad-email,Bad\n");
@@ -342,7 +342,11 @@ async fn the_token_never_reaches_the_report_or_the_output() {
             );
             let entries: Vec<serde_json::Value> =
                 serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
-            assert_eq!(entries.len(), 301, "one entry per row");
+            assert_eq!(
+                entries.len(),
+                5_001,
+                "one entry per row, the ones never pulled too"
+            );
             assert!(
                 entries.iter().all(|e| e["outcome"] == "not_sent"),
                 "{entries:?}"
