@@ -77,6 +77,9 @@ pub(crate) async fn execute(
             Operation::Unclassified
         });
         let started = Instant::now();
+        // When the first attempt left (after its wait for the limiter): what
+        // an earlier attempt may have written is judged from there.
+        let mut first_sent: Option<Instant> = None;
         let mut attempt: u32 = 1;
         // Whether an earlier attempt may have been applied (sent, then its
         // answer lost or a 5xx): the final answer alone would then misstate
@@ -112,6 +115,7 @@ pub(crate) async fn execute(
                 drop(permit);
                 return result;
             };
+            let sent = *first_sent.get_or_insert_with(Instant::now);
             let (outcome, result) = attempt_once(http, policy, this_try, counters).await;
             drop(permit);
             let decision = decide(&policy.retry, operation, &outcome, attempt, started.elapsed(), fastrand::f64());
@@ -123,7 +127,7 @@ pub(crate) async fn execute(
                 if let StopReason::DailyLimit { resets_at } = stop {
                     policy.limiter.mark_daily_exhausted(resets_at);
                 }
-                return Ok(after_maybe_applied(this_fate, result, started.elapsed()));
+                return Ok(after_maybe_applied(this_fate, result, sent.elapsed()));
             }
             maybe_applied_before |= matches!(this_fate, Fate::MaybeApplied(_));
             match decision {

@@ -4,7 +4,7 @@
 
 use std::{collections::BTreeMap, future::Future};
 
-use super::{answer::ChunkAnswer, failure::InputFailure};
+use super::{answer::ChunkAnswer, failure::InputFailure, outcome::Outcome};
 use crate::{
     Client,
     id_property::{ContactKey, InputError, KeyIdentity},
@@ -65,6 +65,13 @@ pub trait Engine: Send + Sync + 'static {
         _inputs: &[&Self::Wire],
     ) -> Option<BTreeMap<usize, InputFailure>> {
         None
+    }
+
+    /// The outcome of an input answered as having created record `id`, which
+    /// an earlier input of the run with the same key created: an update of it
+    /// (upserts), unless the operation cannot update (creates override this).
+    fn claimed_earlier(&self, id: String) -> Outcome {
+        Outcome::Updated { id }
     }
 
     /// Whether a refused request is split in halves to isolate the bad inputs.

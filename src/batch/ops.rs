@@ -9,7 +9,7 @@ use super::{
     V1_MAX_CONTACTS_PER_BATCH,
     answer::ChunkAnswer,
     endpoint,
-    failure::InputFailure,
+    failure::{ClientCategory, InputFailure},
     mapping::{self, BatchAnswer, ResultMeaning},
     operation::{Engine, PreparedInput, Reconciled},
     outcome::Outcome,
@@ -136,8 +136,11 @@ impl Engine for CreateAll {
             .id_property(Some(property.to_owned()))
             .properties(vec![property.to_owned()])
             .properties_with_history(Vec::new());
+        let read_sent = chrono::Utc::now();
         let found = endpoint::read(client, body, false).await.ok()?.into_inner();
         let created_before = existed_before(sent_at, found.completed_at, chrono::Utc::now());
+        // HubSpot's clock is at most `started_at - read_sent` ahead of ours.
+        let created_after = sent_at + (found.started_at - read_sent);
         let found: HashMap<KeyIdentity, types::Contact> = found
             .results
             .into_iter()
@@ -152,14 +155,26 @@ impl Engine for CreateAll {
                 Some(contact) if contact.created_at < created_before => Reconciled::Existed {
                     id: contact.id.clone(),
                 },
-                Some(contact) => Reconciled::Applied {
+                Some(contact) if contact.created_at >= created_after => Reconciled::Applied {
                     id: contact.id.clone(),
                     created: true,
                 },
+                // Created around the time the request was sent: by it, or
+                // just before it; the clocks cannot tell.
+                Some(_) => Reconciled::Unknown,
                 None => Reconciled::Absent,
             },
         };
         Some(values.into_iter().map(verdict).collect())
+    }
+
+    fn claimed_earlier(&self, id: String) -> Outcome {
+        Outcome::Failed(InputFailure::client(
+            ClientCategory::AlreadyExisted,
+            format!(
+                "Contact already exists. Existing ID: {id} (an earlier input of this run created it)"
+            ),
+        ))
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {

@@ -312,7 +312,7 @@ mod tests {
                 2,
                 None,
                 ROOM,
-                Resolution::Split(InputFailure::from_error_body(400, &body("no"))),
+                Resolution::Split(InputFailure::from_error_body(409, &body("no"))),
             ),
             (
                 "a lone input is not split",

@@ -153,8 +153,16 @@ pub(super) fn run<'a, Op: Engine>(
                     let _ = earlier.wait_for(|finished| *finished).await;
                 }
                 let outcomes = run.settle(chunk).await;
-                run.gate
-                    .leave(number, outcomes.iter().filter_map(|(_, key)| key.as_ref()));
+                run.gate.leave(
+                    number,
+                    outcomes.iter().filter_map(|(outcome, key)| {
+                        let created = match &outcome.outcome {
+                            Outcome::Created { id } => Some(id.as_str()),
+                            _ => None,
+                        };
+                        Some((key.as_ref()?, created))
+                    }),
+                );
                 let _ = done.send(true);
                 outcomes
                     .into_iter()
@@ -258,9 +266,22 @@ impl<Op: Engine> Run<Op> {
             self.untie_repeated_trace_ids(sendable).into_iter().unzip();
         let delivered = self.deliver(inputs, RECONCILE_ROUNDS).await;
         for (slot, outcome) in slots.into_iter().zip(delivered) {
-            settled[slot].0.outcome = outcome;
+            settled[slot].0.outcome = self.one_claim(outcome, settled[slot].1.as_ref());
         }
         settled
+    }
+
+    /// A record an earlier input of the run with the same key was reported
+    /// to have created is not this input's creation: one record, one claim.
+    fn one_claim(&self, outcome: Outcome, key: Option<&KeyIdentity>) -> Outcome {
+        match (outcome, key) {
+            (Outcome::Created { id }, Some(key))
+                if self.gate.created_earlier(key).as_deref() == Some(id.as_str()) =>
+            {
+                self.op.claimed_earlier(id)
+            }
+            (outcome, _) => outcome,
+        }
     }
 
     /// Results are matched by trace id, so one repeated in a request would
