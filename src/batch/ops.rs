@@ -136,11 +136,8 @@ impl Engine for CreateAll {
             .id_property(Some(property.to_owned()))
             .properties(vec![property.to_owned()])
             .properties_with_history(Vec::new());
-        let read_sent = chrono::Utc::now();
         let found = endpoint::read(client, body, false).await.ok()?.into_inner();
         let created_before = existed_before(sent_at, found.completed_at, chrono::Utc::now());
-        // HubSpot's clock is at most `started_at - read_sent` ahead of ours.
-        let created_after = sent_at + (found.started_at - read_sent);
         let found: HashMap<KeyIdentity, types::Contact> = found
             .results
             .into_iter()
@@ -155,13 +152,12 @@ impl Engine for CreateAll {
                 Some(contact) if contact.created_at < created_before => Reconciled::Existed {
                     id: contact.id.clone(),
                 },
-                Some(contact) if contact.created_at >= created_after => Reconciled::Applied {
+                // A twin input of the run that made it is caught by the key
+                // gate's memory (one record, one claim).
+                Some(contact) => Reconciled::Applied {
                     id: contact.id.clone(),
                     created: true,
                 },
-                // Created around the time the request was sent: by it, or
-                // just before it; the clocks cannot tell.
-                Some(_) => Reconciled::Unknown,
                 None => Reconciled::Absent,
             },
         };

@@ -45,12 +45,12 @@ pub(super) async fn read_back_writes(
             .id_property(id_property.map(str::to_owned))
             .properties(properties.into_iter().collect::<Vec<_>>())
             .properties_with_history(Vec::new());
-        let read_sent = chrono::Utc::now();
         let found = endpoint::read(client, body, false).await.ok()?.into_inner();
-        // HubSpot's clock is at most `started_at - read_sent` ahead of ours:
-        // a contact created after `sent_at` plus that much was created after
-        // the write in doubt was sent, never by an input before it.
-        let created_after = sent_at + (found.started_at - read_sent);
+        // HubSpot's clock is at least `completed_at - now` ahead of ours: a
+        // contact created before `sent_at` plus that much existed before the
+        // write in doubt (a twin input of the run that made it later is
+        // caught by the key gate's memory).
+        let created_after = sent_at + (found.completed_at - chrono::Utc::now());
         for at in positions {
             let write = &writes[at];
             let contact = found.results.iter().find(|contact| match id_property {
