@@ -233,6 +233,22 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
     let common = &job.common;
     let format = Format::resolve(common.format, &common.file)?;
     let source = source::open(&common.file, format, job.key_column())?;
+    if let Some(path) = &common.report
+        && same_file(path, &common.file)
+    {
+        return Err(format!(
+            "--report {} names the input file; refusing to overwrite it",
+            path.display()
+        ));
+    }
+    // Everything that can refuse the run is checked before the report is
+    // created, so a configuration error leaves an existing report alone.
+    let connection = if common.dry_run {
+        None
+    } else {
+        let target = target::from_env(common.base_url.clone(), common.token_file.as_deref())?;
+        Some(connect(target, &job, common.quiet).await?)
+    };
     let report = match &common.report {
         Some(path) => Some(
             File::create(path)
@@ -245,12 +261,9 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
         ),
         None => None,
     };
-    if common.dry_run {
+    let Some((client, fake)) = connection else {
         return dry_run(&job, format, source.rows, report).await;
-    }
-
-    let target = target::from_env(common.base_url.clone(), common.token_file.as_deref())?;
-    let (client, fake) = connect(target, &job, common.quiet).await?;
+    };
     let output: Option<Box<dyn Write + Send>> = match (job.op, &job.output) {
         (Op::Read, Some(path)) => Some(Box::new(BufWriter::new(
             File::create(path)
@@ -367,6 +380,15 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
         aborted: aborted.map(|cause| cause.to_string()),
     };
     finish(&job, sink, summary, fake).await
+}
+
+/// Whether two paths name one existing file (a path that does not exist yet
+/// names no file).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// The knobs every subcommand shares, applied to its batch call.

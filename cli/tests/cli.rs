@@ -590,3 +590,44 @@ async fn a_property_an_admin_made_required_fails_its_rows_from_2026_09_on() {
     assert_eq!(live_contacts(&fake), 2);
     fake.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_input_and_an_earlier_report_survive_usage_and_configuration_errors() {
+    let fake = fake().await;
+    let dir = dir("survive");
+    let csv = "email,firstname\nada@example.com,Ada\n";
+    let input = write(&dir, "contacts.csv", csv);
+
+    // --report naming the input file: refused before anything is written.
+    let same = run_against(&fake, &["upsert", arg(&input), "--report", arg(&input)]).await;
+    assert_eq!(same.code, 2, "{same:?}");
+    assert!(
+        same.stderr.contains("names the input file"),
+        "{}",
+        same.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), csv);
+
+    // A configuration error (a token over plain http to a remote host) leaves
+    // the report of an earlier run as it was.
+    let report_path = write(&dir, "report.json", "[\n{\"earlier\":true}\n]\n");
+    let refused = run(
+        vec![
+            "upsert".to_owned(),
+            arg(&input).to_owned(),
+            "--report".to_owned(),
+            arg(&report_path).to_owned(),
+            "--base-url".to_owned(),
+            "http://hubspot.example.com".to_owned(),
+        ],
+        vec![("HUBSPOT_TOKEN", TOKEN.to_owned())],
+    )
+    .await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert_eq!(
+        std::fs::read_to_string(&report_path).unwrap(),
+        "[\n{\"earlier\":true}\n]\n"
+    );
+    assert_eq!(fake.stats().requests, 0);
+    fake.shutdown().await;
+}
