@@ -13,7 +13,7 @@ use super::{
     mapping::{self, BatchAnswer, ResultMeaning},
     operation::{Engine, PreparedInput, Reconciled},
     outcome::Outcome,
-    read_back::{Written, read_back_writes},
+    read_back::read_back_writes,
 };
 use crate::{
     Client,
@@ -215,15 +215,7 @@ impl Engine for UpdateAll {
         inputs: &[Self::Wire],
         sent_at: chrono::DateTime<chrono::Utc>,
     ) -> Option<Vec<Reconciled>> {
-        let writes: Vec<Written<'_>> = inputs
-            .iter()
-            .map(|input| Written {
-                id_property: input.id_property.as_deref(),
-                id: &input.id,
-                properties: &input.properties.0,
-            })
-            .collect();
-        read_back_writes(client, &writes, sent_at, false).await
+        read_back_writes(client, inputs, sent_at, false).await
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {
@@ -268,15 +260,7 @@ impl Engine for UpsertAll {
         inputs: &[Self::Wire],
         sent_at: chrono::DateTime<chrono::Utc>,
     ) -> Option<Vec<Reconciled>> {
-        let writes: Vec<Written<'_>> = inputs
-            .iter()
-            .map(|input| Written {
-                id_property: input.id_property.as_deref(),
-                id: &input.id,
-                properties: &input.properties.0,
-            })
-            .collect();
-        read_back_writes(client, &writes, sent_at, true).await
+        read_back_writes(client, inputs, sent_at, true).await
     }
 
     async fn send(&self, client: &Client, inputs: Vec<Self::Wire>) -> ChunkAnswer {

@@ -10,20 +10,47 @@ use crate::{Client, builders::record_id, types};
 
 /// One write in doubt: its key (`None` for a record id) and what it set.
 pub(super) struct Written<'a> {
-    pub(super) id_property: Option<&'a str>,
-    pub(super) id: &'a str,
-    pub(super) properties: &'a BTreeMap<String, String>,
+    id_property: Option<&'a str>,
+    id: &'a str,
+    properties: &'a BTreeMap<String, String>,
+}
+
+/// The wire forms of the writes that can be read back.
+pub(super) trait WriteInput {
+    /// The write's key and values.
+    fn written(&self) -> Written<'_>;
+}
+
+impl WriteInput for types::UpsertInput {
+    fn written(&self) -> Written<'_> {
+        Written {
+            id_property: self.id_property.as_deref(),
+            id: &self.id,
+            properties: &self.properties.0,
+        }
+    }
+}
+
+impl WriteInput for types::UpdateInput {
+    fn written(&self) -> Written<'_> {
+        Written {
+            id_property: self.id_property.as_deref(),
+            id: &self.id,
+            properties: &self.properties.0,
+        }
+    }
 }
 
 /// Reads back `writes`, sent at `sent_at` (our clock). `may_create`: an
 /// upsert may have created the contact; an update never does. `None` when
 /// the read fails (the inputs then stay unknown).
-pub(super) async fn read_back_writes(
+pub(super) async fn read_back_writes<W: WriteInput>(
     client: &Client,
-    writes: &[Written<'_>],
+    inputs: &[W],
     sent_at: chrono::DateTime<chrono::Utc>,
     may_create: bool,
 ) -> Option<Vec<Reconciled>> {
+    let writes: Vec<Written<'_>> = inputs.iter().map(WriteInput::written).collect();
     let mut verdicts = vec![Reconciled::Unknown; writes.len()];
     // One read per key property, asking for every property written.
     let mut by_key: HashMap<Option<&str>, Vec<usize>> = HashMap::new();
