@@ -28,6 +28,8 @@ pub(crate) enum Operation {
     V1CreateContact,
     /// `POST /contacts/v1/contact/vid/{vid}/profile` (legacy single update).
     V1UpdateContact,
+    /// `GET /crm/v3/properties/contacts` (the property catalogue, a read).
+    ListProperties,
     /// An `operationId` missing from [`OPERATION_IDS`]. Its requests still
     /// go through the rate limiter and are retried only when they certainly
     /// did not reach HubSpot, as a create would be; a test that reads the
@@ -57,6 +59,8 @@ pub(crate) const OPERATION_IDS: &[(&str, Operation)] = &[
     ),
     ("v1_create_contact", Operation::V1CreateContact),
     ("v1_update_contact", Operation::V1UpdateContact),
+    ("list_contact_properties", Operation::ListProperties),
+    ("dated_list_contact_properties", Operation::ListProperties),
 ];
 
 impl Operation {
