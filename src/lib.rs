@@ -9,6 +9,7 @@
 pub mod api_version;
 pub mod batch;
 mod builders;
+pub mod catalogue;
 pub mod client;
 pub mod error;
 mod exchange;
@@ -20,6 +21,7 @@ pub mod token;
 
 pub use api_version::{ApiVersion, UnknownApiVersion};
 pub use batch::{BatchReport, ContactsBatchExt, InputOutcome, InputStream, Outcome};
+pub use catalogue::Catalogue;
 pub use client::ClientBuilder;
 pub use error::{ApiError, SdkError};
 pub use generated::{Client, ClientInfo, Error, ResponseValue, builder, types};
