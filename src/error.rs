@@ -13,6 +13,16 @@ pub enum SdkError {
     /// The client is misconfigured (token, base URL, TLS).
     #[error("configuration error: {0}")]
     Config(String),
+    /// The base URL is plain `http://` to a host that is not loopback, so the
+    /// access token would travel unencrypted.
+    #[error(
+        "configuration error: refusing to send the access token over plain http to {host}; \
+         use https, or ClientBuilder::allow_insecure_http(true) if the network is trusted"
+    )]
+    InsecureHttp {
+        /// The host of the base URL.
+        host: String,
+    },
     /// HubSpot answered with an error status.
     #[error(transparent)]
     Api(Box<ApiError>),

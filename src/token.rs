@@ -234,9 +234,11 @@ impl TokenSource {
     /// The source named by environment variables, read through `var` (give it
     /// `|name| std::env::var(name).ok()`): [`TOKEN_ENV`] when set, otherwise
     /// an OAuth app from [`CLIENT_ID_ENV`], [`CLIENT_SECRET_ENV`] and
-    /// [`REFRESH_TOKEN_ENV`], which go together; `None` when none is set. An
-    /// empty value counts as unset. Setting only some of the three is a
-    /// configuration error that names the missing ones.
+    /// [`REFRESH_TOKEN_ENV`], which go together; `None` when none is set. A
+    /// variable set to an empty (or blank) value is a configuration error
+    /// naming it: an empty token is a mistake, not a wish for no token.
+    /// Setting only some of the three is a configuration error that names the
+    /// missing ones.
     ///
     /// ```
     /// use hubspot_contacts_batch::token::TokenSource;
@@ -250,12 +252,18 @@ impl TokenSource {
     /// assert!(error.to_string().contains("HUBSPOT_REFRESH_TOKEN is not set"));
     /// ```
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, SdkError> {
-        let read = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-        if let Some(token) = read(TOKEN_ENV) {
+        for name in [TOKEN_ENV, CLIENT_ID_ENV, CLIENT_SECRET_ENV, REFRESH_TOKEN_ENV] {
+            if var(name).is_some_and(|value| value.trim().is_empty()) {
+                return Err(SdkError::Config(format!(
+                    "{name} is set but empty; set it to a value, or unset it"
+                )));
+            }
+        }
+        if let Some(token) = var(TOKEN_ENV) {
             return Ok(Some(Self::token(token)));
         }
         let names = [CLIENT_ID_ENV, CLIENT_SECRET_ENV, REFRESH_TOKEN_ENV];
-        let values = names.map(read);
+        let values = names.map(&var);
         let missing: Vec<&str> = names
             .iter()
             .zip(&values)
@@ -1345,12 +1353,12 @@ mod tests {
         );
         let mut empty_token = all.to_vec();
         empty_token.push((TOKEN_ENV, " "));
+        let error = TokenSource::from_vars(vars(&empty_token))
+            .unwrap_err()
+            .to_string();
         assert!(
-            TokenSource::from_vars(vars(&empty_token))
-                .unwrap()
-                .unwrap()
-                .is_refreshable(),
-            "an empty token counts as unset"
+            error.contains("HUBSPOT_TOKEN is set but empty"),
+            "an empty token is a mistake, not a fallback: {error}"
         );
         let error = TokenSource::from_vars(vars(&all[..1]))
             .unwrap_err()

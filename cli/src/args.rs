@@ -12,12 +12,17 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0  every row succeeded (or, with --dry-run, every row is valid)
   1  some rows failed or ended unknown (see the summary and --report)
-  2  usage or configuration error: bad flags, unreadable file, missing token,
-     part of an OAuth app's three variables
+  2  usage or configuration error: bad flags, unreadable file, missing or
+     empty token, part of an OAuth app's three variables, a --report that
+     cannot be resumed
   3  the run stopped: HubSpot refused the token or its scopes, the daily API
      budget is spent, or HubSpot could not be reached; the first line of the
      summary says which and what to do, the rows not sent are reported as
      not_sent
+  4  the report or the output could not be written (disk full, say); the
+     rows already settled are in the report up to that point
+  130  interrupted (Ctrl-C or SIGTERM): the rows in flight were settled and
+     reported, the rest not read; re-run with --resume to continue
 
 Environment:
   HUBSPOT_TOKEN     the access token: a private app's or a service key (or
@@ -38,6 +43,11 @@ and the run goes there; the closing lines say how many contacts it now holds.";
 #[derive(Debug, Parser)]
 #[command(name = "hubspot-contacts", version, after_help = AFTER_HELP)]
 pub struct Cli {
+    /// Diagnostics on stderr: -v for the SDK's decisions (retries, waits),
+    /// -vv for every request, -vvv for everything. RUST_LOG (such as
+    /// `hubspot_contacts_batch=debug`) takes precedence. Tokens are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     /// What to do with the rows.
     #[command(subcommand)]
     pub command: Command,
@@ -100,19 +110,32 @@ pub struct Common {
     /// against HubSpot, off against the embedded fake.
     #[arg(long, value_name = "PLAN|MAX/WINDOW")]
     pub rate_limit: Option<RateLimit>,
-    /// Do not read HubSpot back to settle inputs whose fate is unknown.
-    #[arg(long)]
-    pub no_reconcile: bool,
-    /// Write one JSON entry per input row (row, line, key, outcome, error) to this file.
-    #[arg(long, value_name = "FILE.json")]
+    /// Write the report to this file: a journal in JSON Lines. A header line
+    /// (command, file and its SHA-256, API version, target, start time), then
+    /// for each row a `sent` line before its request goes out and a line with
+    /// its outcome (row, line, key, outcome, id, error) once settled. Every
+    /// line is flushed as it is written, so a killed run leaves a readable
+    /// report that --resume continues.
+    #[arg(long, value_name = "FILE.jsonl")]
     pub report: Option<PathBuf>,
+    /// Continue the run that --report records: rows with an outcome are
+    /// skipped, rows left in flight are read back by key first (a create
+    /// without an email is reported unknown, never sent twice), rows not
+    /// sent are sent. The command, key, API version, target and file must be
+    /// those of the earlier run; the report is appended to.
+    #[arg(long, requires = "report", conflicts_with = "dry_run")]
+    pub resume: bool,
     /// Read and validate the file, print the plan (rows, valid, invalid,
     /// requests) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// No progress bar and no summary; only errors.
+    /// No progress bar and no summary; only errors (and the notice that the
+    /// embedded hubspot-fake is the target).
     #[arg(short, long)]
     pub quiet: bool,
+    /// How to read the file: --delimiter, --encoding, --max-line-bytes.
+    #[command(flatten)]
+    pub input: crate::input_args::InputArgs,
 }
 
 /// `upsert`'s flags.
@@ -128,6 +151,10 @@ pub struct UpsertArgs {
 /// `create`'s flags.
 #[derive(Debug, Args)]
 pub struct CreateArgs {
+    /// Do not read HubSpot back (by email) to settle creates whose fate is
+    /// unknown; they are reported unknown.
+    #[arg(long)]
+    pub no_reconcile: bool,
     #[command(flatten)]
     pub common: Common,
 }

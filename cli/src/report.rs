@@ -1,12 +1,11 @@
-//! The `--report FILE.json`: one entry per input row, written as a JSON array
-//! as rows are settled (never collected in memory). Every entry names the API
-//! version the run used.
+//! The `--report FILE.jsonl`: a journal in JSON Lines (see [`crate::journal`]
+//! for its header and how `--resume` reads it), written as rows are sent and
+//! settled, never collected in memory. Every outcome line names the API
+//! version the run used:
 //!
 //! ```json
-//! [
-//! {"row":1,"line":2,"key":"email ada@example.com","outcome":"created","id":"1001","apiVersion":"2026-09"},
+//! {"row":1,"line":2,"key":"email ada@example.com","outcome":"created","id":"1001","apiVersion":"2026-09"}
 //! {"row":2,"line":3,"key":"","outcome":"failed","error":{"category":"INVALID_INPUT","message":"the key \"email\" is empty"},"apiVersion":"2026-09"}
-//! ]
 //! ```
 //!
 //! Entry building is pure; [`ReportWriter`] does the writing.
@@ -18,6 +17,8 @@ use std::{
 
 use hubspot_contacts_batch::{Outcome, batch::ClientCategory};
 use serde::Serialize;
+
+use crate::journal::JournalHeader;
 
 /// One row's report entry, serialized with its fields in this order.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -177,44 +178,75 @@ struct Stamped<'e, 'a> {
     api_version: &'e str,
 }
 
-/// Writes entries as one JSON array, one entry per line, as they come; each
-/// entry names the API version the run used.
+/// The line recording that a row is about to be sent.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Sent<'a> {
+    row: u64,
+    line: u64,
+    key: &'a str,
+    sent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<&'a str>,
+}
+
+/// Writes the journal: the header, then one line per event, each flushed to
+/// the file as it is written, so a killed run leaves every line it finished.
 #[derive(Debug)]
 pub struct ReportWriter<W: Write> {
     out: W,
-    entries: u64,
     api_version: String,
+    line: Vec<u8>,
 }
 
 impl<W: Write> ReportWriter<W> {
-    /// Opens the array of a run against `api_version` (`2026-09`, `v3`, `v1`, …).
-    pub fn new(mut out: W, api_version: String) -> io::Result<Self> {
-        out.write_all(b"[")?;
-        Ok(Self {
+    /// Starts a journal (or continues one, on `--resume`) with `header`.
+    pub fn new(out: W, header: &JournalHeader) -> io::Result<Self> {
+        let mut writer = Self {
             out,
-            entries: 0,
-            api_version,
+            api_version: header.api_version.clone(),
+            line: Vec::with_capacity(256),
+        };
+        writer.put(header)?;
+        Ok(writer)
+    }
+
+    /// Records that the row is handed to HubSpot, with the trace id its input
+    /// carries (creates, upserts and updates have one).
+    pub fn sent(&mut self, row: u64, line: u64, key: &str, trace_id: Option<&str>) -> io::Result<()> {
+        self.put(&Sent {
+            row,
+            line,
+            key,
+            sent: true,
+            trace_id,
         })
     }
 
-    /// Appends one entry.
+    /// Records a row's outcome.
     pub fn write(&mut self, entry: &Entry<'_>) -> io::Result<()> {
-        self.out
-            .write_all(if self.entries == 0 { b"\n" } else { b",\n" })?;
-        let stamped = Stamped {
+        let api_version = std::mem::take(&mut self.api_version);
+        let written = self.put(&Stamped {
             entry,
-            api_version: &self.api_version,
-        };
-        serde_json::to_writer(&mut self.out, &stamped)?;
-        self.entries += 1;
-        Ok(())
+            api_version: &api_version,
+        });
+        self.api_version = api_version;
+        written
     }
 
-    /// Closes the array and flushes.
+    /// Flushes and hands back the output.
     pub fn finish(mut self) -> io::Result<W> {
-        self.out.write_all(b"\n]\n")?;
         self.out.flush()?;
         Ok(self.out)
+    }
+
+    /// One line, written whole and flushed.
+    fn put(&mut self, value: &impl Serialize) -> io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
+        self.out.flush()
     }
 }
 
@@ -269,19 +301,34 @@ mod tests {
     }
 
     #[test]
-    fn the_report_is_a_json_array_whatever_the_number_of_entries() {
-        for n in [0u64, 1, 3] {
-            let mut writer = ReportWriter::new(Vec::new(), "2026-09".to_owned()).unwrap();
-            for row in 1..=n {
-                writer.write(&valid_row_entry(row, row + 1, "")).unwrap();
-            }
-            let bytes = writer.finish().unwrap();
-            let parsed: Vec<Value> = serde_json::from_slice(&bytes).unwrap();
-            assert_eq!(parsed.len() as u64, n);
-            for entry in &parsed {
-                assert_eq!(entry["apiVersion"], "2026-09", "{entry}");
-                assert_eq!(entry["outcome"], "valid", "{entry}");
-            }
-        }
+    fn the_journal_is_one_json_object_per_line_header_first() {
+        let header = crate::journal::tests_support::header();
+        let mut writer = ReportWriter::new(Vec::new(), &header).unwrap();
+        writer.sent(1, 2, "email a@b.co", Some("t-1")).unwrap();
+        writer.write(&created_entry()).unwrap();
+        writer.sent(2, 3, "", None).unwrap();
+        let bytes = writer.finish().unwrap();
+        let lines: Vec<Value> = bytes
+            .split(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_slice(line).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0]["journal"], "hubspot-contacts");
+        assert_eq!(
+            lines[1],
+            json!({"row":1,"line":2,"key":"email a@b.co","sent":true,"traceId":"t-1"})
+        );
+        assert_eq!(lines[2]["apiVersion"], header.api_version.as_str());
+        assert_eq!(lines[2]["outcome"], "valid");
+        assert_eq!(lines[3], json!({"row":2,"line":3,"key":"","sent":true}));
+        let recovered = crate::journal::read(bytes.as_slice()).unwrap();
+        assert_eq!(recovered.first, header);
+        assert_eq!(
+            recovered.rows.get(1),
+            crate::journal::RowState::Unseen,
+            "a dry run's valid row is still to be sent"
+        );
+        assert_eq!(recovered.rows.get(2), crate::journal::RowState::InFlight);
     }
 }

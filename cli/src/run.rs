@@ -1,38 +1,39 @@
-//! One run: resolve the job, read the rows, send them through the SDK, write
-//! the report, print the summary. The only module that ties I/O together.
+//! One run: check the job, resolve the target, open (or resume) the report,
+//! settle what an earlier run left in flight, send the rows through the SDK,
+//! print the summary. The only module that ties I/O together.
 
 use std::{
     collections::VecDeque,
-    fs::File,
-    io::{BufWriter, IsTerminal, Write},
-    path::PathBuf,
-    sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
+    fs::{File, OpenOptions},
+    io::{BufWriter, Write},
+    path::Path,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Instant,
 };
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{StreamExt, stream::BoxStream};
 use hubspot_contacts_batch::{
-    ApiVersion, Client, ContactsBatchExt, InputOutcome, InputStream, Outcome, TokenSource,
-    batch::{
-        BatchCall, BatchOperation, ClientCategory, MAX_INPUTS_PER_BATCH, OutcomeCounts,
-        OutcomeStream, V1_DEFAULT_CONTACTS_PER_BATCH, V1_MAX_CONTACTS_PER_BATCH,
-    },
+    Client, ContactsBatchExt, InputStream, Outcome, SdkError, TokenSource,
+    batch::{BatchCall, BatchOperation, ClientCategory, InputFailure, OutcomeStream},
     policy::RateLimit,
 };
 use hubspot_fake::FakeHubSpot;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::{
-    args::{Cli, Command, Common, KeyedArgs},
+    console,
     convert::{self, Key},
     format::Format,
+    identity,
+    interrupt::{EXIT_INTERRUPTED, Interrupt},
+    job::{Job, Op},
+    journal::{self, JournalHeader, RowState, RowStates},
     plan::Planner,
-    report::{self, ReportWriter},
+    report::ReportWriter,
+    resume::{self, InFlight, Settle},
     row::{Fields, RowError},
+    sink::{Sink, SinkError},
     source::{self, Item},
     summary::{self, Summary},
     target::{self, Target},
@@ -45,299 +46,149 @@ pub const EXIT_ROWS_FAILED: u8 = 1;
 /// Exit code: usage or configuration error.
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: the run stopped because nothing more could succeed (the token
-/// or its scopes refused, the daily budget spent).
+/// or its scopes refused, the daily budget spent, HubSpot unreachable).
 pub const EXIT_ABORTED: u8 = 3;
+/// Exit code: the report or the output could not be written.
+pub const EXIT_WRITE: u8 = 4;
 
-/// Problem rows printed on stderr at most; the report has them all.
-const MAX_PROBLEMS_SHOWN: u64 = 10;
 /// The token given to the embedded fake, which accepts any.
 const EMBEDDED_TOKEN: &str = "embedded-hubspot-fake";
+/// How the report names the embedded target.
+const EMBEDDED_TARGET: &str = "embedded hubspot-fake";
+/// Rows read back at once on --resume.
+const READ_BACK_BATCH: usize = 1000;
 
-/// The SDK operation a subcommand runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    /// v3 batch upsert.
-    Upsert,
-    /// v3 batch create.
-    Create,
-    /// v3 batch update.
-    Update,
-    /// v3 batch archive.
-    Archive,
-    /// v3 batch read.
-    Read,
-    /// Legacy v1 batch create-or-update.
-    V1,
+/// Why a run ended without an exit code of its own.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RunError {
+    /// Usage or configuration ([`EXIT_USAGE`]).
+    Config(String),
+    /// The report or output could not be written ([`EXIT_WRITE`]).
+    Write(String),
+    /// HubSpot stopped the run before any row was sent ([`EXIT_ABORTED`]).
+    Aborted(String),
 }
 
-impl Op {
-    /// The subcommand's name.
-    pub fn name(self) -> &'static str {
+impl RunError {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
         match self {
-            Op::Upsert => "upsert",
-            Op::Create => "create",
-            Op::Update => "update",
-            Op::Archive => "archive",
-            Op::Read => "read",
-            Op::V1 => "v1-batch",
+            RunError::Config(_) => EXIT_USAGE,
+            RunError::Write(_) => EXIT_WRITE,
+            RunError::Aborted(_) => EXIT_ABORTED,
         }
     }
 
-    /// Checks that a row can become this operation's input.
-    fn check(self, key: &Key, fields: Fields) -> Result<(), RowError> {
+    /// What to print.
+    pub fn message(&self) -> &str {
         match self {
-            Op::Upsert => key.upsert(fields).map(drop),
-            Op::Create => {
-                convert::create(fields);
-                Ok(())
+            RunError::Config(message) | RunError::Write(message) | RunError::Aborted(message) => {
+                message
             }
-            Op::Update => key.update(fields).map(drop),
-            Op::Archive | Op::Read => key.key_only(fields).map(drop),
-            Op::V1 => key.v1(fields).map(drop),
         }
     }
 }
 
-/// A subcommand, checked and resolved.
-#[derive(Debug)]
-pub struct Job {
-    /// The operation.
-    pub op: Op,
-    /// What identifies each row's contact.
-    pub key: Key,
-    /// Inputs per request.
-    pub batch_size: usize,
-    /// `read`: the properties to return.
-    pub properties: Vec<String>,
-    /// `read`: where the contacts go (standard output if `None`).
-    pub output: Option<PathBuf>,
-    /// The flags every subcommand has.
-    pub common: Common,
-}
-
-impl Job {
-    /// Checks a parsed command line. Pure: the errors are usage errors.
-    pub fn new(cli: Cli) -> Result<Job, String> {
-        let (op, key, common, properties, output) = match cli.command {
-            Command::Upsert(args) => {
-                if args.id_property == "hs_object_id" {
-                    return Err("upsert needs email or a unique property as its key, not record ids; use `update --id-column`".into());
-                }
-                let key = property_key(&args.id_property)?;
-                (Op::Upsert, key, args.common, Vec::new(), None)
-            }
-            Command::Create(args) => (Op::Create, Key::None, args.common, Vec::new(), None),
-            Command::Update(args) => {
-                if args
-                    .id_property
-                    .as_deref()
-                    .is_some_and(|p| p.eq_ignore_ascii_case("email"))
-                {
-                    return Err("HubSpot cannot batch-update contacts by email; use `upsert` (keyed by email), or `update --id-column` with record ids".into());
-                }
-                let (key, common) = keyed(args)?;
-                (Op::Update, key, common, Vec::new(), None)
-            }
-            Command::Archive(args) => (
-                Op::Archive,
-                Key::RecordId {
-                    column: args.id_column,
-                },
-                args.common,
-                Vec::new(),
-                None,
-            ),
-            Command::Read(args) => {
-                let (key, common) = keyed(args.keyed)?;
-                (Op::Read, key, common, args.properties, args.output)
-            }
-            Command::V1Batch(args) => {
-                let key = match args.vid_column {
-                    Some(column) => Key::Vid { column },
-                    None => Key::Property {
-                        name: "email".into(),
-                    },
-                };
-                (Op::V1, key, args.common, Vec::new(), None)
-            }
-        };
-        let (default, max) = match op {
-            Op::V1 => (V1_DEFAULT_CONTACTS_PER_BATCH, V1_MAX_CONTACTS_PER_BATCH),
-            _ => (MAX_INPUTS_PER_BATCH, MAX_INPUTS_PER_BATCH),
-        };
-        let batch_size = common.batch_size.unwrap_or(default);
-        if !(1..=max).contains(&batch_size) {
-            return Err(format!(
-                "--batch-size {batch_size}: {} requests hold 1 to {max} inputs",
-                op.name()
-            ));
-        }
-        Ok(Job {
-            op,
-            key,
-            batch_size,
-            properties,
-            output,
-            common,
-        })
-    }
-
-    /// The API version the run calls.
-    pub fn api_version(&self) -> ApiVersion {
-        self.common.api_version.unwrap_or_default()
-    }
-
-    /// The API version as the summary and the report name it: the legacy
-    /// batch has no dated version, so it is `v1` whatever was asked for.
-    pub fn api_label(&self) -> String {
-        match self.op {
-            Op::V1 => "v1".to_owned(),
-            _ => self.api_version().to_string(),
-        }
-    }
-
-    /// The column every row must have, if any.
-    fn key_column(&self) -> Option<&str> {
-        match self.key {
-            Key::None => None,
-            _ => Some(self.key.column()),
-        }
+impl From<String> for RunError {
+    fn from(message: String) -> Self {
+        RunError::Config(message)
     }
 }
 
-fn property_key(name: &str) -> Result<Key, String> {
-    if crate::row::is_property_name(name) {
-        Ok(Key::Property {
-            name: name.to_owned(),
-        })
-    } else {
-        Err(format!("--id-property {name:?} is not a property name"))
-    }
-}
-
-fn keyed(args: KeyedArgs) -> Result<(Key, Common), String> {
-    let key = match (args.id_property, args.id_column) {
-        (Some(property), _) => property_key(&property)?,
-        (None, column) => Key::RecordId {
-            column: column.unwrap_or_else(|| "id".to_owned()),
-        },
-    };
-    Ok((key, args.common))
-}
-
-/// Runs the command line; `Ok` is the exit code, `Err` a usage or
-/// configuration error (exit code [`EXIT_USAGE`]).
-pub async fn run(cli: Cli) -> Result<u8, String> {
+/// Runs the command line; `Ok` is the exit code.
+pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     let started = Instant::now();
-    let job = Job::new(cli)?;
+    let started_at = Utc::now();
     let common = &job.common;
-    let format = Format::resolve(common.format, &common.file)?;
-    let source = source::open(&common.file, format, job.key_column())?;
-    if let Some(path) = &common.report
-        && same_file(path, &common.file)
+    for (flag, path) in [("--report", &common.report), ("--output", &job.output)] {
+        if let Some(path) = path
+            && identity::same_file(path, &common.file)
+        {
+            return Err(RunError::Config(format!(
+                "{flag} {} is the input file; refusing to overwrite it",
+                path.display()
+            )));
+        }
+    }
+    if let (Some(report), Some(output)) = (&common.report, &job.output)
+        && (report == output || identity::same_file(report, output))
     {
-        return Err(format!(
-            "--report {} names the input file; refusing to overwrite it",
-            path.display()
+        return Err(RunError::Config(
+            "--report and --output name the same file".into(),
         ));
     }
-    // Everything that can refuse the run is checked before the report is
-    // created, so a configuration error leaves an existing report alone.
-    let connection = if common.dry_run {
+    let format = Format::resolve(common.format, &common.file)?;
+    let source = source::open(&common.file, format, job.key_column(), &common.input)?;
+    // Everything that can refuse the run is checked before anything is
+    // opened for writing, so a configuration error leaves every file alone.
+    let target = if common.dry_run {
         None
     } else {
-        let target = target::from_env(common.base_url.clone(), common.token_file.as_deref())?;
-        Some(connect(target, &job, common.quiet).await?)
+        Some(target::from_env(
+            common.base_url.clone(),
+            common.token_file.as_deref(),
+        )?)
     };
-    let report = match &common.report {
-        Some(path) => Some(
-            File::create(path)
-                .map_err(|error| error.to_string())
-                .and_then(|file| {
-                    ReportWriter::new(BufWriter::new(file), job.api_label())
-                        .map_err(|error| error.to_string())
-                })
-                .map_err(|error| format!("cannot write the report {}: {error}", path.display()))?,
-        ),
+    let header = journal_header(&job, target.as_ref(), started_at)?;
+    let resumed = match (&common.report, common.resume) {
+        (Some(path), true) => Some(recover(path, &header, target.as_ref())?),
+        _ => None,
+    };
+    let connection = match target {
+        Some(target) => Some(connect(target, &job).await?),
         None => None,
+    };
+    let report = match (&common.report, &header) {
+        (Some(path), Some(header)) => Some(open_report(
+            path,
+            header,
+            resumed.as_ref().map(|r| r.intact_len),
+        )?),
+        _ => None,
     };
     let Some((client, fake)) = connection else {
         return dry_run(&job, format, source.rows, report).await;
     };
     let output: Option<Box<dyn Write + Send>> = match (job.op, &job.output) {
-        (Op::Read, Some(path)) => Some(Box::new(BufWriter::new(
-            File::create(path)
-                .map_err(|error| format!("cannot write the output {}: {error}", path.display()))?,
-        ))),
+        (Op::Read, Some(path)) => Some(Box::new(BufWriter::new(File::create(path).map_err(
+            |error| RunError::Write(format!("cannot write the output {}: {error}", path.display())),
+        )?))),
         (Op::Read, None) => Some(Box::new(BufWriter::new(std::io::stdout()))),
         _ => None,
     };
-    let progress = progress_bar(common.quiet, source.size);
-    let shared = Arc::new(RowTracker {
-        key: job.key.clone(),
-        pending: Mutex::new(Pending::default()),
-        sink: Mutex::new(Sink {
-            report,
-            output,
-            quiet: common.quiet,
-            progress,
-            bytes_read: Arc::clone(&source.bytes_read),
-            ..Sink::default()
-        }),
-    });
+    let mut sink = Sink::new(report, output, common.quiet);
+    let mut states = None;
+    if let Some(recovered) = resumed {
+        let since = DateTime::parse_from_rfc3339(&recovered.first.started_at)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|error| {
+                RunError::Config(format!(
+                    "the report's start time {:?} is not a time: {error}",
+                    recovered.first.started_at
+                ))
+            })?;
+        let mut rows = recovered.rows;
+        settle_in_flight(&client, &job, format, &mut rows, since, &mut sink).await?;
+        states = Some(rows);
+    }
 
+    let tracker = Arc::new(RowTracker {
+        key: job.key.clone(),
+        states,
+        traced: job.op.carries_trace_id(),
+        trace_prefix: format!("hc-{:x}", started_at.timestamp_millis()),
+        pending: Mutex::new(Pending::default()),
+        skipped: Mutex::new(SkippedRows::default()),
+        sink: Mutex::new(sink),
+    });
     let rows = Rows::new(source.rows);
-    let mut outcomes = match job.op {
-        Op::Upsert => tuned(
-            client.upsert_all(inputs(rows.clone(), &shared, |key, fields| {
-                key.upsert(fields)
-            })),
-            &job,
-        ),
-        Op::Create => tuned(
-            client
-                .create_all(inputs(rows.clone(), &shared, |_, fields| {
-                    Ok(convert::create(fields))
-                }))
-                .reconcile(!common.no_reconcile),
-            &job,
-        ),
-        Op::Update => tuned(
-            client.update_all(inputs(rows.clone(), &shared, |key, fields| {
-                key.update(fields)
-            })),
-            &job,
-        ),
-        Op::Archive => tuned(
-            client.archive_all(inputs(rows.clone(), &shared, |key, fields| {
-                key.key_only(fields)
-            })),
-            &job,
-        ),
-        Op::Read => {
-            let call = client
-                .read_all(inputs(rows.clone(), &shared, |key, fields| {
-                    key.key_only(fields)
-                }))
-                .properties(job.properties.clone());
-            match &job.key {
-                Key::Property { name } => tuned(call.id_property(name.clone()), &job),
-                _ => tuned(call, &job),
-            }
-        }
-        Op::V1 => tuned(
-            client.v1_create_or_update_all(inputs(rows.clone(), &shared, |key, fields| {
-                key.v1(fields)
-            })),
-            &job,
-        ),
-    };
+    let mut outcomes = outcome_stream(&client, &job, &rows, &tracker, interrupt.clone());
     let mut aborted = None;
     while let Some(item) = outcomes.next().await {
         match item {
             Ok(outcome) => {
-                let (row, line) = lock(&shared.pending).take(outcome.index);
-                lock(&shared.sink).outcome(row, line, &outcome);
+                let (row, line) = lock(&tracker.pending).take(outcome.index);
+                lock(&tracker.sink).outcome(row, line, &outcome);
             }
             Err(cause) => aborted = Some(cause),
         }
@@ -347,47 +198,293 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
     if let Some(cause) = &aborted {
         // The SDK stopped pulling; the rows it never saw are reported too.
         let reason = format!("the run stopped before sending it: {}", cause.what());
-        let mut rest = rows.stream();
-        while let Some(item) = rest.next().await {
-            let mut sink = lock(&shared.sink);
-            match item {
-                Item::Failed(message) => sink.fail(message),
-                Item::Row(row) => match row.content {
-                    Ok(fields) => {
-                        let label = shared.key.label(&fields);
-                        sink.not_sent(row.number, row.line, &label, &reason);
-                    }
-                    Err(error) => {
-                        let label = shared.key.label(&error.fields);
-                        sink.bad_row(row.number, row.line, &label, &error.message);
-                    }
-                },
-            }
-        }
+        report_unsent(&rows, &tracker, &reason).await;
     }
-
-    let mut sink = std::mem::take(&mut *lock(&shared.sink));
+    let skipped = *lock(&tracker.skipped);
+    let mut sink = std::mem::take(&mut *lock(&tracker.sink));
     sink.close();
+    let interrupted = interrupt.is_set() && aborted.is_none();
     let summary = Summary {
         command: job.op.name(),
         api_version: job.api_label(),
         rows: sink.rows,
-        counts: sink.counts,
+        counts: sink.counts.clone(),
         bad_rows: sink.bad_rows,
+        skipped: skipped.settled,
+        skipped_problems: skipped.problems,
         stats,
         elapsed: started.elapsed(),
         peak_rss_kib: summary::peak_rss_kib(),
         aborted: aborted.map(|cause| cause.to_string()),
+        interrupted,
     };
     finish(&job, sink, summary, fake).await
 }
 
-/// Whether two paths name one existing file (a path that does not exist yet
-/// names no file).
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+/// The header of this run's report, if it has one.
+fn journal_header(
+    job: &Job,
+    target: Option<&Target>,
+    started_at: DateTime<Utc>,
+) -> Result<Option<JournalHeader>, RunError> {
+    if job.common.report.is_none() {
+        return Ok(None);
+    }
+    let file = &job.common.file;
+    let fingerprint = if file == Path::new("-") {
+        None
+    } else {
+        Some(identity::fingerprint(file).map_err(|error| {
+            RunError::Config(format!("cannot read {}: {error}", file.display()))
+        })?)
+    };
+    Ok(Some(JournalHeader {
+        journal: JournalHeader::MAGIC.into(),
+        version: JournalHeader::VERSION,
+        command: job.op.name().into(),
+        key: job.key_column().map(str::to_owned),
+        file: file.display().to_string(),
+        fingerprint,
+        api_version: job.api_label(),
+        target: match target {
+            Some(Target::Remote { base_url, .. }) => base_url.clone(),
+            Some(Target::Embedded) => EMBEDDED_TARGET.into(),
+            None => "none (dry run)".into(),
+        },
+        started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        resumed: job.common.resume,
+        dry_run: job.common.dry_run,
+    }))
+}
+
+/// Reads the report to resume, refusing one this run cannot continue.
+fn recover(
+    path: &Path,
+    header: &Option<JournalHeader>,
+    target: Option<&Target>,
+) -> Result<journal::Recovered, RunError> {
+    let refuse = |why: String| {
+        RunError::Config(format!("--resume: cannot continue {}: {why}", path.display()))
+    };
+    if matches!(target, Some(Target::Embedded)) {
+        return Err(refuse(
+            "the embedded hubspot-fake forgets its contacts when the command exits, so there \
+             is nothing to continue; run against HubSpot or a standalone hubspot-fake"
+                .into(),
+        ));
+    }
+    let file = File::open(path).map_err(|error| refuse(error.to_string()))?;
+    let recovered = journal::read(std::io::BufReader::new(file)).map_err(refuse)?;
+    if let Some(header) = header
+        && let Some(why) = header.refuses_to_resume(&recovered.first)
+    {
+        return Err(refuse(why));
+    }
+    Ok(recovered)
+}
+
+/// Creates the report, or on --resume cuts a line a kill left half-written
+/// and appends; then writes this run's header.
+fn open_report(
+    path: &Path,
+    header: &JournalHeader,
+    resume_from: Option<u64>,
+) -> Result<ReportWriter<File>, RunError> {
+    let cannot = |error: std::io::Error| {
+        RunError::Write(format!("cannot write the report {}: {error}", path.display()))
+    };
+    let file = match resume_from {
+        Some(intact_len) => {
+            let file = OpenOptions::new().write(true).open(path).map_err(cannot)?;
+            file.set_len(intact_len).map_err(cannot)?;
+            drop(file);
+            OpenOptions::new().append(true).open(path).map_err(cannot)?
+        }
+        None => File::create(path).map_err(cannot)?,
+    };
+    ReportWriter::new(file, header).map_err(cannot)
+}
+
+/// Settles the rows the earlier run left in flight, reading creates and
+/// upserts back by key (see [`resume`]). Rows settled here become final in
+/// `states`; the others are sent again by the main pass.
+async fn settle_in_flight(
+    client: &Client,
+    job: &Job,
+    format: Format,
+    states: &mut RowStates,
+    since: DateTime<Utc>,
+    sink: &mut Sink,
+) -> Result<(), RunError> {
+    let kind = job.op.in_flight();
+    if kind == InFlight::Resend || states.count(RowState::InFlight) == 0 {
+        return Ok(());
+    }
+    let mut source = source::open(&job.common.file, format, job.key_column(), &job.common.input)?;
+    let mut batch: Vec<(u64, u64, String)> = Vec::new();
+    while let Some(item) = source.rows.recv().await {
+        let row = match item {
+            Item::Row(row) if states.get(row.number) == RowState::InFlight => row,
+            Item::Row(_) => continue,
+            Item::Failed(message) => return Err(RunError::Config(message)),
+        };
+        let fields = match row.content {
+            Ok(fields) => fields,
+            // Unreadable now, so it was never sent: the main pass reports it.
+            Err(_) => continue,
+        };
+        match job.key.value(&fields) {
+            Some(value) => batch.push((row.number, row.line, value.to_owned())),
+            None => {
+                let unknown = Outcome::Unknown {
+                    reason: resume::KEYLESS_CREATE.into(),
+                };
+                sink.settled(row.number, row.line, "", &unknown);
+                states.set(row.number, RowState::Problem);
+            }
+        }
+        if batch.len() == READ_BACK_BATCH {
+            read_back(client, job, kind, &mut batch, states, since, sink).await?;
+        }
+    }
+    read_back(client, job, kind, &mut batch, states, since, sink).await
+}
+
+/// Reads back one batch of rows in flight and records what was decided.
+async fn read_back(
+    client: &Client,
+    job: &Job,
+    kind: InFlight,
+    batch: &mut Vec<(u64, u64, String)>,
+    states: &mut RowStates,
+    since: DateTime<Utc>,
+    sink: &mut Sink,
+) -> Result<(), RunError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = batch.iter().map(|(_, _, value)| value.clone()).collect();
+    let found = resume::read_back(client, job.key.column(), &values)
+        .await
+        .map_err(|aborted| {
+            RunError::Aborted(format!(
+                "--resume: cannot read back the rows left in flight, so nothing was sent: {}",
+                aborted.cause
+            ))
+        })?;
+    for ((row, line, value), found) in batch.drain(..).zip(found) {
+        let label = job.key.label(&vec![(
+            job.key.column().to_owned(),
+            value.as_str().into(),
+        )]);
+        let outcome = match resume::decide(kind, found.as_ref(), since) {
+            Settle::Resend => continue,
+            Settle::Created(id) => Outcome::Created { id },
+            Settle::Existed(id) => Outcome::Failed(InputFailure {
+                category: None,
+                client: Some(ClientCategory::AlreadyExisted),
+                code: None,
+                message: format!(
+                    "the contact existed before the earlier run started (Existing ID: {id}), \
+                     so that run's create of it was refused"
+                ),
+                context: Default::default(),
+                status: None,
+                correlation_id: None,
+            }),
+        };
+        states.set(
+            row,
+            if outcome.is_success() {
+                RowState::Succeeded
+            } else {
+                RowState::Problem
+            },
+        );
+        sink.settled(row, line, &label, &outcome);
+    }
+    Ok(())
+}
+
+/// The SDK call of the job, fed by the rows.
+fn outcome_stream<'a>(
+    client: &'a Client,
+    job: &Job,
+    rows: &Rows,
+    tracker: &Arc<RowTracker>,
+    interrupt: Interrupt,
+) -> OutcomeStream<'a> {
+    let stop = || interrupt.clone().wait();
+    match job.op {
+        Op::Upsert => tuned(
+            client.upsert_all(inputs(rows, tracker, stop(), |key, fields, trace| {
+                key.upsert(fields).map(|input| input.trace_id(trace))
+            })),
+            job,
+        ),
+        Op::Create => tuned(
+            client
+                .create_all(inputs(rows, tracker, stop(), |_, fields, trace| {
+                    convert::create(fields).map(|input| input.trace_id(trace))
+                }))
+                .reconcile(job.reconcile),
+            job,
+        ),
+        Op::Update => tuned(
+            client.update_all(inputs(rows, tracker, stop(), |key, fields, trace| {
+                key.update(fields).map(|input| input.trace_id(trace))
+            })),
+            job,
+        ),
+        Op::Archive => tuned(
+            client.archive_all(inputs(rows, tracker, stop(), |key, fields, _| {
+                key.key_only(fields)
+            })),
+            job,
+        ),
+        Op::Read => {
+            let call = client
+                .read_all(inputs(rows, tracker, stop(), |key, fields, _| {
+                    key.key_only(fields)
+                }))
+                .properties(job.properties.clone());
+            match &job.key {
+                Key::Property { name } => tuned(call.id_property(name.clone()), job),
+                _ => tuned(call, job),
+            }
+        }
+        Op::V1 => tuned(
+            client.v1_create_or_update_all(inputs(rows, tracker, stop(), |key, fields, _| {
+                key.v1(fields)
+            })),
+            job,
+        ),
+    }
+}
+
+/// Reports every row left unread as `not_sent` (after HubSpot stopped the run).
+async fn report_unsent(rows: &Rows, tracker: &RowTracker, reason: &str) {
+    let mut rest = rows.stream();
+    while let Some(item) = rest.next().await {
+        let mut sink = lock(&tracker.sink);
+        match item {
+            Item::Failed(message) => sink.input_failed(message),
+            Item::Row(row) => {
+                if tracker.already_settled(row.number) {
+                    continue;
+                }
+                match row.content {
+                    Ok(fields) => {
+                        let label = tracker.key.label(&fields);
+                        sink.not_sent(row.number, row.line, &label, reason);
+                    }
+                    Err(error) => {
+                        let label = tracker.key.label(&error.fields);
+                        sink.bad_row(row.number, row.line, &label, &error.message);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -402,14 +499,10 @@ async fn dry_run(
     job: &Job,
     format: Format,
     mut rows: mpsc::Receiver<Item>,
-    report: Option<ReportWriter<BufWriter<File>>>,
-) -> Result<u8, String> {
+    report: Option<ReportWriter<File>>,
+) -> Result<u8, RunError> {
     let mut planner = Planner::new(job.batch_size);
-    let mut sink = Sink {
-        report,
-        quiet: job.common.quiet,
-        ..Sink::default()
-    };
+    let mut sink = Sink::new(report, None, job.common.quiet);
     let plan_key = match job.key {
         Key::None => Key::Property {
             name: "email".into(),
@@ -420,7 +513,7 @@ async fn dry_run(
         let row = match item {
             Item::Row(row) => row,
             Item::Failed(message) => {
-                sink.fail(message);
+                sink.input_failed(message);
                 break;
             }
         };
@@ -444,15 +537,19 @@ async fn dry_run(
     sink.close();
     let plan = planner.finish();
     let concurrency = job.common.concurrency;
-    println!(
+    let printed = writeln!(
+        std::io::stdout(),
         "dry run: {} {} ({}) at API {}, nothing sent\n{plan}, {concurrency} in flight",
         job.op.name(),
         job.common.file.display(),
         format.name(),
         job.api_label()
     );
-    if let Some(message) = sink.error {
-        return Err(message);
+    if let Err(error) = printed {
+        return Err(RunError::Write(format!("cannot write the plan: {error}")));
+    }
+    if let Some(error) = sink.error {
+        return Err(sink_error(error));
     }
     Ok(if plan.invalid > 0 {
         EXIT_ROWS_FAILED
@@ -461,28 +558,22 @@ async fn dry_run(
     })
 }
 
-async fn connect(
-    target: Target,
-    job: &Job,
-    quiet: bool,
-) -> Result<(Client, Option<FakeHubSpot>), String> {
+async fn connect(target: Target, job: &Job) -> Result<(Client, Option<FakeHubSpot>), RunError> {
     let (base_url, credentials, fake) = match target {
         Target::Remote {
             base_url,
             credentials,
         } => (base_url, credentials, None),
         Target::Embedded => {
-            let fake = FakeHubSpot::builder()
-                .start()
-                .await
-                .map_err(|error| format!("cannot start the embedded hubspot-fake: {error}"))?;
-            if !quiet {
-                eprintln!(
-                    "No HUBSPOT_TOKEN and no base URL: syncing into an embedded hubspot-fake at {} \
-                     (in this process; nothing leaves the machine).",
-                    fake.base_url()
-                );
-            }
+            let fake = FakeHubSpot::builder().start().await.map_err(|error| {
+                RunError::Config(format!("cannot start the embedded hubspot-fake: {error}"))
+            })?;
+            // Always said, even with --quiet: nothing reaches HubSpot.
+            console::line(format!(
+                "No HUBSPOT_TOKEN and no base URL: syncing into an embedded hubspot-fake at {} \
+                 (in this process; nothing leaves the machine).",
+                fake.base_url()
+            ));
             (
                 fake.base_url(),
                 TokenSource::token(EMBEDDED_TOKEN),
@@ -502,8 +593,21 @@ async fn connect(
         .rate_limit(job.common.rate_limit.unwrap_or(default_limit))
         .api_version(job.api_version())
         .build()
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| match error {
+            SdkError::InsecureHttp { host } => RunError::Config(format!(
+                "refusing to send the token over plain http to {host}: use an https:// base URL \
+                 (plain http is only used for localhost)"
+            )),
+            other => RunError::Config(other.to_string()),
+        })?;
     Ok((client, fake))
+}
+
+fn sink_error(error: SinkError) -> RunError {
+    match error {
+        SinkError::Input(message) => RunError::Config(message),
+        SinkError::Write(message) => RunError::Write(message),
+    }
 }
 
 async fn finish(
@@ -511,55 +615,41 @@ async fn finish(
     sink: Sink,
     summary: Summary,
     fake: Option<FakeHubSpot>,
-) -> Result<u8, String> {
+) -> Result<u8, RunError> {
     if !job.common.quiet {
-        let hidden = sink.problems.saturating_sub(MAX_PROBLEMS_SHOWN);
+        let hidden = sink.hidden_problems();
         if hidden > 0 {
             let hint = if job.common.report.is_some() {
                 "all are in the report"
             } else {
-                "--report FILE.json lists them all"
+                "--report FILE.jsonl lists them all"
             };
-            eprintln!("... and {hidden} more failed or unknown rows ({hint})");
+            console::line(format!(
+                "... and {hidden} more failed or unknown rows ({hint})"
+            ));
         }
-        eprintln!("{summary}");
+        console::line(&summary);
     }
     if let Some(fake) = fake {
         let held = fake.contacts().iter().filter(|c| !c.archived).count();
-        if !job.common.quiet {
-            eprintln!(
-                "The embedded hubspot-fake now holds {held} contacts (it stops with this command; \
-                 set HUBSPOT_TOKEN to sync into HubSpot)."
-            );
-        }
+        console::line(format!(
+            "The embedded hubspot-fake now holds {held} contacts (it stops with this command; \
+             set HUBSPOT_TOKEN to sync into HubSpot)."
+        ));
         fake.shutdown().await;
     }
-    if let Some(message) = sink.error {
-        return Err(message);
+    if let Some(error) = sink.error {
+        return Err(sink_error(error));
     }
-    Ok(if summary.aborted.is_some() {
+    Ok(if summary.interrupted {
+        EXIT_INTERRUPTED
+    } else if summary.aborted.is_some() {
         EXIT_ABORTED
     } else if summary.has_problems() {
         EXIT_ROWS_FAILED
     } else {
         EXIT_OK
     })
-}
-
-fn progress_bar(quiet: bool, size: Option<u64>) -> Option<ProgressBar> {
-    if quiet || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = match size {
-        Some(size) => ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr())
-            .with_style(
-                ProgressStyle::with_template("{bar:30} {percent:>3}% {msg} [{elapsed}]")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            ),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-    };
-    bar.enable_steady_tick(Duration::from_millis(200));
-    Some(bar)
 }
 
 /// The rows the reader sends, shared by the SDK's input adapter and, after a
@@ -579,11 +669,45 @@ impl Rows {
     }
 }
 
+/// Rows an earlier run settled, skipped by this one.
+#[derive(Clone, Copy, Debug, Default)]
+struct SkippedRows {
+    settled: u64,
+    problems: u64,
+}
+
 /// What the input adapter and the outcome loop share.
 struct RowTracker {
     key: Key,
+    /// On --resume: where each row got to in the earlier runs.
+    states: Option<RowStates>,
+    /// Whether the operation's inputs carry a trace id.
+    traced: bool,
+    /// The start of every trace id of this run (`hc-<start time>-<row>`).
+    trace_prefix: String,
     pending: Mutex<Pending>,
+    skipped: Mutex<SkippedRows>,
     sink: Mutex<Sink>,
+}
+
+impl RowTracker {
+    /// Whether an earlier run settled the row (then it is skipped).
+    fn already_settled(&self, row: u64) -> bool {
+        self.states
+            .as_ref()
+            .is_some_and(|states| states.get(row).is_final())
+    }
+
+    /// Counts a skipped row.
+    fn skip(&self, row: u64) {
+        let problem = self
+            .states
+            .as_ref()
+            .is_some_and(|states| states.get(row) == RowState::Problem);
+        let mut skipped = lock(&self.skipped);
+        skipped.settled += 1;
+        skipped.problems += u64::from(problem);
+    }
 }
 
 /// Where each row handed to the SDK came from, by its input index, until its
@@ -619,257 +743,70 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The rows as SDK inputs. Bad rows are reported here, as they are read; the
-/// others are remembered by (row, line) until their outcome comes back.
+/// The rows as SDK inputs, until `stop` resolves (the first Ctrl-C). Rows an
+/// earlier run settled are skipped; bad rows are reported as they are read;
+/// each good row is journaled as sent (with its trace id) before the SDK
+/// takes it, and remembered by (row, line) until its outcome comes back.
 fn inputs<T, F>(
-    rows: Rows,
-    shared: &Arc<RowTracker>,
+    rows: &Rows,
+    tracker: &Arc<RowTracker>,
+    stop: impl Future<Output = ()> + Send + 'static,
     convert: F,
 ) -> InputStream<BoxStream<'static, T>>
 where
     T: Send + 'static,
-    F: Fn(&Key, Fields) -> Result<T, RowError> + Send + 'static,
+    F: Fn(&Key, Fields, String) -> Result<T, RowError> + Send + 'static,
 {
-    let shared = Arc::clone(shared);
-    let items = rows.stream();
+    let tracker = Arc::clone(tracker);
     InputStream(
-        items
+        rows.stream()
+            .take_until(Box::pin(stop))
             .filter_map(move |item| {
-                let input = match item {
-                    Item::Failed(message) => {
-                        lock(&shared.sink).fail(message);
-                        None
-                    }
-                    Item::Row(row) => {
-                        match row.content.and_then(|fields| convert(&shared.key, fields)) {
-                            Ok(input) => {
-                                lock(&shared.pending).push(row.number, row.line);
-                                Some(input)
-                            }
-                            Err(error) => {
-                                let label = shared.key.label(&error.fields);
-                                lock(&shared.sink).bad_row(
-                                    row.number,
-                                    row.line,
-                                    &label,
-                                    &error.message,
-                                );
-                                None
-                            }
-                        }
-                    }
-                };
-                futures::future::ready(input)
+                futures::future::ready(next_input(&tracker, item, &convert))
             })
             .boxed(),
     )
 }
 
-/// Where settled rows go: the report, the read output, the counts, stderr.
-#[derive(Default)]
-struct Sink {
-    report: Option<ReportWriter<BufWriter<File>>>,
-    output: Option<Box<dyn Write + Send>>,
-    counts: OutcomeCounts,
-    rows: u64,
-    bad_rows: u64,
-    problems: u64,
-    quiet: bool,
-    progress: Option<ProgressBar>,
-    bytes_read: Arc<AtomicU64>,
-    /// The first error that makes the run fail as a whole (exit 2).
-    error: Option<String>,
-}
-
-impl Sink {
-    fn bad_row(&mut self, row: u64, line: u64, key: &str, message: &str) {
-        self.rows += 1;
-        self.bad_rows += 1;
-        self.entry(&report::bad_row_entry(row, line, key, message));
-        self.problem(
-            line,
-            key,
-            &format!("failed: {}: {message}", ClientCategory::InvalidInput),
-        );
-        self.tick();
+fn next_input<T>(
+    tracker: &RowTracker,
+    item: Item,
+    convert: &impl Fn(&Key, Fields, String) -> Result<T, RowError>,
+) -> Option<T> {
+    let row = match item {
+        Item::Failed(message) => {
+            lock(&tracker.sink).input_failed(message);
+            return None;
+        }
+        Item::Row(row) => row,
+    };
+    if tracker.already_settled(row.number) {
+        tracker.skip(row.number);
+        return None;
     }
-
-    fn not_sent(&mut self, row: u64, line: u64, key: &str, reason: &str) {
-        self.rows += 1;
-        self.counts.add(&Outcome::NotSent {
-            reason: String::new(),
-        });
-        self.entry(&report::not_sent_entry(row, line, key, reason));
-        self.problem(line, key, &format!("not sent: {reason}"));
-        self.tick();
-    }
-
-    fn valid(&mut self, row: u64, line: u64, key: &str) {
-        self.rows += 1;
-        self.entry(&report::valid_row_entry(row, line, key));
-    }
-
-    fn outcome(&mut self, row: u64, line: u64, settled: &InputOutcome) {
-        self.rows += 1;
-        self.counts.add(&settled.outcome);
-        let key = settled
-            .key
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        self.entry(&report::outcome_entry(row, line, &key, &settled.outcome));
-        if let (Outcome::Read(contact), Some(out)) = (&settled.outcome, &mut self.output) {
-            let written = serde_json::to_writer(&mut *out, contact.as_ref())
-                .map_err(std::io::Error::from)
-                .and_then(|()| out.write_all(b"\n"));
-            if let Err(error) = written {
-                self.fail(format!("cannot write the contacts read: {error}"));
-                self.output = None;
+    let trace_id = format!("{}-{}", tracker.trace_prefix, row.number);
+    let fields = match row.content {
+        Ok(fields) => fields,
+        Err(error) => {
+            let label = tracker.key.label(&error.fields);
+            lock(&tracker.sink).bad_row(row.number, row.line, &label, &error.message);
+            return None;
+        }
+    };
+    let label = tracker.key.label(&fields);
+    match convert(&tracker.key, fields, trace_id.clone()) {
+        Ok(input) => {
+            let mut sink = lock(&tracker.sink);
+            if sink.journals() {
+                let trace_id = tracker.traced.then_some(trace_id.as_str());
+                sink.sent(row.number, row.line, &label, trace_id);
             }
+            lock(&tracker.pending).push(row.number, row.line);
+            Some(input)
         }
-        if !settled.outcome.is_success() {
-            self.problem(line, &key, &settled.outcome.to_string());
-        }
-        self.tick();
-    }
-
-    fn entry(&mut self, entry: &report::Entry<'_>) {
-        if let Some(report) = &mut self.report
-            && let Err(error) = report.write(entry)
-        {
-            self.error
-                .get_or_insert(format!("cannot write the report: {error}"));
-            self.report = None;
-        }
-    }
-
-    fn problem(&mut self, line: u64, key: &str, what: &str) {
-        self.problems += 1;
-        if self.quiet || self.problems > MAX_PROBLEMS_SHOWN {
-            return;
-        }
-        let text = if key.is_empty() {
-            format!("line {line}: {what}")
-        } else {
-            format!("line {line} ({key}): {what}")
-        };
-        match &self.progress {
-            Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
-        }
-    }
-
-    fn tick(&self) {
-        if let Some(bar) = &self.progress
-            && self.rows.is_multiple_of(64)
-        {
-            bar.set_position(self.bytes_read.load(Ordering::Relaxed));
-            bar.set_message(format!("{} rows", self.rows));
-        }
-    }
-
-    fn fail(&mut self, message: String) {
-        self.error.get_or_insert(message);
-    }
-
-    /// Closes the report and the output, and clears the progress bar.
-    fn close(&mut self) {
-        if let Some(report) = self.report.take()
-            && let Err(error) = report.finish()
-        {
-            self.fail(format!("cannot write the report: {error}"));
-        }
-        if let Some(mut out) = self.output.take()
-            && let Err(error) = out.flush()
-        {
-            self.fail(format!("cannot write the contacts read: {error}"));
-        }
-        if let Some(bar) = self.progress.take() {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::*;
-
-    fn job(args: &[&str]) -> Result<Job, String> {
-        let cli =
-            Cli::try_parse_from(std::iter::once("hubspot-contacts").chain(args.iter().copied()))
-                .map_err(|error| error.to_string())?;
-        Job::new(cli)
-    }
-
-    #[test]
-    fn subcommands_resolve_to_an_operation_and_a_key() {
-        let upsert = job(&["upsert", "a.csv"]).unwrap();
-        assert_eq!((upsert.op, upsert.batch_size), (Op::Upsert, 100));
-        assert_eq!(
-            upsert.key,
-            Key::Property {
-                name: "email".into()
-            }
-        );
-        let update = job(&["update", "a.csv"]).unwrap();
-        assert_eq!(
-            update.key,
-            Key::RecordId {
-                column: "id".into()
-            }
-        );
-        let by_external = job(&["update", "--id-property", "external_id", "a.csv"]).unwrap();
-        assert_eq!(
-            by_external.key,
-            Key::Property {
-                name: "external_id".into()
-            }
-        );
-        let v1 = job(&[
-            "v1-batch",
-            "--vid-column",
-            "vid",
-            "--batch-size",
-            "1000",
-            "a.csv",
-        ])
-        .unwrap();
-        assert_eq!((v1.key.column(), v1.batch_size), ("vid", 1000));
-        assert_eq!(job(&["create", "a.csv"]).unwrap().key_column(), None);
-    }
-
-    #[test]
-    fn the_api_version_defaults_to_the_newest_and_v1_batch_says_v1() {
-        let default = job(&["upsert", "a.csv"]).unwrap();
-        assert_eq!(default.api_version(), ApiVersion::default());
-        assert_eq!(default.api_label(), "2026-09");
-        let v3 = job(&["create", "--api-version", "v3", "a.csv"]).unwrap();
-        assert_eq!(
-            (v3.api_version(), v3.api_label().as_str()),
-            (ApiVersion::V3, "v3")
-        );
-        let older = job(&["read", "--api-version", "2026-03", "a.csv"]).unwrap();
-        assert_eq!(older.api_label(), "2026-03");
-        assert_eq!(job(&["v1-batch", "a.csv"]).unwrap().api_label(), "v1");
-    }
-
-    #[test]
-    fn misuse_is_a_usage_error() {
-        for args in [
-            &["upsert", "--batch-size", "101", "a.csv"][..],
-            &["v1-batch", "--batch-size", "1001", "a.csv"],
-            &["create", "--batch-size", "0", "a.csv"],
-            &["update", "--id-property", "email", "a.csv"],
-            &["upsert", "--id-property", "hs_object_id", "a.csv"],
-            &["upsert", "--id-property", "first name", "a.csv"],
-            &["update", "--id-property", "x", "--id-column", "y", "a.csv"],
-            &["upsert", "--rate-limit", "fast", "a.csv"],
-            &["upsert", "--api-version", "2025-01", "a.csv"],
-            &["upsert", "--api-version", "v4", "a.csv"],
-        ] {
-            assert!(job(args).is_err(), "{args:?}");
+        Err(error) => {
+            lock(&tracker.sink).bad_row(row.number, row.line, &label, &error.message);
+            None
         }
     }
 }

@@ -18,6 +18,10 @@ pub struct Summary {
     pub counts: OutcomeCounts,
     /// Rows that were bad before sending (counted as failed too).
     pub bad_rows: u64,
+    /// On --resume: rows an earlier run settled, skipped by this one.
+    pub skipped: u64,
+    /// Of those, the ones that failed or ended unknown.
+    pub skipped_problems: u64,
     /// Requests, retries, 429s.
     pub stats: BatchStats,
     /// Wall time of the run.
@@ -26,6 +30,8 @@ pub struct Summary {
     pub peak_rss_kib: Option<u64>,
     /// Why the run stopped before its end, and what to do, if it did.
     pub aborted: Option<String>,
+    /// Whether Ctrl-C (or SIGTERM) stopped the reading.
+    pub interrupted: bool,
 }
 
 impl Summary {
@@ -36,7 +42,10 @@ impl Summary {
 
     /// Whether any row failed, was not sent or ended unknown.
     pub fn has_problems(&self) -> bool {
-        self.failed() > 0 || self.counts.not_sent > 0 || self.counts.unknown > 0
+        self.failed() > 0
+            || self.counts.not_sent > 0
+            || self.counts.unknown > 0
+            || self.skipped_problems > 0
     }
 
     /// Rows per second over the run.
@@ -54,6 +63,12 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(why) = &self.aborted {
             writeln!(f, "STOPPED: {why}")?;
+        } else if self.interrupted {
+            writeln!(
+                f,
+                "INTERRUPTED: the rows sent were settled and reported; the rest were not read. \
+                 Re-run the same command with --resume (and the same --report) to continue."
+            )?;
         }
         writeln!(
             f,
@@ -87,6 +102,13 @@ impl fmt::Display for Summary {
             write!(f, ", not sent {}", counts.not_sent)?;
         }
         writeln!(f, ", unknown {}", counts.unknown)?;
+        if self.skipped > 0 {
+            writeln!(
+                f,
+                "  skipped {} rows an earlier run settled ({} of them failed or unknown)",
+                self.skipped, self.skipped_problems
+            )?;
+        }
         write!(
             f,
             "  requests {}, retries {}, 429s {}",
@@ -153,7 +175,7 @@ mod tests {
             },
             elapsed: Duration::from_millis(500),
             peak_rss_kib: Some(14336),
-            aborted: None,
+            ..Summary::default()
         };
         assert_eq!(
             summary.to_string(),
@@ -194,6 +216,39 @@ mod tests {
             clean
                 .to_string()
                 .contains("created 0, updated 0, archived 2, failed 0, unknown 0")
+        );
+    }
+
+    #[test]
+    fn an_interrupted_or_resumed_run_says_so() {
+        let interrupted = Summary {
+            command: "create",
+            rows: 5,
+            interrupted: true,
+            ..Summary::default()
+        };
+        let shown = interrupted.to_string();
+        assert!(shown.starts_with("INTERRUPTED: "), "{shown}");
+        assert!(shown.contains("--resume"), "{shown}");
+        let resumed = Summary {
+            command: "create",
+            skipped: 40,
+            skipped_problems: 2,
+            ..Summary::default()
+        };
+        assert!(resumed.has_problems());
+        assert!(
+            resumed
+                .to_string()
+                .contains("skipped 40 rows an earlier run settled (2 of them failed or unknown)"),
+            "{resumed}"
+        );
+        assert!(
+            !Summary {
+                skipped: 40,
+                ..Summary::default()
+            }
+            .has_problems()
         );
     }
 }

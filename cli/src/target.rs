@@ -132,7 +132,13 @@ mod tests {
     fn nothing_configured_means_the_embedded_fake() {
         assert_eq!(resolve(None, None, None), Ok(Target::Embedded));
         assert_eq!(resolve(None, s(""), None), Ok(Target::Embedded));
-        assert_eq!(credentials(None, env(&[("HUBSPOT_TOKEN", " ")])), Ok(None));
+        assert_eq!(credentials(None, env(&[])), Ok(None));
+    }
+
+    #[test]
+    fn an_empty_token_is_an_error_not_the_embedded_fake() {
+        let error = credentials(None, env(&[("HUBSPOT_TOKEN", " ")])).unwrap_err();
+        assert!(error.contains("HUBSPOT_TOKEN is set but empty"), "{error}");
     }
 
     #[test]

@@ -340,8 +340,7 @@ async fn the_token_never_reaches_the_report_or_the_output() {
                 "{}",
                 run.stderr
             );
-            let entries: Vec<serde_json::Value> =
-                serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+            let entries = report(&report_path);
             assert_eq!(
                 entries.len(),
                 5_001,

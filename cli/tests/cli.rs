@@ -602,14 +602,24 @@ async fn the_input_and_an_earlier_report_survive_usage_and_configuration_errors(
     let same = run_against(&fake, &["upsert", arg(&input), "--report", arg(&input)]).await;
     assert_eq!(same.code, 2, "{same:?}");
     assert!(
-        same.stderr.contains("names the input file"),
+        same.stderr.contains("is the input file"),
         "{}",
         same.stderr
     );
     assert_eq!(std::fs::read_to_string(&input).unwrap(), csv);
+    // The same file under another name (a hard link) is caught too, and so
+    // is read's --output.
+    let link = dir.join("link.csv");
+    std::fs::hard_link(&input, &link).unwrap();
+    let linked = run_against(&fake, &["upsert", arg(&input), "--report", arg(&link)]).await;
+    assert_eq!(linked.code, 2, "{linked:?}");
+    let output = run_against(&fake, &["read", "--id-property", "email", arg(&input), "--output", arg(&link)]).await;
+    assert_eq!(output.code, 2, "{output:?}");
+    assert!(output.stderr.contains("--output"), "{}", output.stderr);
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), csv);
 
     // A configuration error (a token over plain http to a remote host) leaves
-    // the report of an earlier run as it was.
+    // the report of an earlier run as it was, and says what to do in CLI terms.
     let report_path = write(&dir, "report.json", "[\n{\"earlier\":true}\n]\n");
     let refused = run(
         vec![
@@ -624,6 +634,12 @@ async fn the_input_and_an_earlier_report_survive_usage_and_configuration_errors(
     )
     .await;
     assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains("use an https:// base URL")
+            && !refused.stderr.contains("allow_insecure_http"),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(
         std::fs::read_to_string(&report_path).unwrap(),
         "[\n{\"earlier\":true}\n]\n"

@@ -84,10 +84,31 @@ pub fn arg(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// The report's entries.
-pub fn report(path: &Path) -> Vec<Value> {
+/// Every line of the report (a JSON Lines journal), each checked to be JSON.
+pub fn journal(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("report is not JSON ({e}): {text}"))
+    text.lines()
+        .enumerate()
+        .map(|(n, line)| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("report line {} is not JSON ({e}): {line}", n + 1))
+        })
+        .collect()
+}
+
+/// The report's outcome lines (not its header, nor the `sent` lines), in order.
+pub fn report(path: &Path) -> Vec<Value> {
+    let lines = journal(path);
+    assert!(
+        lines
+            .first()
+            .is_some_and(|header| header["journal"] == "hubspot-contacts"),
+        "the report starts with its header: {lines:?}"
+    );
+    lines
+        .into_iter()
+        .filter(|line| line.get("outcome").is_some())
+        .collect()
 }
 
 /// The report entry of the row starting on `line`.

@@ -1,0 +1,95 @@
+//! Ctrl-C and SIGTERM. The first stops reading the file and lets the requests
+//! in flight finish, so the report and the summary are written; the second
+//! exits at once with [`EXIT_INTERRUPTED`] (every report line written so far
+//! is already on disk).
+
+use tokio::sync::watch;
+
+use crate::console;
+
+/// Exit code of an interrupted run (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Whether the run was asked to stop.
+#[derive(Clone, Debug)]
+pub struct Interrupt(watch::Receiver<bool>);
+
+impl Interrupt {
+    /// Starts listening for Ctrl-C and SIGTERM. Call inside the runtime.
+    pub fn install() -> Self {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            let mut signals = Signals::new();
+            signals.next().await;
+            console::line(
+                "interrupted: no more rows are read; the requests in flight finish and the \
+                 report is written (press Ctrl-C again to exit at once)",
+            );
+            let _ = tx.send(true);
+            signals.next().await;
+            console::line("interrupted again: exiting now");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        });
+        Self(rx)
+    }
+
+    /// Whether the first signal came.
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves when the first signal comes (never, if none does).
+    pub async fn wait(mut self) {
+        if self.0.wait_for(|&stop| stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Ctrl-C and, on Unix, SIGTERM, as one stream of "stop" requests.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Self {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Self {
+        Self {}
+    }
+
+    #[cfg(unix)]
+    async fn next(&mut self) {
+        async fn one(signal: &mut Option<tokio::signal::unix::Signal>) {
+            let received = match signal {
+                Some(signal) => signal.recv().await.is_some(),
+                None => false,
+            };
+            if !received {
+                std::future::pending::<()>().await;
+            }
+        }
+        tokio::select! {
+            () = one(&mut self.interrupt) => {}
+            () = one(&mut self.terminate) => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}

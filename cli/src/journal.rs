@@ -1,0 +1,404 @@
+//! The report read back as a journal, for `--resume`: its header (what run
+//! wrote it) and the state each row reached. Pure: lines in, state out.
+//!
+//! The report is JSON Lines. Its first line is a [`JournalHeader`]; a resumed
+//! run appends another header. Each row then has a `sent` line written before
+//! its request goes out, and a line with its `outcome` once it is settled:
+//!
+//! ```json
+//! {"journal":"hubspot-contacts","version":1,"command":"create","key":null,"file":"/data/leads.csv","fingerprint":{"size":1300,"sha256":"…"},"apiVersion":"2026-09","target":"https://api.hubapi.com","startedAt":"2026-12-02T09:00:00.000Z","resumed":false}
+//! {"row":1,"line":2,"key":"","sent":true,"traceId":"hc-19ad4a3b2c0-1"}
+//! {"row":1,"line":2,"key":"","outcome":"created","id":"1001","apiVersion":"2026-09"}
+//! ```
+
+use std::io::{self, BufRead};
+
+use serde::{Deserialize, Serialize};
+
+/// What the first line of a journal says, so the right file is resumed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalHeader {
+    /// Always [`JournalHeader::MAGIC`].
+    pub journal: String,
+    /// The journal format's version.
+    pub version: u32,
+    /// The subcommand (`create`, `upsert`, …).
+    pub command: String,
+    /// What keys each row (`email`, `id`, …), if anything.
+    pub key: Option<String>,
+    /// The input file as given.
+    pub file: String,
+    /// The input file's size and digest (none for standard input).
+    pub fingerprint: Option<Fingerprint>,
+    /// The API version the rows go to.
+    pub api_version: String,
+    /// Where the rows go: a base URL, or the embedded fake.
+    pub target: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// Whether this run resumed an earlier one.
+    pub resumed: bool,
+    /// Whether this was a dry run (nothing sent).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl JournalHeader {
+    /// The `journal` value of every header.
+    pub const MAGIC: &'static str = "hubspot-contacts";
+    /// The format this build writes and reads.
+    pub const VERSION: u32 = 1;
+
+    /// Why a run described by `self` cannot resume the journal that `earlier`
+    /// heads, if it cannot.
+    pub fn refuses_to_resume(&self, earlier: &JournalHeader) -> Option<String> {
+        if earlier.dry_run {
+            return Some("it records a dry run, which sent nothing".into());
+        }
+        let differs = |what: &str, then: &dyn std::fmt::Debug, now: &dyn std::fmt::Debug| {
+            Some(format!("it records {what} {then:?}, this run has {now:?}"))
+        };
+        if earlier.command != self.command {
+            return differs("the command", &earlier.command, &self.command);
+        }
+        if earlier.key != self.key {
+            return differs("the key", &earlier.key, &self.key);
+        }
+        if earlier.api_version != self.api_version {
+            return differs("API version", &earlier.api_version, &self.api_version);
+        }
+        if earlier.target != self.target {
+            return differs("the target", &earlier.target, &self.target);
+        }
+        match (&earlier.fingerprint, &self.fingerprint) {
+            (Some(then), Some(now)) if then == now => None,
+            (Some(_), Some(_)) => Some(format!(
+                "the input file changed since (it was {} then)",
+                earlier.file
+            )),
+            _ => Some("standard input cannot be resumed: it cannot be read again".into()),
+        }
+    }
+}
+
+/// An input file's size and SHA-256 digest (hex), as `sha256sum` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// Bytes.
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the whole file.
+    pub sha256: String,
+}
+
+/// Where a row got to in the runs a journal records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowState {
+    /// Never handed to HubSpot.
+    Unseen,
+    /// Its request may have gone out; no outcome came back.
+    InFlight,
+    /// Reported `not_sent` by a run that stopped: it is to be sent.
+    NotSent,
+    /// Settled as a success.
+    Succeeded,
+    /// Settled as failed or unknown.
+    Problem,
+}
+
+impl RowState {
+    fn code(self) -> u8 {
+        self as u8
+    }
+
+    fn from_code(code: u8) -> Self {
+        match code {
+            1 => RowState::InFlight,
+            2 => RowState::NotSent,
+            3 => RowState::Succeeded,
+            4 => RowState::Problem,
+            _ => RowState::Unseen,
+        }
+    }
+
+    /// Whether the row has its final outcome and is not sent again.
+    pub fn is_final(self) -> bool {
+        matches!(self, RowState::Succeeded | RowState::Problem)
+    }
+}
+
+/// Each row's state, one byte per row number, so a journal of millions of
+/// rows stays small in memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RowStates(Vec<u8>);
+
+impl RowStates {
+    /// The state of data row `row` (1-based).
+    pub fn get(&self, row: u64) -> RowState {
+        usize::try_from(row)
+            .ok()
+            .and_then(|row| self.0.get(row))
+            .map_or(RowState::Unseen, |&code| RowState::from_code(code))
+    }
+
+    /// Sets the state of data row `row`; row numbers past the addressable
+    /// range are ignored.
+    pub fn set(&mut self, row: u64, state: RowState) {
+        let Ok(row) = usize::try_from(row) else {
+            return;
+        };
+        if row >= self.0.len() {
+            self.0.resize(row + 1, RowState::Unseen.code());
+        }
+        self.0[row] = state.code();
+    }
+
+    /// How many rows are in `state`.
+    pub fn count(&self, state: RowState) -> u64 {
+        self.0.iter().filter(|&&code| code == state.code()).count() as u64
+    }
+}
+
+/// A journal as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovered {
+    /// The first run's header.
+    pub first: JournalHeader,
+    /// Each row's last recorded state.
+    pub rows: RowStates,
+    /// Bytes of whole lines: a line cut short by a kill is dropped, and the
+    /// resumed run appends from here.
+    pub intact_len: u64,
+}
+
+/// A line of the journal, with only the fields resuming needs.
+#[derive(Deserialize)]
+struct Line {
+    journal: Option<String>,
+    row: Option<u64>,
+    #[serde(default)]
+    sent: bool,
+    outcome: Option<String>,
+}
+
+/// A journal line longer than this is damage, not an entry.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Reads a journal. A last line without its line break (a run killed while
+/// writing it) is left out; any other unreadable line is an error naming it.
+pub fn read(mut input: impl BufRead) -> Result<Recovered, String> {
+    let mut first = None;
+    let mut rows = RowStates::default();
+    let mut intact_len = 0u64;
+    let mut number = 0u64;
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        let mut limited = io::Read::take(&mut input, MAX_LINE_BYTES as u64 + 1);
+        let read = limited
+            .read_until(b'\n', &mut buffer)
+            .map_err(|error: io::Error| error.to_string())?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        if buffer.last() != Some(&b'\n') {
+            if buffer.len() > MAX_LINE_BYTES {
+                return Err(format!("line {number} is longer than any entry"));
+            }
+            // Cut short: the run was killed while writing it.
+            break;
+        }
+        let line: Line = serde_json::from_slice(&buffer)
+            .map_err(|error| format!("line {number} is not a journal entry: {error}"))?;
+        match (&line.journal, line.row) {
+            (Some(_), _) => {
+                let header: JournalHeader = serde_json::from_slice(&buffer)
+                    .map_err(|error| format!("line {number} is not a journal header: {error}"))?;
+                if header.journal != JournalHeader::MAGIC
+                    || header.version != JournalHeader::VERSION
+                {
+                    return Err(format!(
+                        "line {number} is a header of another format ({} version {})",
+                        header.journal, header.version
+                    ));
+                }
+                first.get_or_insert(header);
+            }
+            (None, Some(_)) if first.is_none() => {
+                return Err("it does not start with a journal header (was it written by an older version?)".into());
+            }
+            (None, Some(row)) => {
+                let state = match line.outcome.as_deref() {
+                    Some("not_sent") => RowState::NotSent,
+                    Some("valid") => RowState::Unseen,
+                    Some(outcome) if is_success(outcome) => RowState::Succeeded,
+                    Some(_) => RowState::Problem,
+                    None if line.sent => RowState::InFlight,
+                    None => return Err(format!("line {number} has neither an outcome nor sent")),
+                };
+                rows.set(row, state);
+            }
+            (None, None) => return Err(format!("line {number} names no row")),
+        }
+        intact_len += read as u64;
+    }
+    let first = first.ok_or("it is empty")?;
+    Ok(Recovered {
+        first,
+        rows,
+        intact_len,
+    })
+}
+
+fn is_success(outcome: &str) -> bool {
+    matches!(
+        outcome,
+        "created" | "updated" | "read" | "archived" | "accepted"
+    )
+}
+
+/// A header for unit tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// An upsert's header.
+    pub fn header() -> JournalHeader {
+        header_for("upsert")
+    }
+
+    /// A header of `command`.
+    pub fn header_for(command: &str) -> JournalHeader {
+        JournalHeader {
+            journal: JournalHeader::MAGIC.into(),
+            version: JournalHeader::VERSION,
+            command: command.into(),
+            key: Some("email".into()),
+            file: "in.csv".into(),
+            fingerprint: Some(Fingerprint {
+                size: 10,
+                sha256: "ab".into(),
+            }),
+            api_version: "2026-09".into(),
+            target: "http://127.0.0.1:1".into(),
+            started_at: "2026-12-02T09:00:00.000Z".into(),
+            resumed: false,
+            dry_run: false,
+        }
+    }
+
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::header_for as header;
+    use super::*;
+
+    fn journal(lines: &[String]) -> String {
+        lines.iter().map(|line| format!("{line}\n")).collect()
+    }
+
+    #[test]
+    fn each_row_ends_in_its_last_recorded_state() {
+        let text = journal(&[
+            serde_json::to_string(&header("upsert")).unwrap(),
+            r#"{"row":1,"line":2,"key":"a","sent":true,"traceId":"t1"}"#.into(),
+            r#"{"row":2,"line":3,"key":"b","sent":true,"traceId":"t2"}"#.into(),
+            r#"{"row":3,"line":4,"key":"","outcome":"failed","error":{"category":"INVALID_INPUT","message":"x"}}"#.into(),
+            r#"{"row":1,"line":2,"key":"a","outcome":"created","id":"7"}"#.into(),
+            r#"{"row":4,"line":5,"key":"d","outcome":"not_sent"}"#.into(),
+        ]);
+        let recovered = read(text.as_bytes()).unwrap();
+        assert_eq!(recovered.first, header("upsert"));
+        let states: Vec<RowState> = (1..=5).map(|row| recovered.rows.get(row)).collect();
+        assert_eq!(
+            states,
+            [
+                RowState::Succeeded,
+                RowState::InFlight,
+                RowState::Problem,
+                RowState::NotSent,
+                RowState::Unseen
+            ]
+        );
+        assert_eq!(recovered.intact_len, text.len() as u64);
+        assert_eq!(recovered.rows.count(RowState::InFlight), 1);
+    }
+
+    #[test]
+    fn a_line_cut_short_by_a_kill_is_left_out() {
+        let whole = journal(&[
+            serde_json::to_string(&header("create")).unwrap(),
+            r#"{"row":1,"line":2,"key":"","sent":true}"#.into(),
+        ]);
+        let text = format!("{whole}{{\"row\":1,\"line\":2,\"key\":\"\",\"outco");
+        let recovered = read(text.as_bytes()).unwrap();
+        assert_eq!(recovered.rows.get(1), RowState::InFlight);
+        assert_eq!(recovered.intact_len, whole.len() as u64);
+    }
+
+    #[test]
+    fn damage_and_foreign_files_are_refused_naming_the_line() {
+        let header_line = serde_json::to_string(&header("create")).unwrap();
+        for (text, expected) in [
+            (String::new(), "empty"),
+            ("[\n".to_owned(), "line 1"),
+            (
+                journal(&[r#"{"row":1,"line":2,"key":"","sent":true}"#.into()]),
+                "header",
+            ),
+            (journal(&[header_line.clone(), "{}".into()]), "line 2"),
+            (
+                journal(&[header_line.replace("\"version\":1", "\"version\":9")]),
+                "another format",
+            ),
+        ] {
+            let error = read(text.as_bytes()).unwrap_err();
+            assert!(error.contains(expected), "{error} for {text:?}");
+        }
+    }
+
+    #[test]
+    fn a_run_resumes_only_its_own_journal() {
+        let earlier = header("upsert");
+        assert_eq!(header("upsert").refuses_to_resume(&earlier), None);
+        let mut changed = header("upsert");
+        changed.fingerprint.as_mut().unwrap().sha256 = "cd".into();
+        assert!(
+            changed
+                .refuses_to_resume(&earlier)
+                .unwrap()
+                .contains("changed")
+        );
+        assert!(
+            header("create")
+                .refuses_to_resume(&earlier)
+                .unwrap()
+                .contains("command")
+        );
+        let mut other_version = header("upsert");
+        other_version.api_version = "v3".into();
+        assert!(other_version.refuses_to_resume(&earlier).is_some());
+        let mut stdin = header("upsert");
+        stdin.fingerprint = None;
+        assert!(
+            stdin
+                .refuses_to_resume(&earlier)
+                .unwrap()
+                .contains("standard input")
+        );
+        let mut dry = header("upsert");
+        dry.dry_run = true;
+        assert!(header("upsert").refuses_to_resume(&dry).is_some());
+    }
+
+    #[test]
+    fn row_states_grow_on_demand_and_default_to_unseen() {
+        let mut states = RowStates::default();
+        assert_eq!(states.get(1_000_000), RowState::Unseen);
+        states.set(3, RowState::Succeeded);
+        assert_eq!(states.get(3), RowState::Succeeded);
+        assert!(states.get(3).is_final() && !states.get(2).is_final());
+    }
+}

@@ -1,0 +1,445 @@
+//! A sync's life beyond the happy path: the report as a journal, Ctrl-C and
+//! kill -9 followed by `--resume`, configuration that must refuse, stderr
+//! closed under the run, a report that cannot be written, diagnostics.
+
+mod support;
+
+use std::{
+    collections::HashMap,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use hubspot_fake::FakeHubSpot;
+use support::{TOKEN, arg, dir, fake, journal, live_contacts, report, run, run_against, write};
+
+/// `create` rows with an email each (`n` of them).
+fn creates(n: usize) -> String {
+    let mut csv = String::from("email,firstname\n");
+    for i in 0..n {
+        csv.push_str(&format!("user{i}@example.com,User{i}\n"));
+    }
+    csv
+}
+
+/// Starts the binary against `fake` without waiting for it.
+fn spawn(fake: &FakeHubSpot, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_hubspot-contacts"))
+        .args(args)
+        .args(["--base-url", &fake.base_url()])
+        .env_remove("HUBSPOT_BASE_URL")
+        .env_remove("HUBSPOT_API_VERSION")
+        .env("HUBSPOT_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the report holds at least `outcomes` outcome lines (the run is
+/// well under way), or panics after a minute.
+async fn wait_for_outcomes(path: &Path, outcomes: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.matches("\"outcome\"").count() >= outcomes {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the run made no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits for the child to exit; its code and stderr.
+async fn wait(child: Child) -> (i32, String) {
+    tokio::task::spawn_blocking(move || {
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// Each row's last line in the report, by row number.
+fn last_lines(path: &Path) -> HashMap<u64, serde_json::Value> {
+    journal(path)
+        .into_iter()
+        .filter_map(|line| Some((line.get("row")?.as_u64()?, line)))
+        .collect()
+}
+
+/// Emails the fake holds more than once.
+fn duplicated_emails(fake: &FakeHubSpot) -> usize {
+    let mut seen = HashMap::new();
+    for contact in fake.contacts().iter().filter(|c| !c.archived) {
+        if let Some(email) = contact.properties.get("email") {
+            *seen.entry(email.clone()).or_insert(0) += 1;
+        }
+    }
+    seen.values().filter(|&&n| n > 1).count()
+}
+
+/// Interrupts a slow create after some rows settled, the way `how` says
+/// (`INT` for Ctrl-C, `KILL` for kill -9), then resumes it; returns the
+/// interrupted run's exit code and stderr.
+async fn interrupt_then_resume(rows: usize, how: &str, name: &str) -> (FakeHubSpot, std::path::PathBuf, i32, String) {
+    let fake = FakeHubSpot::builder()
+        .latency(Duration::from_millis(20))
+        .start()
+        .await
+        .unwrap();
+    let dir = dir(name);
+    let input = write(&dir, "contacts.csv", creates(rows));
+    let report_path = dir.join("report.jsonl");
+    let args = [
+        "create",
+        arg(&input),
+        "--report",
+        arg(&report_path),
+        "--batch-size",
+        "10",
+        "--concurrency",
+        "4",
+    ];
+    let child = spawn(&fake, &args);
+    wait_for_outcomes(&report_path, 200).await;
+    let status = Command::new("kill")
+        .args([&format!("-{how}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, stderr) = wait(child).await;
+    let stored = live_contacts(&fake);
+    assert!(
+        stored < rows,
+        "the run was stopped before its end ({stored} stored)"
+    );
+    let mut resumed_args: Vec<&str> = args.to_vec();
+    resumed_args.push("--resume");
+    let resumed = run_against(&fake, &resumed_args).await;
+    assert!(resumed.code == 0, "{resumed:?}");
+    assert!(
+        resumed.stderr.contains("skipped "),
+        "the summary counts the rows settled before: {}",
+        resumed.stderr
+    );
+    (fake, report_path, code, stderr)
+}
+
+/// After a resume, every row's last line is its one final outcome and the
+/// store holds each contact once.
+fn assert_whole(fake: &FakeHubSpot, report_path: &Path, rows: usize) {
+    assert_eq!(live_contacts(fake), rows, "every contact stored");
+    assert_eq!(duplicated_emails(fake), 0, "none twice");
+    let last = last_lines(report_path);
+    assert_eq!(last.len(), rows, "every row is in the report");
+    let not_final: Vec<_> = last
+        .values()
+        .filter(|line| line["outcome"] != "created")
+        .collect();
+    assert!(not_final.is_empty(), "{not_final:?}");
+    let ids: std::collections::HashSet<&str> = last
+        .values()
+        .filter_map(|line| line["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), rows, "one record per row, each reported once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_settles_what_is_in_flight_and_resume_finishes_the_job() {
+    let rows = 3_000;
+    let (fake, report_path, code, stderr) =
+        interrupt_then_resume(rows, "INT", "ctrl-c").await;
+    assert_eq!(code, 130, "{stderr}");
+    assert!(stderr.contains("INTERRUPTED: "), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    assert_whole(&fake, &report_path, rows);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_the_report_is_readable_and_resume_settles_the_rows_in_flight() {
+    let rows = 3_000;
+    let (fake, report_path, code, _) = interrupt_then_resume(rows, "KILL", "kill-9").await;
+    assert_eq!(code, -1, "killed by a signal");
+    assert_whole(&fake, &report_path, rows);
+    // Two headers: the first run's and the resumed run's.
+    let headers = journal(&report_path)
+        .into_iter()
+        .filter(|line| line.get("journal").is_some())
+        .count();
+    assert_eq!(headers, 2);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_without_a_key_left_in_flight_is_unknown_never_resent() {
+    let fake = fake().await;
+    let dir = dir("keyless");
+    let input = write(&dir, "contacts.csv", "firstname\nAda\nGrace\nEdsger\n");
+    let first = run_against(&fake, &["create", arg(&input), "--report", "/dev/null"]).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    // A journal as a killed run leaves it: row 1 settled, row 2 sent, row 3
+    // not reached, and a last line cut short.
+    let header = journal_header(&fake, &input, "create", None);
+    let report_path = write(
+        &dir,
+        "report.jsonl",
+        format!(
+            "{header}\n\
+             {{\"row\":1,\"line\":2,\"key\":\"\",\"sent\":true}}\n\
+             {{\"row\":2,\"line\":3,\"key\":\"\",\"sent\":true}}\n\
+             {{\"row\":1,\"line\":2,\"key\":\"\",\"outcome\":\"created\",\"id\":\"1\"}}\n\
+             {{\"row\":3,\"line\":4,\"ke"
+        ),
+    );
+    let before = live_contacts(&fake);
+    let resumed = run_against(
+        &fake,
+        &["create", arg(&input), "--report", arg(&report_path), "--resume"],
+    )
+    .await;
+    assert_eq!(resumed.code, 1, "an unknown row is a problem: {resumed:?}");
+    assert_eq!(live_contacts(&fake), before + 1, "only row 3 is created");
+    let last = last_lines(&report_path);
+    assert_eq!(last[&1]["outcome"], "created");
+    assert_eq!(last[&2]["outcome"], "unknown");
+    assert!(
+        last[&2]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not sent again"),
+        "{:?}",
+        last[&2]
+    );
+    assert_eq!(last[&3]["outcome"], "created");
+    fake.shutdown().await;
+}
+
+/// A header line like the CLI's for `input` against `fake`.
+fn journal_header(fake: &FakeHubSpot, input: &Path, command: &str, key: Option<&str>) -> String {
+    let bytes = std::fs::read(input).unwrap();
+    let sha256 = Command::new("sha256sum").arg(input).output().unwrap();
+    let sha256 = String::from_utf8(sha256.stdout).unwrap();
+    serde_json::json!({
+        "journal": "hubspot-contacts",
+        "version": 1,
+        "command": command,
+        "key": key,
+        "file": arg(input),
+        "fingerprint": {"size": bytes.len(), "sha256": sha256.split_whitespace().next().unwrap()},
+        "apiVersion": "2026-09",
+        "target": fake.base_url(),
+        "startedAt": "2026-01-01T00:00:00.000Z",
+        "resumed": false
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_refuses_another_file_command_or_the_embedded_fake() {
+    let fake = fake().await;
+    let dir = dir("resume-refusals");
+    let input = write(&dir, "contacts.csv", creates(3));
+    let report_path = dir.join("report.jsonl");
+    let first = run_against(&fake, &["upsert", arg(&input), "--report", arg(&report_path)]).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let kept = std::fs::read_to_string(&report_path).unwrap();
+
+    let resume = |file: &Path, command: &'static str| {
+        vec![
+            command.to_owned(),
+            arg(file).to_owned(),
+            "--report".to_owned(),
+            arg(&report_path).to_owned(),
+            "--resume".to_owned(),
+        ]
+    };
+    let env = || vec![("HUBSPOT_TOKEN", TOKEN.to_owned())];
+    let with_url = |mut args: Vec<String>| {
+        args.extend(["--base-url".to_owned(), fake.base_url()]);
+        args
+    };
+    std::fs::write(&input, creates(4)).unwrap();
+    let changed = run(with_url(resume(&input, "upsert")), env()).await;
+    assert_eq!(changed.code, 2, "{changed:?}");
+    assert!(changed.stderr.contains("changed"), "{}", changed.stderr);
+    std::fs::write(&input, creates(3)).unwrap();
+    let other = run(with_url(resume(&input, "create")), env()).await;
+    assert_eq!(other.code, 2, "{other:?}");
+    assert!(other.stderr.contains("command"), "{}", other.stderr);
+    let embedded = run(resume(&input, "upsert"), vec![]).await;
+    assert_eq!(embedded.code, 2, "{embedded:?}");
+    assert!(embedded.stderr.contains("embedded"), "{}", embedded.stderr);
+    let missing = run(
+        with_url(vec![
+            "upsert".into(),
+            arg(&input).into(),
+            "--report".into(),
+            arg(&dir.join("none.jsonl")).into(),
+            "--resume".into(),
+        ]),
+        env(),
+    )
+    .await;
+    assert_eq!(missing.code, 2, "{missing:?}");
+    assert_eq!(std::fs::read_to_string(&report_path).unwrap(), kept);
+    // The same file and command resume: everything was settled, nothing is sent.
+    let requests = fake.stats().requests;
+    let same = run(with_url(resume(&input, "upsert")), env()).await;
+    assert_eq!(same.code, 0, "{same:?}");
+    assert_eq!(fake.stats().requests, requests);
+    assert!(same.stderr.contains("skipped 3 rows"), "{}", same.stderr);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_records_header_sent_and_outcome_lines() {
+    let fake = fake().await;
+    let dir = dir("journal");
+    let input = write(&dir, "contacts.csv", "email,firstname\nada@example.com,Ada\n,Nobody\n");
+    let report_path = dir.join("report.jsonl");
+    let run = run_against(&fake, &["upsert", arg(&input), "--report", arg(&report_path)]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let lines = journal(&report_path);
+    let header = &lines[0];
+    assert_eq!(header["command"], "upsert");
+    assert_eq!(header["key"], "email");
+    assert_eq!(header["apiVersion"], "2026-09");
+    assert_eq!(header["target"], fake.base_url());
+    assert_eq!(header["fingerprint"]["size"], std::fs::metadata(&input).unwrap().len());
+    assert!(header["startedAt"].as_str().unwrap().ends_with('Z'));
+    let sent = lines
+        .iter()
+        .position(|line| line["sent"] == true && line["row"] == 1)
+        .expect("row 1 recorded as sent");
+    let settled = lines
+        .iter()
+        .position(|line| line["outcome"] == "created" && line["row"] == 1)
+        .expect("row 1 settled");
+    assert!(sent < settled, "sent before settled");
+    let trace = lines[sent]["traceId"].as_str().unwrap();
+    assert!(trace.starts_with("hc-") && trace.ends_with("-1"), "{trace}");
+    assert!(
+        !lines.iter().any(|line| line["sent"] == true && line["row"] == 2),
+        "a row refused before sending is never recorded as sent"
+    );
+    assert_eq!(report(&report_path).len(), 2);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_token_is_a_configuration_error_and_the_embedded_notice_survives_quiet() {
+    let dir = dir("config");
+    let input = write(&dir, "contacts.csv", creates(2));
+    let empty = run(
+        vec!["upsert".into(), arg(&input).into()],
+        vec![("HUBSPOT_TOKEN", String::new())],
+    )
+    .await;
+    assert_eq!(empty.code, 2, "{empty:?}");
+    assert!(
+        empty.stderr.contains("HUBSPOT_TOKEN is set but empty"),
+        "{}",
+        empty.stderr
+    );
+    let report_path = dir.join("report.jsonl");
+    let quiet = run(
+        vec![
+            "upsert".into(),
+            arg(&input).into(),
+            "--quiet".into(),
+            "--report".into(),
+            arg(&report_path).into(),
+        ],
+        vec![],
+    )
+    .await;
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert!(
+        quiet.stderr.contains("embedded hubspot-fake"),
+        "{}",
+        quiet.stderr
+    );
+    assert_eq!(journal(&report_path)[0]["target"], "embedded hubspot-fake");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stderr_never_stops_the_sync() {
+    let fake = fake().await;
+    let dir = dir("stderr-closed");
+    // Bad rows print problem lines on stderr, which nobody reads.
+    let mut csv = creates(2_000);
+    for _ in 0..50 {
+        csv.push_str("not-an-email,Bad\n");
+    }
+    let input = write(&dir, "contacts.csv", csv);
+    let mut child = spawn(&fake, &["upsert", arg(&input)]);
+    drop(child.stderr.take());
+    let (code, _) = wait(child).await;
+    assert_eq!(code, 1, "bad rows fail, nothing panics");
+    assert_eq!(live_contacts(&fake), 2_000);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_cannot_be_written_is_its_own_exit_code() {
+    let fake = fake().await;
+    let dir = dir("report-full");
+    let input = write(&dir, "contacts.csv", creates(5));
+    let full = run_against(&fake, &["upsert", arg(&input), "--report", "/dev/full"]).await;
+    assert_eq!(full.code, 4, "{full:?}");
+    assert!(full.stderr.contains("cannot write the report"), "{}", full.stderr);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_runs_trace_the_sdk_without_the_token() {
+    let fake = fake().await;
+    let dir = dir("verbose");
+    let input = write(&dir, "contacts.csv", creates(5));
+    let quiet = run_against(&fake, &["upsert", arg(&input)]).await;
+    assert!(!quiet.stderr.contains("hubspot.request"), "{}", quiet.stderr);
+    let verbose = run_against(&fake, &["upsert", arg(&input), "-vv"]).await;
+    assert_eq!(verbose.code, 0, "{verbose:?}");
+    assert!(verbose.stderr.contains("hubspot.request"), "{}", verbose.stderr);
+    let mut args: Vec<String> = ["upsert", arg(&input), "--base-url"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    args.push(fake.base_url());
+    let everything = run(
+        args,
+        vec![
+            ("HUBSPOT_TOKEN", TOKEN.to_owned()),
+            ("RUST_LOG", "trace".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(everything.code, 0, "{everything:?}");
+    assert!(everything.stderr.contains("TRACE"), "{}", everything.stderr);
+    assert!(!everything.stderr.contains(TOKEN), "the token leaked");
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_flag_value_panics() {
+    let dir = dir("flags");
+    let input = write(&dir, "contacts.csv", creates(1));
+    for args in [
+        &["--rate-limit", "5/9999999999999999999s"][..],
+        &["--rate-limit", "18446744073709551616/1s"],
+        &["--concurrency", "99999999999999999999"],
+        &["--batch-size", "-1"],
+        &["--api-version", "2026-99"],
+    ] {
+        let mut all = vec!["upsert".to_owned(), arg(&input).to_owned()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let run = run(all, vec![]).await;
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+    }
+}
