@@ -71,6 +71,11 @@ struct Args {
     /// property); repeat the flag for several.
     #[arg(long = "required-property", value_name = "NAME")]
     required_properties: Vec<String>,
+    /// The contact property catalogue, in the JSON shape of HubSpot's properties list
+    /// ({"results": [...]}, as GET /crm/v3/properties/contacts returns it), instead of the
+    /// built-in one: the fake then serves it and checks values by its types.
+    #[arg(long, value_name = "FILE")]
+    properties: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -84,6 +89,9 @@ async fn main() -> std::process::ExitCode {
         .seed(args.seed)
         .v1_apply_delay(Duration::from_millis(args.v1_apply_delay_ms))
         .retry_after(!args.no_retry_after);
+    if let Some(path) = args.properties {
+        builder = builder.properties_file(path);
+    }
     for name in args.required_properties {
         builder = builder.required_property(name);
     }

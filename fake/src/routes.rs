@@ -1,12 +1,14 @@
 //! Route names as used as keys of [`Stats::responses`](crate::Stats::responses) (method,
-//! space, path template), and the API versions the fake serves (contact batch, and the
-//! OAuth token endpoint's [`OAUTH_VERSIONS`]).
+//! space, path template), and the API versions the fake serves (contact batch and the
+//! contact properties list, and the OAuth token endpoint's [`OAUTH_VERSIONS`]).
 //!
 //! HubSpot serves the same contact batch contract at several path prefixes: CRM v3
 //! (`/crm/v3/objects/contacts/batch/{op}`) and the date-based versions
 //! (`/crm/objects/{version}/{objectType}/batch/{op}`, with `objectType` `contacts` or its id
 //! `0-1`). The fake serves all of them over one store; [`DATED_VERSIONS`] lists the dated
-//! ones.
+//! ones. The contact properties list is served the same way, at
+//! `/crm/v3/properties/{objectType}` and `/crm/properties/{version}/{objectType}` (the
+//! date after `properties`).
 //!
 //! The fake's router is built from the same table as these names, so every route it serves
 //! is counted under one of them, and every name is a route it serves.
@@ -32,6 +34,9 @@ pub const V3_UPSERT: &str = "POST /crm/v3/objects/contacts/batch/upsert";
 pub const V3_READ: &str = "POST /crm/v3/objects/contacts/batch/read";
 /// `POST /crm/v3/objects/contacts/batch/archive`
 pub const V3_ARCHIVE: &str = "POST /crm/v3/objects/contacts/batch/archive";
+/// `GET /crm/v3/properties/contacts`: the contact property catalogue at v3 (also served
+/// for the object type id, `/crm/v3/properties/0-1`).
+pub const V3_PROPERTIES: &str = "GET /crm/v3/properties/contacts";
 /// `POST /contacts/v1/contact/batch/` (also served without the trailing slash)
 pub const V1_BATCH: &str = "POST /contacts/v1/contact/batch/";
 /// `POST /contacts/v1/contact`
@@ -104,8 +109,38 @@ pub fn batch(version: &str, op: &str) -> String {
     }
 }
 
-/// The method of every HubSpot route the fake serves, as it starts every route name.
+/// The method of every HubSpot route the fake serves but the properties list, as it
+/// starts their names.
 const METHOD: &str = "POST ";
+
+/// The method of the properties list, as it starts its names.
+const GET: &str = "GET ";
+
+/// The stats name of the contact properties list at API version `version`:
+/// [`V3_PROPERTIES`] for `"v3"`, otherwise `GET /crm/properties/{version}/contacts`,
+/// whichever object type the path names (`contacts` or `0-1`).
+///
+/// ```
+/// use hubspot_fake::routes;
+/// assert_eq!(routes::properties("v3"), routes::V3_PROPERTIES);
+/// assert_eq!(routes::properties("2026-09"), "GET /crm/properties/2026-09/contacts");
+/// ```
+pub fn properties(version: &str) -> String {
+    if version == ApiVersion::V3.name() {
+        V3_PROPERTIES.to_owned()
+    } else {
+        format!("{GET}{}", dated_properties_path(version, "contacts"))
+    }
+}
+
+/// The one spelling of a dated properties path (or, with `{version}` and `{object_type}`,
+/// the router's template).
+fn dated_properties_path(version: &str, object_type: &str) -> String {
+    format!("/crm/properties/{version}/{object_type}")
+}
+
+/// The router's template of the v3 properties path.
+const V3_PROPERTIES_TEMPLATE: &str = "/crm/v3/properties/{object_type}";
 
 /// The one spelling of a dated batch path: with the segments of a request, or with
 /// `{version}`, `{object_type}` and `{op}` the template the router registers.
@@ -196,6 +231,8 @@ pub(crate) enum Route {
     V1Create,
     /// `POST /contacts/v1/contact/vid/{vid}/profile`
     V1Update,
+    /// `GET` the contact property catalogue at an API version.
+    Properties(ApiVersion),
 }
 
 impl Route {
@@ -207,6 +244,23 @@ impl Route {
             return None;
         }
         Some(Self::Batch(BatchOp::parse(op)?, version))
+    }
+
+    /// The properties list a path names: the v3 one (`version` `None`) or a dated one,
+    /// for contacts; `None` when the fake does not serve that version or object type.
+    pub(crate) fn properties(version: Option<&str>, object_type: &str) -> Option<Self> {
+        let version = match version {
+            None => ApiVersion::V3,
+            Some(segment) => ApiVersion::dated(segment)?,
+        };
+        CONTACT_OBJECT_TYPES
+            .contains(&object_type)
+            .then_some(Self::Properties(version))
+    }
+
+    /// Whether requests on this route carry a JSON body (every route but the `GET`).
+    pub(crate) fn takes_body(self) -> bool {
+        !matches!(self, Self::Properties(_))
     }
 
     /// The key the stats record this route's responses under.
@@ -223,6 +277,7 @@ impl Route {
             Self::V1Batch => V1_BATCH,
             Self::V1Create => V1_CREATE,
             Self::V1Update => V1_UPDATE,
+            Self::Properties(version) => return Cow::Owned(properties(version.name())),
         };
         Cow::Borrowed(name)
     }
@@ -231,7 +286,9 @@ impl Route {
     /// routes are served through one template, see [`Serves::DatedBatch`].)
     fn path(self) -> String {
         let name = self.name();
-        name.strip_prefix(METHOD).unwrap_or(&name).to_owned()
+        name.split_once(' ')
+            .map_or(&*name, |(_, path)| path)
+            .to_owned()
     }
 }
 
@@ -246,6 +303,12 @@ pub(crate) enum Serves {
     /// name ([`Route::dated_batch`]). A dated path the fake does not serve is answered 404,
     /// and counted under the path as requested.
     DatedBatch,
+    /// The properties list at v3, for the object type the path's `{object_type}` segment
+    /// names ([`Route::properties`]).
+    V3Properties,
+    /// The properties list at the version and object type the path's `{version}` and
+    /// `{object_type}` segments name ([`Route::properties`]).
+    DatedProperties,
     /// The OAuth token endpoint at this version (one of [`OAUTH_VERSIONS`]), counted under
     /// [`oauth_token`]. It is not a [`Route`]: it takes a form, not JSON, needs no bearer
     /// token and is outside the rate limits and faults.
@@ -279,6 +342,11 @@ pub(crate) fn table() -> Vec<(String, Serves)> {
         table.push((twin, Serves::Route(route)));
     }
     table.push((Route::V1Update.path(), Serves::V1Update));
+    table.push((V3_PROPERTIES_TEMPLATE.to_owned(), Serves::V3Properties));
+    table.push((
+        dated_properties_path("{version}", "{object_type}"),
+        Serves::DatedProperties,
+    ));
     for version in OAUTH_VERSIONS {
         table.push((oauth_token_path(version), Serves::OAuthToken(version)));
     }
@@ -313,6 +381,35 @@ mod tests {
         ] {
             assert_eq!(Route::dated_batch(version, object_type, op), None);
         }
+    }
+
+    #[test]
+    fn properties_paths_name_v3_or_a_served_version_and_contacts() {
+        for object_type in CONTACT_OBJECT_TYPES {
+            assert_eq!(
+                Route::properties(None, object_type),
+                Some(Route::Properties(ApiVersion::V3))
+            );
+            for version in DATED_VERSIONS {
+                let route = Route::properties(Some(version), object_type);
+                assert_eq!(route, Some(Route::Properties(ApiVersion::Dated(version))));
+                assert_eq!(
+                    route.map(Route::name).as_deref(),
+                    Some(format!("GET /crm/properties/{version}/contacts").as_str())
+                );
+            }
+        }
+        for (version, object_type) in [
+            (None, "companies"),
+            (Some("2025-01"), "contacts"),
+            (Some("v3"), "contacts"),
+            (Some("2026-09"), "0-2"),
+        ] {
+            assert_eq!(Route::properties(version, object_type), None);
+        }
+        assert_eq!(Route::Properties(ApiVersion::V3).name(), V3_PROPERTIES);
+        assert!(!Route::Properties(ApiVersion::V3).takes_body());
+        assert!(Route::V1Create.takes_body());
     }
 
     #[test]
@@ -364,6 +461,11 @@ mod tests {
                 .flatten()
                 .collect(),
             Serves::OAuthToken(version) => return vec![oauth_token(version)],
+            Serves::V3Properties => vec![Route::Properties(ApiVersion::V3)],
+            Serves::DatedProperties => DATED_VERSIONS
+                .iter()
+                .filter_map(|version| Route::properties(Some(version), CONTACT_OBJECT_TYPES[0]))
+                .collect(),
         };
         routes
             .into_iter()
@@ -389,6 +491,8 @@ mod tests {
                 "/contacts/v1/contact",
                 "/contacts/v1/contact/",
                 "/contacts/v1/contact/vid/{vid}/profile",
+                "/crm/v3/properties/{object_type}",
+                "/crm/properties/{version}/{object_type}",
                 "/oauth/2026-03/token",
                 "/oauth/2026-09/token",
             ]
@@ -406,6 +510,8 @@ mod tests {
             named.extend(BatchOp::ALL.map(|op| batch(version, op.name())));
         }
         named.extend(OAUTH_VERSIONS.iter().map(|version| oauth_token(version)));
+        named.push(properties("v3"));
+        named.extend(DATED_VERSIONS.iter().map(|version| properties(version)));
         assert!(named.iter().any(|name| name == OAUTH_TOKEN));
         for name in &named {
             assert!(served.contains(name), "{name} is named but not served");

@@ -2,6 +2,7 @@
 //! accept loop; [`StartError`]: why it could not.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use super::FakeHubSpot;
 use super::connection::accept_loop;
 use super::router::router;
 use super::state::{FakeState, StoreState};
-use crate::catalogue::{Catalogue, PropertyDef, default_properties};
+use crate::catalogue::{Catalogue, PropertyDef, default_properties, parse_listing};
 use crate::faults::{FaultInjector, FaultSpec, TIMEOUT_AFTER_HOLD};
 use hubspot_rate_limit::RateLimit;
 
@@ -42,6 +43,15 @@ pub enum StartError {
         /// The property name.
         name: String,
     },
+    /// A catalogue given to [`FakeHubSpotBuilder::properties_file`] or
+    /// [`FakeHubSpotBuilder::properties_json`] could not be read or is not a properties list.
+    #[error("cannot load the property catalogue from {origin}: {reason}")]
+    Properties {
+        /// The file's path, or `JSON text`.
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Configures and starts a [`FakeHubSpot`]. Every knob defaults to "off": no latency, no
@@ -61,6 +71,9 @@ pub struct FakeHubSpotBuilder {
     rotate_refresh_token: bool,
     v1_apply_delay: Duration,
     properties: Vec<PropertyDef>,
+    /// Why the last catalogue given could not be loaded (origin, reason), reported by
+    /// `start`.
+    catalogue_error: Option<(String, String)>,
     required: Vec<String>,
     retry_after: bool,
     timeout_after_hold: Duration,
@@ -81,6 +94,7 @@ impl Default for FakeHubSpotBuilder {
             rotate_refresh_token: false,
             v1_apply_delay: Duration::ZERO,
             properties: default_properties(),
+            catalogue_error: None,
             required: Vec::new(),
             retry_after: true,
             timeout_after_hold: TIMEOUT_AFTER_HOLD,
@@ -196,6 +210,46 @@ impl FakeHubSpotBuilder {
         self
     }
 
+    /// Replaces the catalogue with the properties of a saved answer of HubSpot's properties
+    /// list: the JSON `GET /crm/v3/properties/contacts` returns, `{"results": [{"name",
+    /// "label", "type", "fieldType", "options": [{"label", "value", ...}], "hasUniqueValue",
+    /// "calculated", "modificationMetadata": {"readOnlyValue", ...}, ...}]}`, so that the
+    /// fake mirrors a portal. The properties list serves each definition as given; values
+    /// are checked by `type` (an `enumeration` with `fieldType` `checkbox` is a
+    /// multi-select; `externalOptions` ones take any value), and read-only (`readOnlyValue`)
+    /// and calculated properties refuse writes. Archived definitions are left out; `email`
+    /// and the system properties `hs_object_id`, `createdate` and `lastmodifieddate` keep
+    /// the roles the fake gives them (added if missing). Later [`property`](Self::property)
+    /// calls add to it. A file that cannot be read or parsed makes [`start`](Self::start)
+    /// fail with [`StartError::Properties`].
+    pub fn properties_file(self, path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => self.load_catalogue(origin, &text),
+            Err(e) => Self {
+                catalogue_error: Some((origin, e.to_string())),
+                ..self
+            },
+        }
+    }
+
+    /// As [`properties_file`](Self::properties_file), from the JSON text itself.
+    pub fn properties_json(self, text: &str) -> Self {
+        self.load_catalogue("JSON text".to_owned(), text)
+    }
+
+    fn load_catalogue(mut self, origin: String, text: &str) -> Self {
+        match parse_listing(text) {
+            Ok(defs) => {
+                self.properties = defs;
+                self.catalogue_error = None;
+            }
+            Err(reason) => self.catalogue_error = Some((origin, reason)),
+        }
+        self
+    }
+
     /// Makes a property required on create, as an account admin does with the Create Record
     /// form; call once per property. Only API version 2026-09 and later enforce it: a batch
     /// create input, or an upsert input that creates a record, without a non-empty value
@@ -223,6 +277,9 @@ impl FakeHubSpotBuilder {
 
     /// Binds the socket and starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<FakeHubSpot, StartError> {
+        if let Some((origin, reason)) = self.catalogue_error {
+            return Err(StartError::Properties { origin, reason });
+        }
         let catalogue = Catalogue::new(self.properties)
             .with_required(self.required)
             .map_err(|name| StartError::RequiredProperty { name })?;

@@ -47,6 +47,14 @@ pub(super) fn dispatch(
             let mut st = lock(&shared.store);
             v1::update(&mut st.store, vid.unwrap_or(""), b.properties, now_ms())
         }),
+        // The same catalogue at every version; `?archived=true` lists archived properties.
+        Route::Properties(_) => {
+            let listing = lock(&shared.store)
+                .store
+                .catalogue
+                .listing(query_flag(query, "archived"));
+            Ok(Reply::json(200, &listing))
+        }
     };
     result.unwrap_or_else(|reply| reply)
 }

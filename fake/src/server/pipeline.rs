@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde_json::json;
 
-use super::body::read_body;
+use super::body::{drain, read_body};
 use super::connection::{ConnCtl, drop_connection};
 use super::dispatch::dispatch;
 use super::response::finish;
@@ -51,7 +52,12 @@ async fn handle(
     // Read the whole body first, even for requests refused below: closing a connection
     // with unread request bytes makes the kernel send a reset, which can destroy the
     // refusal before the client reads it.
-    let body = read_body(&parts.headers, body).await;
+    let body = if route.takes_body() {
+        read_body(&parts.headers, body).await
+    } else {
+        drain(body).await;
+        Ok(Bytes::new())
+    };
     let limited = lock(&shared.limiter).is_configured();
     let send = |reply: Reply, limits: LimitHeaders, retry_after: Option<u64>| {
         lock(&shared.stats).record(&name, reply.status);

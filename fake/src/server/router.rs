@@ -1,6 +1,7 @@
 //! The router: every path of the [route table](crate::routes) into the pipeline (the OAuth
 //! token endpoint into its own), the dated paths the fake does not serve to a counted 404,
-//! the admin routes (`/_fake/...`), and a 404 for everything else.
+//! the properties paths of other object types or versions to a plain 404, the admin routes
+//! (`/_fake/...`), and a 404 for everything else.
 
 use std::sync::Arc;
 
@@ -46,6 +47,18 @@ fn handler(serves: Serves) -> MethodRouter<Arc<FakeState>> {
             },
         ),
         Serves::DatedBatch => post(dated_batch),
+        Serves::V3Properties => get(
+            |State(s): State<Arc<FakeState>>, Path(object_type): Path<String>, req: Request| {
+                properties(s, Route::properties(None, &object_type), req)
+            },
+        ),
+        Serves::DatedProperties => get(
+            |State(s): State<Arc<FakeState>>,
+             Path((version, object_type)): Path<(String, String)>,
+             req: Request| {
+                properties(s, Route::properties(Some(&version), &object_type), req)
+            },
+        ),
         Serves::OAuthToken(version) => {
             post(move |State(s): State<Arc<FakeState>>, req: Request| {
                 token_endpoint(s, version, req)
@@ -77,6 +90,15 @@ async fn dated_batch(
         stats.record(crate::routes::DATED_UNSERVED, reply.status);
     }
     finish(&s, reply, LimitHeaders::default(), None)
+}
+
+/// `GET` a properties list: the pipeline when the path names one the fake serves, else the
+/// 404 of an unknown route.
+async fn properties(s: Arc<FakeState>, route: Option<Route>, req: Request) -> Response {
+    match route {
+        Some(route) => pipeline(s, route, None, req).await,
+        None => not_found(State(s), req).await,
+    }
 }
 
 /// `GET /_fake/contacts`: every contact, archived ones included.
