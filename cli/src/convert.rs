@@ -118,10 +118,21 @@ impl Key {
 }
 
 /// A create of the row's contact: every field is a property; no key needed.
-pub fn create(fields: Fields) -> Create {
-    fields
+/// Refuses a row with no value that is not blank (`,,` or `{}`), which would
+/// create an empty contact.
+pub fn create(fields: Fields) -> Result<Create, RowError> {
+    let has_value = fields
+        .iter()
+        .any(|(_, value)| value.as_str().is_none_or(|text| !text.trim().is_empty()));
+    if !has_value {
+        return Err(RowError::new(
+            "the row has no values; a create needs at least one (an empty row would create a blank contact)",
+        )
+        .with_fields(fields));
+    }
+    Ok(fields
         .into_iter()
-        .fold(Create::new(), |input, (name, value)| input.set(name, value))
+        .fold(Create::new(), |input, (name, value)| input.set(name, value)))
 }
 
 #[cfg(test)]
@@ -213,7 +224,16 @@ mod tests {
         assert_eq!(by_email, V1Contact::by_email("a@b.co"));
         assert_eq!(
             create(fields(&[("email", "a@b.co")])),
-            Create::new().set("email", "a@b.co")
+            Ok(Create::new().set("email", "a@b.co"))
         );
+    }
+
+    #[test]
+    fn a_create_of_an_empty_row_is_a_row_error() {
+        for empty in [fields(&[]), fields(&[("firstname", " "), ("email", "")])] {
+            let error = create(empty).unwrap_err();
+            assert!(error.message.contains("no values"), "{}", error.message);
+        }
+        assert!(create(fields(&[("email", ""), ("firstname", "Ada")])).is_ok());
     }
 }

@@ -1,12 +1,16 @@
-//! A strict CSV record parser (RFC 4180 with `,`), and the header row. Pure.
+//! A strict CSV record parser (RFC 4180 with a chosen delimiter), and the
+//! header row. Pure.
 //!
-//! Strict on purpose: a quote inside an unquoted field, or anything but `,`
-//! after a closing quote, is an error for that record rather than a guess, so
-//! the reader can report the row and go on with the next one.
+//! Strict on purpose: a quote inside an unquoted field, or anything but the
+//! delimiter after a closing quote, is an error for that record rather than a
+//! guess, so the reader can report the row and go on with the next one.
 
 use std::collections::HashSet;
 
-use crate::row::{Fields, RowError, is_property_name};
+use crate::{
+    delimiter::Delimiter,
+    row::{Fields, RowError, is_property_name},
+};
 
 /// Why a record could not be split into fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +39,8 @@ impl std::fmt::Display for RecordError {
 
 /// Splits one record (without its final line break; it may hold line breaks
 /// inside quoted fields) into raw fields.
-pub fn parse_record(record: &[u8]) -> Result<Vec<Vec<u8>>, RecordError> {
+pub fn parse_record(record: &[u8], delimiter: Delimiter) -> Result<Vec<Vec<u8>>, RecordError> {
+    let delimiter = delimiter.byte();
     enum State {
         FieldStart,
         Unquoted,
@@ -48,7 +53,9 @@ pub fn parse_record(record: &[u8]) -> Result<Vec<Vec<u8>>, RecordError> {
     for &byte in record {
         state = match (state, byte) {
             (State::FieldStart, b'"') => State::Quoted,
-            (State::FieldStart | State::Unquoted | State::QuoteInQuoted, b',') => {
+            (State::FieldStart | State::Unquoted | State::QuoteInQuoted, byte)
+                if byte == delimiter =>
+            {
                 fields.push(std::mem::take(&mut field));
                 State::FieldStart
             }
@@ -84,65 +91,108 @@ pub fn parse_record(record: &[u8]) -> Result<Vec<Vec<u8>>, RecordError> {
 /// One column of the header row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Column {
-    /// The name as written (trimmed).
-    pub name: String,
-    /// Whether the name is a usable property name.
-    pub valid: bool,
+    /// The header text as written (trimmed), kept for messages and for a
+    /// mapping step that renames display headers to property names.
+    pub text: String,
+    /// The property the column's values are sent as: the text when it is a
+    /// property name, the key's name when it names the key in other case
+    /// (`Email`); `None` until something maps it.
+    pub property: Option<String>,
 }
 
-/// The header row: one property name per column.
+/// The header row: what each column holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
     columns: Vec<Column>,
+    /// The file's encoding, for messages about bytes that are not valid in it.
+    encoding: &'static str,
 }
 
 impl Header {
-    /// Reads the header from its raw fields. Names are trimmed, and a UTF-8
-    /// byte-order mark before the first is dropped. Refuses a name that is not
-    /// UTF-8 and a name given twice. A name that is not a property name (empty,
-    /// say) is kept: a row with a value in that column is a bad row.
-    pub fn parse(raw: Vec<Vec<u8>>) -> Result<Header, String> {
+    /// Reads the header from its raw fields, decoded to UTF-8 from `encoding`
+    /// (named in messages). Texts are trimmed. Refuses a text that is not
+    /// valid in the encoding and a property name given twice. A text that is
+    /// not a property name (`First Name`, or empty) is kept without a
+    /// property; see [`Header::unmapped`].
+    pub fn parse(raw: Vec<Vec<u8>>, encoding: &'static str) -> Result<Header, String> {
         let mut columns = Vec::with_capacity(raw.len());
         let mut seen = HashSet::new();
         for (position, bytes) in raw.into_iter().enumerate() {
-            let bytes = if position == 0 {
-                bytes
-                    .strip_prefix(b"\xEF\xBB\xBF".as_slice())
-                    .map(<[u8]>::to_vec)
-                    .unwrap_or(bytes)
-            } else {
-                bytes
-            };
-            let name = String::from_utf8(bytes)
-                .map_err(|_| format!("header column {} is not valid UTF-8", position + 1))?
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("header column {} is not valid {encoding}", position + 1))?
                 .trim()
                 .to_owned();
-            let valid = is_property_name(&name);
-            if valid && !seen.insert(name.clone()) {
+            let property = is_property_name(&text).then(|| text.clone());
+            if property.is_some() && !seen.insert(text.clone()) {
                 return Err(format!(
-                    "header column {} repeats the column name {name:?}",
+                    "header column {} repeats the column name {text:?}",
                     position + 1
                 ));
             }
-            columns.push(Column { name, valid });
+            columns.push(Column { text, property });
         }
-        Ok(Header { columns })
+        Ok(Header { columns, encoding })
     }
 
-    /// Whether a column has this name.
-    pub fn has(&self, name: &str) -> bool {
-        self.columns.iter().any(|c| c.valid && c.name == name)
+    /// Finds the column of the key property `key`: the column named exactly
+    /// so, else the one column whose text is `key` in other case (`Email` for
+    /// `email`), which then carries the key's name. Refuses a header with no
+    /// such column or with several.
+    pub fn find_key(&mut self, key: &str) -> Result<(), String> {
+        if self
+            .columns
+            .iter()
+            .any(|c| c.property.as_deref() == Some(key))
+        {
+            return Ok(());
+        }
+        let mut matches = self
+            .columns
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, c)| c.text.eq_ignore_ascii_case(key));
+        match (matches.next(), matches.next()) {
+            (Some((_, column)), None) => {
+                column.property = Some(key.to_owned());
+                Ok(())
+            }
+            (Some((first, _)), Some((second, _))) => Err(format!(
+                "header columns {} and {} both name the key {key:?} in different case; keep one",
+                first + 1,
+                second + 1
+            )),
+            (None, _) => Err(format!(
+                "there is no {key:?} column (the key); the header has: {}",
+                self.texts().collect::<Vec<_>>().join(", ")
+            )),
+        }
     }
 
-    /// The columns, in order.
-    pub fn columns(&self) -> &[Column] {
-        &self.columns
+    /// The first column with a header text but no property: a display header
+    /// such as `First Name` that nothing maps to a property yet. Columns with
+    /// an empty header are not included; a value under one fails its row.
+    pub fn unmapped(&self) -> Option<(usize, &Column)> {
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.property.is_none() && !c.text.is_empty())
+            .map(|(at, column)| (at + 1, column))
+    }
+
+    /// The header texts, in column order.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|c| c.text.as_str())
+    }
+
+    /// How many columns there are.
+    pub fn len(&self) -> usize {
+        self.columns.len()
     }
 
     /// One data row's fields by property name. Empty cells are left out (HubSpot
     /// keeps the current value). Refuses a row with the wrong number of fields,
-    /// a value that is not UTF-8, and a value under a column whose name is not a
-    /// property name.
+    /// a value that is not valid in the file's encoding, and a value under a
+    /// column that has no property.
     pub fn fields(&self, raw: Vec<Vec<u8>>) -> Result<Fields, RowError> {
         if raw.len() != self.columns.len() {
             return Err(RowError::new(format!(
@@ -162,25 +212,26 @@ impl Header {
                 Err(_) => {
                     problem.get_or_insert_with(|| {
                         format!(
-                            "column {} ({:?}) is not valid UTF-8",
+                            "column {} ({:?}) is not valid {}",
                             position + 1,
-                            column.name
+                            column.text,
+                            self.encoding
                         )
                     });
                     continue;
                 }
             };
-            if !column.valid {
+            let Some(property) = &column.property else {
                 problem.get_or_insert_with(|| {
                     format!(
                         "column {} has a value but its header {:?} is not a property name",
                         position + 1,
-                        column.name
+                        column.text
                     )
                 });
                 continue;
-            }
-            fields.push((column.name.clone(), value.into()));
+            };
+            fields.push((property.clone(), value.into()));
         }
         match problem {
             // Keep the fields so the error can still name the row's key.
@@ -195,7 +246,7 @@ mod tests {
     use super::*;
 
     fn split(text: &str) -> Result<Vec<String>, RecordError> {
-        parse_record(text.as_bytes()).map(|fields| {
+        parse_record(text.as_bytes(), Delimiter::COMMA).map(|fields| {
             fields
                 .into_iter()
                 .map(|f| String::from_utf8(f).unwrap())
@@ -228,8 +279,21 @@ mod tests {
         assert_eq!(split(r#""a" ,b"#), Err(RecordError::Quote { column: 1 }));
     }
 
+    #[test]
+    fn other_delimiters_split_and_commas_become_data() {
+        let semicolon: Delimiter = ";".parse().unwrap();
+        let fields = parse_record(b"a,b;\"c;d\";", semicolon).unwrap();
+        assert_eq!(fields, vec![b"a,b".to_vec(), b"c;d".to_vec(), Vec::new()]);
+        let tab: Delimiter = "tab".parse().unwrap();
+        assert_eq!(parse_record(b"a\tb", tab).unwrap().len(), 2);
+    }
+
     fn header(names: &[&str]) -> Header {
-        Header::parse(names.iter().map(|n| n.as_bytes().to_vec()).collect()).unwrap()
+        Header::parse(
+            names.iter().map(|n| n.as_bytes().to_vec()).collect(),
+            "UTF-8",
+        )
+        .unwrap()
     }
 
     fn raw(values: &[&[u8]]) -> Vec<Vec<u8>> {
@@ -238,12 +302,53 @@ mod tests {
 
     #[test]
     fn header_names_are_trimmed_checked_and_unique() {
-        let parsed = header(&["\u{feff}email", " firstname ", ""]);
-        assert!(parsed.has("email") && parsed.has("firstname"));
-        assert!(!parsed.columns()[2].valid);
-        let twice = Header::parse(raw(&[b"email", b"email"])).unwrap_err();
+        let parsed = header(&["email", " firstname ", ""]);
+        let properties: Vec<_> = parsed
+            .columns
+            .iter()
+            .map(|c| c.property.as_deref())
+            .collect();
+        assert_eq!(properties, vec![Some("email"), Some("firstname"), None]);
+        assert_eq!(
+            parsed.unmapped(),
+            None,
+            "an empty header is not a display header"
+        );
+        let twice = Header::parse(raw(&[b"email", b"email"]), "UTF-8").unwrap_err();
         assert!(twice.contains("repeats"), "{twice}");
-        assert!(Header::parse(raw(&[b"\xff"])).is_err());
+        let bad = Header::parse(raw(&[b"\xff"]), "UTF-16LE").unwrap_err();
+        assert_eq!(bad, "header column 1 is not valid UTF-16LE");
+    }
+
+    #[test]
+    fn display_headers_keep_their_text_and_have_no_property() {
+        let parsed = header(&["email", "First Name"]);
+        let (position, column) = parsed.unmapped().unwrap();
+        assert_eq!((position, column.text.as_str()), (2, "First Name"));
+        assert_eq!(column.property, None);
+    }
+
+    #[test]
+    fn the_key_column_matches_in_any_case() {
+        let mut capitalised = header(&["Email", "firstname"]);
+        capitalised.find_key("email").unwrap();
+        let fields = capitalised.fields(raw(&[b"a@b.co", b"Ada"])).unwrap();
+        assert_eq!(fields[0].0, "email");
+        assert_eq!(capitalised.columns[0].text, "Email", "the text is kept");
+
+        let mut exact = header(&["EMAIL", "email"]);
+        exact.find_key("email").unwrap();
+        assert_eq!(exact.columns[0].property.as_deref(), Some("EMAIL"));
+
+        let mut both = header(&["EMAIL", "Email"]);
+        assert!(
+            both.find_key("email")
+                .unwrap_err()
+                .contains("columns 1 and 2")
+        );
+        let mut none = header(&["firstname"]);
+        let missing = none.find_key("email").unwrap_err();
+        assert!(missing.contains("no \"email\" column"), "{missing}");
     }
 
     #[test]
@@ -256,8 +361,7 @@ mod tests {
         let short = parsed.fields(raw(&[b"a@b.co"])).unwrap_err();
         assert_eq!(short.message, "the row has 1 fields but the header has 3");
         let utf8 = parsed.fields(raw(&[b"a@b.co", b"\xffx", b""])).unwrap_err();
-        assert!(utf8.message.contains("column 2"), "{}", utf8.message);
-        assert!(utf8.message.contains("UTF-8"), "{}", utf8.message);
+        assert_eq!(utf8.message, "column 2 (\"firstname\") is not valid UTF-8");
         assert_eq!(utf8.fields.len(), 1, "the key is still known");
         let unnamed = parsed.fields(raw(&[b"a@b.co", b"", b"x"])).unwrap_err();
         assert!(unnamed.message.contains("not a property name"));

@@ -1,34 +1,43 @@
-//! Reading the input file: a blocking reader thread that turns lines into
-//! [`Row`]s and feeds them through a bounded channel, so a file of any size
-//! is never held in memory.
+//! Reading the input file: a blocking reader thread that decodes the file,
+//! splits it into lines and turns them into [`Row`]s, fed through a bounded
+//! channel, so a file of any size is never held in memory.
+//!
+//! ```text
+//! bytes -> Decoded (--encoding, BOM) -> LineReader (LF, CRLF, CR; --max-line-bytes)
+//!   -> Lines (numbered; CSV records spanning lines) -> Header::fields / jsonl::parse_line -> Row
+//! ```
 
 use std::{
     collections::VecDeque,
+    fmt,
     fs::File,
     io::{self, BufRead, BufReader, Read},
     path::Path,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
 };
 
 use tokio::sync::mpsc;
 
 use crate::{
     csv::{Header, RecordError, parse_record},
+    decode::Decoded,
+    delimiter::Delimiter,
     format::Format,
+    input_args::InputArgs,
     jsonl,
-    row::{Row, RowError},
+    lines::{Line, LineReader},
+    row::{self, Fields, Row, RowError},
 };
 
 /// Rows read ahead of the SDK at most.
 const CHANNEL_CAPACITY: usize = 256;
-/// A quoted CSV field may run over at most this many more lines …
+/// A quoted CSV field may run over at most this many more lines (and its
+/// record over at most `--max-line-bytes`); past either, the quote is taken
+/// as never closed and the next line starts a new row.
 const MAX_CONTINUATION_LINES: usize = 64;
-/// … and its record over at most this many bytes; past either, the quote is
-/// taken as never closed and the next line starts a new row.
-const MAX_RECORD_BYTES: usize = 1 << 20;
+/// Bytes read from the file at a time.
+const READ_BUFFER: usize = 64 * 1024;
+/// The property whose value is trimmed in every command, key or not.
+const EMAIL: &str = "email";
 
 /// What the reader thread sends.
 #[derive(Debug)]
@@ -44,58 +53,59 @@ pub enum Item {
 pub struct Source {
     /// The rows, in file order.
     pub rows: mpsc::Receiver<Item>,
-    /// Bytes read so far (for the progress bar).
-    pub bytes_read: Arc<AtomicU64>,
-    /// The file's size, when known.
-    pub size: Option<u64>,
 }
 
-/// Opens `path` (`-` for standard input), reads the CSV header (refusing a
-/// file without one, or without `key_column`), and starts the reader thread.
-pub fn open(path: &Path, format: Format, key_column: Option<&str>) -> Result<Source, String> {
-    let (reader, size): (Box<dyn Read + Send>, Option<u64>) = if path == Path::new("-") {
-        (Box::new(io::stdin()), None)
+/// Opens `path` (`-` for standard input) as `input` says, reads the CSV
+/// header (refusing a file without one, without `key_column`, or with a
+/// column that is not a property name), and starts the reader thread.
+pub fn open(
+    path: &Path,
+    format: Format,
+    key_column: Option<&str>,
+    input: &InputArgs,
+) -> Result<Source, String> {
+    let name = path.display().to_string();
+    let mut reader: Box<dyn Read + Send> = if path == Path::new("-") {
+        Box::new(io::stdin())
     } else {
-        let file =
-            File::open(path).map_err(|error| format!("cannot open {}: {error}", path.display()))?;
-        let size = file.metadata().ok().map(|m| m.len());
-        (Box::new(file), size)
+        Box::new(File::open(path).map_err(|error| format!("cannot open {name}: {error}"))?)
     };
-    let bytes_read = Arc::new(AtomicU64::new(0));
+    // The first bytes, for a byte-order mark, then read again from the start.
+    let mut start = Vec::with_capacity(3);
+    (&mut reader)
+        .take(3)
+        .read_to_end(&mut start)
+        .map_err(|error| format!("cannot read {name}: {error}"))?;
+    let encoding = input
+        .encoding
+        .resolve(&start)
+        .map_err(|error| format!("{name}: {error}"))?;
+    let raw = BufReader::with_capacity(READ_BUFFER, io::Cursor::new(start).chain(reader));
+    let decoded = Decoded::new(raw, encoding);
+    let encoding = decoded.encoding_name();
+    let max_bytes = usize::try_from(input.max_line_bytes).unwrap_or(usize::MAX);
     let mut lines = Lines {
-        reader: BufReader::with_capacity(64 * 1024, reader),
+        reader: LineReader::new(decoded, max_bytes),
+        max_bytes,
         next_line: 0,
         replay: VecDeque::new(),
-        bytes_read: Arc::clone(&bytes_read),
     };
+    // Trimmed of surrounding whitespace: the key, and any email.
+    let trim: Vec<String> = key_column
+        .into_iter()
+        .chain([EMAIL])
+        .map(str::to_owned)
+        .collect();
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let name = path.display().to_string();
     match format {
         Format::Csv => {
-            let header = read_header(&mut lines)
-                .map_err(|error| format!("cannot read the header row of {name}: {error}"))?;
-            if let Some(column) = key_column
-                && !header.has(column)
-            {
-                return Err(format!(
-                    "{name} has no {column:?} column (the key); the header has: {}",
-                    header
-                        .columns()
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            spawn(move || read_csv(lines, header, &tx))?;
+            let (header, delimiter) = csv_header(&mut lines, input.delimiter, encoding, key_column)
+                .map_err(|error| format!("{name}: {error}"))?;
+            spawn(move || read_csv(lines, &header, delimiter, &trim, &tx))?;
         }
-        Format::Jsonl => spawn(move || read_jsonl(lines, &tx))?,
+        Format::Jsonl => spawn(move || read_jsonl(lines, encoding, &trim, &tx))?,
     }
-    Ok(Source {
-        rows: rx,
-        bytes_read,
-        size,
-    })
+    Ok(Source { rows: rx })
 }
 
 fn spawn(work: impl FnOnce() + Send + 'static) -> Result<(), String> {
@@ -109,41 +119,64 @@ fn spawn(work: impl FnOnce() + Send + 'static) -> Result<(), String> {
 /// A record's fields, not yet decoded.
 type RawRecord = Vec<Vec<u8>>;
 
+/// Why a CSV record could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum BadRecord {
+    /// Its quoting is broken.
+    Quoting(RecordError),
+    /// Its line is over `--max-line-bytes`.
+    TooLong {
+        /// The line's length.
+        bytes: u64,
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl fmt::Display for BadRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadRecord::Quoting(error) => error.fmt(f),
+            BadRecord::TooLong { bytes, max } => too_long(*bytes, *max).fmt(f),
+        }
+    }
+}
+
+/// The message for a line over the limit.
+fn too_long(bytes: u64, max: usize) -> String {
+    format!(
+        "the line has {bytes} bytes, which exceeds --max-line-bytes {max}; it was skipped \
+         (raise --max-line-bytes to read it)"
+    )
+}
+
 /// Physical lines, numbered from 1, without their line break; lines can be
 /// put back to be read again.
 struct Lines<R> {
-    reader: R,
+    reader: LineReader<R>,
+    max_bytes: usize,
     next_line: u64,
-    replay: VecDeque<(u64, Vec<u8>)>,
-    bytes_read: Arc<AtomicU64>,
+    replay: VecDeque<(u64, Line)>,
 }
 
 impl<R: BufRead> Lines<R> {
-    fn next(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
+    fn next(&mut self) -> io::Result<Option<(u64, Line)>> {
         if let Some(line) = self.replay.pop_front() {
             return Ok(Some(line));
         }
-        let mut line = Vec::new();
-        let read = self.reader.read_until(b'\n', &mut line)?;
-        if read == 0 {
+        let Some(line) = self.reader.next_line()? else {
             return Ok(None);
-        }
-        self.bytes_read.fetch_add(read as u64, Ordering::Relaxed);
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
+        };
         self.next_line += 1;
         Ok(Some((self.next_line, line)))
     }
 
     /// The next line that is not blank.
-    fn next_non_blank(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
+    fn next_non_blank(&mut self) -> io::Result<Option<(u64, Line)>> {
         while let Some((number, line)) = self.next()? {
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Some((number, line)));
+            match &line {
+                Line::Text(text) if text.iter().all(u8::is_ascii_whitespace) => {}
+                _ => return Ok(Some((number, line))),
             }
         }
         Ok(None)
@@ -155,28 +188,39 @@ impl<R: BufRead> Lines<R> {
     /// is the bad row, and reading goes on at the line after it.
     fn next_record(
         &mut self,
+        delimiter: Delimiter,
         expected: Option<usize>,
-    ) -> io::Result<Option<(u64, Result<RawRecord, RecordError>)>> {
+    ) -> io::Result<Option<(u64, Result<RawRecord, BadRecord>)>> {
         let Some((start, first)) = self.next_non_blank()? else {
             return Ok(None);
         };
-        let mut record = first;
-        let mut continuation: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut record = match first {
+            Line::Text(text) => text,
+            Line::TooLong { bytes } => {
+                let max = self.max_bytes;
+                return Ok(Some((start, Err(BadRecord::TooLong { bytes, max }))));
+            }
+        };
+        let mut continuation: Vec<(u64, Line)> = Vec::new();
         let outcome = loop {
-            match parse_record(&record) {
+            match parse_record(&record, delimiter) {
                 Ok(fields) if continuation.is_empty() => return Ok(Some((start, Ok(fields)))),
                 Ok(fields) if expected.is_none_or(|n| n == fields.len()) => {
                     return Ok(Some((start, Ok(fields))));
                 }
                 Err(RecordError::Unterminated)
                     if continuation.len() < MAX_CONTINUATION_LINES
-                        && record.len() < MAX_RECORD_BYTES =>
+                        && record.len() <= self.max_bytes =>
                 {
                     match self.next()? {
-                        Some((number, line)) => {
+                        Some((number, Line::Text(line))) => {
                             record.push(b'\n');
                             record.extend_from_slice(&line);
-                            continuation.push((number, line));
+                            continuation.push((number, Line::Text(line)));
+                        }
+                        Some(too_long) => {
+                            continuation.push(too_long);
+                            break RecordError::Unterminated;
                         }
                         None => break RecordError::Unterminated,
                     }
@@ -190,89 +234,161 @@ impl<R: BufRead> Lines<R> {
         for line in continuation.into_iter().rev() {
             self.replay.push_front(line);
         }
-        Ok(Some((start, Err(outcome))))
+        Ok(Some((start, Err(BadRecord::Quoting(outcome)))))
     }
 }
 
-fn read_header<R: BufRead>(lines: &mut Lines<R>) -> Result<Header, String> {
-    match lines.next_record(None) {
-        Ok(Some((_, Ok(fields)))) => Header::parse(fields),
-        Ok(Some((line, Err(error)))) => Err(format!("line {line}: {error}")),
-        Ok(None) => Err("the file is empty".into()),
-        Err(error) => Err(error.to_string()),
+/// Reads the header row, with its delimiter (`--delimiter`, else detected
+/// from the header's first line), and checks it: `key_column` is there, and
+/// every named column is a property name. Errors name the column and, when
+/// another delimiter seems to separate the columns, say so.
+fn csv_header<R: BufRead>(
+    lines: &mut Lines<R>,
+    delimiter: Option<Delimiter>,
+    encoding: &'static str,
+    key_column: Option<&str>,
+) -> Result<(Header, Delimiter), String> {
+    let first = lines
+        .next_non_blank()
+        .map_err(|error| format!("cannot read the header row: {error}"))?;
+    let Some((number, line)) = first else {
+        return Err("the file is empty: there is no header row".into());
+    };
+    let delimiter = match (&line, delimiter) {
+        (_, Some(given)) => given,
+        (Line::Text(text), None) => Delimiter::detect(text),
+        (Line::TooLong { .. }, None) => Delimiter::COMMA,
+    };
+    lines.replay.push_front((number, line));
+    let mut header = match lines.next_record(delimiter, None) {
+        Ok(Some((_, Ok(fields)))) => Header::parse(fields, encoding)?,
+        Ok(Some((line, Err(error)))) => {
+            return Err(format!("the header row (line {line}): {error}"));
+        }
+        Ok(None) => return Err("the file is empty: there is no header row".into()),
+        Err(error) => return Err(format!("cannot read the header row: {error}")),
+    };
+    let hinted = |message: String, header: &Header| match delimiter.hint(header.texts()) {
+        Some(hint) => format!("{message}\nhint: {hint}"),
+        None => message,
+    };
+    if let Some(key) = key_column
+        && let Err(error) = header.find_key(key)
+    {
+        return Err(hinted(error, &header));
     }
+    if let Some((position, column)) = header.unmapped() {
+        let message = format!(
+            "header column {position} {:?} is not a property name (HubSpot's internal names are \
+             letters, digits and _, such as firstname); rename the column to the property it holds",
+            column.text
+        );
+        return Err(hinted(message, &header));
+    }
+    Ok((header, delimiter))
 }
 
-fn read_csv<R: BufRead>(mut lines: Lines<R>, header: Header, tx: &mpsc::Sender<Item>) {
-    let expected = Some(header.columns().len());
+fn read_csv<R: BufRead>(
+    mut lines: Lines<R>,
+    header: &Header,
+    delimiter: Delimiter,
+    trim: &[String],
+    tx: &mpsc::Sender<Item>,
+) {
+    let expected = Some(header.len());
     let mut number = 0;
     loop {
-        let item = match lines.next_record(expected) {
+        let item = match lines.next_record(delimiter, expected) {
             Ok(Some((line, record))) => {
                 number += 1;
                 let content = match record {
                     Ok(fields) => header.fields(fields),
                     Err(error) => Err(RowError::new(error.to_string())),
                 };
-                Item::Row(Row {
-                    number,
-                    line,
-                    content,
-                })
+                Item::Row(row(number, line, content, trim))
             }
             Ok(None) => return,
             Err(error) => Item::Failed(format!("reading stopped after row {number}: {error}")),
         };
-        let last = matches!(item, Item::Failed(_));
-        if tx.blocking_send(item).is_err() || last {
+        if !send(tx, item) {
             return;
         }
     }
 }
 
-fn read_jsonl<R: BufRead>(mut lines: Lines<R>, tx: &mpsc::Sender<Item>) {
+fn read_jsonl<R: BufRead>(
+    mut lines: Lines<R>,
+    encoding: &'static str,
+    trim: &[String],
+    tx: &mpsc::Sender<Item>,
+) {
     let mut number = 0;
     loop {
         let item = match lines.next_non_blank() {
             Ok(Some((line, text))) => {
                 number += 1;
-                Item::Row(Row {
-                    number,
-                    line,
-                    content: jsonl::parse_line(&text),
-                })
+                let content = match text {
+                    Line::Text(text) => jsonl::parse_line(&text, encoding),
+                    Line::TooLong { bytes } => Err(RowError::new(too_long(bytes, lines.max_bytes))),
+                };
+                Item::Row(row(number, line, content, trim))
             }
             Ok(None) => return,
             Err(error) => Item::Failed(format!("reading stopped after row {number}: {error}")),
         };
-        let last = matches!(item, Item::Failed(_));
-        if tx.blocking_send(item).is_err() || last {
+        if !send(tx, item) {
             return;
         }
     }
+}
+
+/// A row, its key and email values trimmed (each trim noted).
+fn row(number: u64, line: u64, content: Result<Fields, RowError>, trim: &[String]) -> Row {
+    let mut notes = Vec::new();
+    let content = content.map(|mut fields| {
+        notes = row::trim_values(&mut fields, trim);
+        fields
+    });
+    Row {
+        number,
+        line,
+        content,
+        notes,
+    }
+}
+
+/// Sends `item`; whether reading goes on (the receiver is there and reading
+/// did not fail).
+fn send(tx: &mpsc::Sender<Item>, item: Item) -> bool {
+    let last = matches!(item, Item::Failed(_));
+    tx.blocking_send(item).is_ok() && !last
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn lines(text: &[u8]) -> Lines<&[u8]> {
+    fn lines(text: &[u8], max_bytes: usize) -> Lines<&[u8]> {
         Lines {
-            reader: text,
+            reader: LineReader::new(text, max_bytes),
+            max_bytes,
             next_line: 0,
             replay: VecDeque::new(),
-            bytes_read: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    fn records(text: &[u8], expected: usize) -> Vec<(u64, Result<usize, RecordError>)> {
-        let mut lines = lines(text);
+    fn records(text: &[u8], expected: usize) -> Vec<(u64, Result<usize, BadRecord>)> {
+        let mut lines = lines(text, 1 << 20);
         let mut out = Vec::new();
-        while let Some((line, record)) = lines.next_record(Some(expected)).unwrap() {
+        while let Some((line, record)) =
+            lines.next_record(Delimiter::COMMA, Some(expected)).unwrap()
+        {
             out.push((line, record.map(|fields| fields.len())));
         }
         out
     }
+
+    const UNTERMINATED: BadRecord = BadRecord::Quoting(RecordError::Unterminated);
 
     #[test]
     fn multi_line_fields_blank_lines_and_crlf() {
@@ -281,29 +397,94 @@ mod tests {
     }
 
     #[test]
+    fn cr_only_line_endings_split_records() {
+        let text = b"a,b\r\"x\ry\",z\r\rc,d\r";
+        assert_eq!(records(text, 2), vec![(1, Ok(2)), (2, Ok(2)), (5, Ok(2))]);
+    }
+
+    #[test]
     fn a_quote_never_closed_is_one_bad_row_and_the_rest_still_reads() {
         let text = b"a,\"broken\nc,d\ne,\"quoted\"\nf,g";
         assert_eq!(
             records(text, 2),
-            vec![
-                (1, Err(RecordError::Unterminated)),
-                (2, Ok(2)),
-                (3, Ok(2)),
-                (4, Ok(2)),
-            ]
+            vec![(1, Err(UNTERMINATED)), (2, Ok(2)), (3, Ok(2)), (4, Ok(2))]
         );
         let at_end = b"a,b\nc,\"open";
-        assert_eq!(
-            records(at_end, 2),
-            vec![(1, Ok(2)), (2, Err(RecordError::Unterminated))]
-        );
+        assert_eq!(records(at_end, 2), vec![(1, Ok(2)), (2, Err(UNTERMINATED))]);
     }
 
     #[test]
     fn a_stray_quote_is_a_bad_row() {
         assert_eq!(
             records(b"a\"b,c\nd,e", 2),
-            vec![(1, Err(RecordError::Quote { column: 1 })), (2, Ok(2))]
+            vec![
+                (1, Err(BadRecord::Quoting(RecordError::Quote { column: 1 }))),
+                (2, Ok(2))
+            ]
         );
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_a_bad_row_and_the_next_reads() {
+        let mut lines = lines(b"a,b\nlong,line\n\"open,\nlong,line\nc,d", 8);
+        let mut out = Vec::new();
+        while let Some((line, record)) = lines.next_record(Delimiter::COMMA, Some(2)).unwrap() {
+            out.push((line, record.map(|fields| fields.len())));
+        }
+        let too_long = BadRecord::TooLong { bytes: 9, max: 8 };
+        assert_eq!(
+            out,
+            vec![
+                (1, Ok(2)),
+                (2, Err(too_long.clone())),
+                (3, Err(UNTERMINATED)),
+                (4, Err(too_long)),
+                (5, Ok(2)),
+            ]
+        );
+    }
+
+    fn header(text: &[u8], key: Option<&str>) -> Result<(Vec<String>, Delimiter), String> {
+        csv_header(&mut lines(text, 1 << 20), None, "UTF-8", key)
+            .map(|(header, delimiter)| (header.texts().map(str::to_owned).collect(), delimiter))
+    }
+
+    #[test]
+    fn the_header_detects_its_delimiter_and_finds_the_key() {
+        let (texts, delimiter) = header(b"\nEmail;firstname\r\nx;y", Some("email")).unwrap();
+        assert_eq!(
+            (texts, delimiter),
+            (
+                vec!["Email".to_owned(), "firstname".to_owned()],
+                ";".parse().unwrap()
+            )
+        );
+        let forced = csv_header(
+            &mut lines(b"email;firstname", 64),
+            Some(Delimiter::COMMA),
+            "UTF-8",
+            Some("email"),
+        );
+        let error = forced.unwrap_err();
+        assert!(error.contains("no \"email\" column"), "{error}");
+        assert!(error.contains("use --delimiter ';'"), "{error}");
+        let display = header(b"email,First Name", None).unwrap_err();
+        assert!(
+            display.starts_with("header column 2 \"First Name\" is not a property name"),
+            "{display}"
+        );
+        assert!(header(b"\n  \n", None).unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn rows_trim_their_key_and_email_with_a_note() {
+        let fields: Fields = vec![
+            ("email".into(), " a@b.co ".into()),
+            ("id".into(), " 7".into()),
+        ];
+        let trimmed = row(1, 2, Ok(fields), &["id".to_owned(), EMAIL.to_owned()]);
+        assert_eq!(trimmed.notes.len(), 2, "{:?}", trimmed.notes);
+        let bad = row(1, 2, Err(RowError::new("x")), &[EMAIL.to_owned()]);
+        assert!(bad.notes.is_empty());
     }
 }
