@@ -213,6 +213,36 @@ async fn required_property_flags_are_enforced_from_2026_09_on() {
     }
 }
 
+#[tokio::test]
+async fn properties_flag_loads_a_portal_catalogue() {
+    let (_child, base) = spawn(&["--properties", "examples/portal-properties.json"]);
+    let http = client();
+    let listed: serde_json::Value = http
+        .get(format!("{base}/crm/properties/2026-09/contacts"))
+        .bearer_auth("t")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let employees = listed["results"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "employees").cloned())
+        .expect("the file's number property");
+    assert_eq!(employees["label"], "Employees");
+    let r = http
+        .post(format!("{base}{CREATE}"))
+        .bearer_auth("t")
+        .json(&json!({"inputs": [{"properties": {"email": "a@example.com", "employees": "many"}}]}))
+        .send()
+        .await
+        .unwrap();
+    let r = read_resp(r).await;
+    r.assert_error(400, Some("VALIDATION_ERROR"));
+    assert_eq!(r.errors()[0]["code"], "INVALID_INTEGER");
+}
+
 #[test]
 fn bad_flags_exit_with_an_error() {
     for args in [
@@ -224,6 +254,8 @@ fn bad_flags_exit_with_an_error() {
         &["--unknown"],
         &["--required-property", "no_such_property"],
         &["--required-property", "createdate"],
+        &["--properties", "examples/no-such-file.json"],
+        &["--properties", "Cargo.toml"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert!(!out.status.success(), "{args:?} was accepted");
@@ -248,6 +280,7 @@ fn help_lists_every_flag() {
         "--v1-apply-delay-ms",
         "--no-retry-after",
         "--required-property",
+        "--properties",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
