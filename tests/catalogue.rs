@@ -2,8 +2,6 @@
 //! version (httpmock), the parsing of HubSpot's answer, and the SDK's validator agreeing
 //! with hubspot-fake's checks for the sample portal catalogue.
 
-mod support;
-
 use httpmock::{Method::GET, MockServer};
 use hubspot_contacts_batch::{
     ApiVersion, Catalogue, Client, ContactsBatchExt, Outcome, SdkError, Upsert,
