@@ -243,6 +243,13 @@ impl PropertySet {
         self.encoded.get(name).map(String::as_str)
     }
 
+    /// The encoded values, in name order.
+    fn values(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.encoded
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+
     /// The encoded values, refusing empty names, unencodable values and a
     /// key property set to a different value than the key. Properties are
     /// checked in name order and the first problem found is the one reported.
@@ -341,6 +348,14 @@ impl Create {
         self
     }
 
+    /// The property values set so far, in HubSpot's string encoding and name
+    /// order (a value that could not be encoded is left out; sending reports
+    /// it): for checking them against the portal's properties with
+    /// [`Catalogue::check_all`](crate::Catalogue::check_all) before sending.
+    pub fn properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.properties.values()
+    }
+
     /// The email being created, if set: the key used to keep two creates of the
     /// same email out of one request.
     pub fn email(&self) -> Option<&str> {
@@ -427,6 +442,16 @@ macro_rules! keyed_input {
             /// The contact's key.
             pub fn key(&self) -> &ContactKey {
                 &self.key
+            }
+
+            /// The property values set so far, in HubSpot's string encoding
+            /// and name order, the key aside (a value that could not be
+            /// encoded is left out; sending reports it): for checking them
+            /// against the portal's properties with
+            /// [`Catalogue::check_all`](crate::Catalogue::check_all) before
+            /// sending.
+            pub fn properties(&self) -> impl Iterator<Item = (&str, &str)> {
+                self.properties.values()
             }
 
             fn prepare_parts(self) -> Result<(ContactKey, BTreeMap<String, String>, Option<String>), InputError> {

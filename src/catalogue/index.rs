@@ -74,7 +74,27 @@ impl Catalogue {
     }
 
     /// Checks every `(name, value)` pair, as HubSpot checks a whole input,
-    /// and returns every refusal in the pairs' order (none: all fit).
+    /// and returns every refusal in the pairs' order (none: all fit). An
+    /// input builder's `properties()` gives such pairs.
+    ///
+    /// ```
+    /// use hubspot_contacts_batch::{Catalogue, Upsert, types};
+    ///
+    /// let list: types::PropertyList = serde_json::from_str(r#"{"results": [
+    ///     {"name": "numemployees", "type": "number"},
+    ///     {"name": "hs_buying_role", "type": "enumeration", "fieldType": "checkbox",
+    ///      "options": [{"value": "CHAMPION"}, {"value": "END_USER"}]}
+    /// ]}"#)?;
+    /// let catalogue = Catalogue::from(list);
+    /// let input = Upsert::by_email("ada@example.com")
+    ///     .set("numemployees", 12)
+    ///     .set("hs_buying_role", "CHAMPION;BOSS");
+    /// let problems = catalogue.check_all(input.properties());
+    /// assert_eq!(problems.len(), 1);
+    /// assert_eq!(problems[0].property, "hs_buying_role");
+    /// assert_eq!(problems[0].code.as_str(), "INVALID_OPTION");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn check_all<'a, I>(&self, values: I) -> Vec<PropertyError>
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,

@@ -39,13 +39,16 @@
 //! let client = Client::from_env()?;
 //! let catalogue = client.contact_properties().await?;
 //!
-//! let rows = [("ada@example.com", "12"), ("bob@example.com", "a dozen")];
-//! let mut inputs = Vec::new();
-//! for (email, employees) in rows {
-//!     let problems = catalogue.check_all([("email", email), ("numemployees", employees)]);
-//!     match problems.first() {
-//!         None => inputs.push(Upsert::by_email(email).set("numemployees", employees)),
-//!         Some(problem) => eprintln!("{email}: not sent: {problem}"),
+//! let inputs = [
+//!     Upsert::by_email("ada@example.com").set("numemployees", 12),
+//!     Upsert::by_email("bob@example.com").set("numemployees", "a dozen"),
+//! ];
+//! let (inputs, refused): (Vec<Upsert>, Vec<Upsert>) = inputs
+//!     .into_iter()
+//!     .partition(|input| catalogue.check_all(input.properties()).is_empty());
+//! for input in &refused {
+//!     for problem in catalogue.check_all(input.properties()) {
+//!         eprintln!("{}: not sent: {problem}", input.key());
 //!     }
 //! }
 //! let report = client.upsert_all(inputs).send().await?;
