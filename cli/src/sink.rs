@@ -159,11 +159,11 @@ impl Sink {
         if self.quiet || self.problems > MAX_PROBLEMS_SHOWN {
             return;
         }
-        let text = if key.is_empty() {
+        let text = crate::row::capped(if key.is_empty() {
             format!("line {line}: {what}")
         } else {
             format!("line {line} ({key}): {what}")
-        };
+        });
         match &self.progress {
             Some(bar) => bar.suspend(|| console::line(&text)),
             None => console::line(&text),

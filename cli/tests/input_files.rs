@@ -180,6 +180,27 @@ async fn a_huge_row_error_is_cut_to_a_readable_length() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hubspot_refusing_a_very_wide_row_prints_a_readable_line() {
+    // 1,000 unknown properties: HubSpot's refusal names each, 110,000
+    // characters in all. (10,000 would do the same, but the SDK's matching
+    // of errors to properties is quadratic and takes a minute in debug.)
+    let fake = fake().await;
+    let names: Vec<String> = (0..1_000).map(|n| format!("p{n}")).collect();
+    let csv = format!(
+        "email,{}\nwide@example.com,{}\n",
+        names.join(","),
+        vec!["v"; names.len()].join(",")
+    );
+    let (run, entries) = sync(&fake, "wide", "wide.csv", csv, "upsert", &[]).await;
+    assert_eq!(run.code, 1, "{}", &run.stderr[..run.stderr.len().min(500)]);
+    assert_eq!(at_line(&entries, 2)["outcome"], "failed");
+    let longest = run.stderr.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 1_000, "a stderr line of {longest} characters");
+    assert!(run.stderr.contains("more characters cut"));
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delimiter_is_detected_from_the_header() {
     let fake = fake().await;
     for (delimiter, name) in [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")] {
