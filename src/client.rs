@@ -150,9 +150,29 @@ pub struct ClientBuilder {
     request_timeout: Duration,
     allow_insecure_http: bool,
     api_version: ApiVersion,
-    rate_limit: RateLimit,
+    /// The user's limit, a cap; `None` for the adaptive default.
+    rate_limit: Option<RateLimit>,
     adaptive: bool,
     retry: RetryPolicy,
+    #[cfg(feature = "redis")]
+    shared_budget: Option<SharedBudgetAt>,
+}
+
+/// Where the shared budget lives; `Debug` redacts the URL's password.
+#[cfg(feature = "redis")]
+struct SharedBudgetAt {
+    url: String,
+    key: String,
+}
+
+#[cfg(feature = "redis")]
+impl fmt::Debug for SharedBudgetAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedBudget")
+            .field("url", &crate::policy::redact(&self.url))
+            .field("key", &self.key)
+            .finish()
+    }
 }
 
 impl Default for ClientBuilder {
@@ -164,9 +184,11 @@ impl Default for ClientBuilder {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             allow_insecure_http: false,
             api_version: ApiVersion::default(),
-            rate_limit: RateLimit::FREE_STARTER,
+            rate_limit: None,
             adaptive: true,
             retry: RetryPolicy::default(),
+            #[cfg(feature = "redis")]
+            shared_budget: None,
         }
     }
 }
@@ -231,13 +253,62 @@ impl ClientBuilder {
         self
     }
 
-    /// The rate limit to start from: [`RateLimit::FREE_STARTER`] (100 per
-    /// 10 s, HubSpot's lowest plan) unless set. The limiter adapts to the
-    /// `X-HubSpot-RateLimit-Max` and `-Interval-Milliseconds` HubSpot sends,
-    /// so a 190-per-10-s portal gets 190 after its first answer.
-    /// [`RateLimit::Unlimited`] turns limiting off.
+    /// A cap on the request rate. Unless set, the limiter starts from
+    /// [`RateLimit::FREE_STARTER`] (100 per 10 s, HubSpot's lowest plan) and
+    /// adapts to the `X-HubSpot-RateLimit-Max` and `-Interval-Milliseconds`
+    /// HubSpot sends, so a 190-per-10-s portal gets 190 after its first
+    /// answer. A limit set here is a cap: HubSpot's headers can lower the
+    /// rate below it (a smaller plan, other workers of the app using the
+    /// budget), never raise it above. [`RateLimit::Unlimited`] turns
+    /// limiting off.
+    ///
+    /// Whatever the limit, the client keeps to its share of HubSpot's
+    /// window when `X-HubSpot-RateLimit-Remaining` shows other clients of
+    /// the same app spending it, so uncoordinated workers back off instead
+    /// of running into 429s (see the README's "Scaling out").
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
-        self.rate_limit = limit;
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Shares the rate-limit budget with every client, in any process or on
+    /// any machine, that names the same `key` in the Redis at `url`
+    /// (`redis://[:password@]host[:port][/db]`; feature `redis`).
+    ///
+    /// HubSpot's limit belongs to the app in a portal; workers of one app
+    /// that each limit themselves spend it several times over. With a
+    /// shared budget they keep one rolling window between them, with the
+    /// same rules as one client's (a slot is held from a request's start to
+    /// its answer, and dated to when HubSpot counted it), kept atomic in
+    /// Redis by a script; a 429's pause and a spent daily budget hold every
+    /// worker. Name the key after the app and the portal (never put the
+    /// token in it): clients of other apps or portals must not share it.
+    ///
+    /// [`build`](Self::build) checks that Redis answers and fails with
+    /// [`SdkError::Config`] when it does not. Later, Redis going away never
+    /// stops a run: each request it cannot admit is admitted by the client's
+    /// own limiter, which then keeps to its share of HubSpot's `Remaining`
+    /// again; a warning is logged, the batch helpers count those requests in
+    /// [`BatchStats::shared_budget_fallbacks`](crate::batch::BatchStats),
+    /// and Redis is tried again a second later. The URL's password is
+    /// redacted in `Debug` and in every message.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), hubspot_contacts_batch::SdkError> {
+    /// use hubspot_contacts_batch::Client;
+    ///
+    /// let client = Client::builder()
+    ///     .token("pat-na1-…")
+    ///     .shared_budget("redis://127.0.0.1:6379", "contacts-sync:portal-123")
+    ///     .build()?; // fails if Redis does not answer
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn shared_budget(mut self, url: impl Into<String>, key: impl Into<String>) -> Self {
+        self.shared_budget = Some(SharedBudgetAt {
+            url: url.into(),
+            key: key.into(),
+        });
         self
     }
 
@@ -268,9 +339,10 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, SdkError> {
         let credentials = self
             .credentials
+            .as_ref()
             .ok_or_else(|| SdkError::Config("an access token is required".into()))?;
         check_base_url(&self.base_url, self.allow_insecure_http)?;
-        let tokens = Tokens::new(&credentials, &self.base_url)?;
+        let tokens = Tokens::new(credentials, &self.base_url)?;
         // reqwest is built without a default crypto provider; install ring's
         // once. An error only means a provider is already installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -285,19 +357,43 @@ impl ClientBuilder {
             ))
             .build()
             .map_err(|error| SdkError::Config(format!("cannot build the HTTP client: {error}")))?;
-        let limiter = match WindowLimiter::from_rate_limit(self.rate_limit) {
-            Some(core) => RateLimiter::from_core(core.adaptive(self.adaptive)),
-            None => RateLimiter::unlimited(),
-        };
+        let start = self.rate_limit.unwrap_or(RateLimit::FREE_STARTER);
+        let window = WindowLimiter::from_rate_limit(start).map(|core| {
+            let core = core.adaptive(self.adaptive);
+            if self.rate_limit.is_some() {
+                core.capped()
+            } else {
+                core
+            }
+        });
+        #[cfg(feature = "redis")]
+        if let Some(at) = &self.shared_budget {
+            let Some(window) = window else {
+                return Err(SdkError::Config(
+                    "a shared budget needs a rate limit; RateLimit::Unlimited has none".into(),
+                ));
+            };
+            let budget = crate::policy::SharedBudget::connect(&at.url, &at.key, self.connect_timeout)?;
+            // A slot is leased for as long as its request may take.
+            let lease = self.connect_timeout + self.request_timeout;
+            let limiter = RateLimiter::shared(window, budget, lease);
+            return Ok(self.finish(tokens, http, limiter));
+        }
+        let limiter = window.map_or_else(RateLimiter::unlimited, RateLimiter::from_core);
+        Ok(self.finish(tokens, http, limiter))
+    }
+
+    /// The client, once its parts are built.
+    fn finish(self, tokens: Tokens, http: reqwest::Client, limiter: RateLimiter) -> Client {
         let policy = Policy {
             limiter,
             retry: self.retry,
         };
-        Ok(Client::new_with_client(
+        Client::new_with_client(
             &self.base_url,
             http,
             ClientState::new(tokens, self.allow_insecure_http, self.api_version, policy),
-        ))
+        )
     }
 }
 

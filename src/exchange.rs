@@ -33,6 +33,7 @@ pub(crate) struct RequestCounters {
     pub(crate) retries: AtomicU64,
     pub(crate) rate_limited: AtomicU64,
     pub(crate) waited_micros: AtomicU64,
+    pub(crate) shared_budget_fallbacks: AtomicU64,
 }
 
 impl RequestCounters {
@@ -108,6 +109,9 @@ pub(crate) async fn execute(
             };
             RequestCounters::add_wait(counters, waiting);
             RequestCounters::add(counters, |c| &c.requests);
+            if permit.fell_back() {
+                RequestCounters::add(counters, |c| &c.shared_budget_fallbacks);
+            }
             // Every operation has a JSON body, which can always be cloned; a
             // request that could not be is sent once.
             let Some(this_try) = request.try_clone() else {
@@ -117,7 +121,15 @@ pub(crate) async fn execute(
             };
             let sent = *first_sent.get_or_insert_with(Instant::now);
             let (outcome, result) = attempt_once(http, policy, this_try, counters).await;
-            drop(permit);
+            match &outcome {
+                // HubSpot did not count it: its slot is not spent.
+                AttemptOutcome::Response(summary)
+                    if summary.status == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    permit.refused();
+                }
+                _ => drop(permit),
+            }
             let decision = decide(&policy.retry, operation, &outcome, attempt, started.elapsed(), fastrand::f64());
             tracing::debug!(attempt, outcome = ?outcome_label(&outcome), decision = ?decision, "attempt done");
             let this_fate = fate(&outcome);

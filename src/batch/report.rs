@@ -22,6 +22,10 @@ pub struct BatchStats {
     pub waited: Duration,
     /// Inputs whose unknown fate was settled by reading HubSpot back.
     pub reconciled: u64,
+    /// Requests admitted by the client's own rate limiter alone because
+    /// the shared budget ([`ClientBuilder::shared_budget`](crate::ClientBuilder),
+    /// feature `redis`) was out of reach; 0 without one.
+    pub shared_budget_fallbacks: u64,
 }
 
 /// One outcome per input, in input order, and what the run cost.

@@ -28,6 +28,7 @@ impl RunStats {
             rate_limited: requests.rate_limited.load(Ordering::Relaxed),
             waited: Duration::from_micros(requests.waited_micros.load(Ordering::Relaxed)),
             reconciled: self.reconciled.load(Ordering::Relaxed),
+            shared_budget_fallbacks: requests.shared_budget_fallbacks.load(Ordering::Relaxed),
         }
     }
 }

@@ -12,6 +12,8 @@ use tokio::sync::Notify;
 
 use super::daily::{DailyBudget, DailyLimitExhausted};
 use super::headers::RateLimitHeaders;
+#[cfg(feature = "redis")]
+use super::shared::{SharedBudget, Verdict};
 use super::window::{Denied, WindowLimiter};
 #[cfg(test)]
 use hubspot_rate_limit::RateLimit;
@@ -44,6 +46,10 @@ struct Inner {
     released: Notify,
     /// Wakes the waiters blocked by the window: the quota changed.
     quota_changed: Notify,
+    /// The budget shared with other workers, and how long a slot in it is
+    /// leased (the client's request timeout).
+    #[cfg(feature = "redis")]
+    shared: Option<(Arc<SharedBudget>, Duration)>,
 }
 
 /// Everything the limiter knows, behind one lock.
@@ -78,15 +84,70 @@ pub(crate) enum Refusal {
 pub(crate) struct Permit {
     /// The limiter and the recorded start; `None` when unlimited.
     held: Option<(Arc<Inner>, Instant)>,
+    /// The request's slot in the shared budget, if it holds one.
+    #[cfg(feature = "redis")]
+    slot: Option<String>,
+    /// Whether the shared budget was unreachable, so only this client's own
+    /// limiter admitted the request.
+    fell_back: bool,
+}
+
+impl Permit {
+    fn new(held: Option<(Arc<Inner>, Instant)>) -> Permit {
+        Permit {
+            held,
+            #[cfg(feature = "redis")]
+            slot: None,
+            fell_back: false,
+        }
+    }
+
+    /// Whether the shared budget was unreachable, so only this client's own
+    /// limiter (bounded by HubSpot's `Remaining`) admitted the request.
+    pub(crate) fn fell_back(&self) -> bool {
+        self.fell_back
+    }
+
+    /// Gives the slot back uncounted: HubSpot refused the request with a
+    /// 429 and did not count it (see [`WindowLimiter::forget`]).
+    pub(crate) fn refused(mut self) {
+        if let Some((inner, started)) = self.held.take() {
+            inner.lock().window.forget(started);
+            inner.released.notify_waiters();
+            #[cfg(feature = "redis")]
+            if let (Some((shared, _)), Some(slot)) = (&inner.shared, self.slot.take()) {
+                let shared = Arc::clone(shared);
+                in_background(async move { shared.forget(slot).await });
+            }
+        }
+    }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
         if let Some((inner, started)) = self.held.take() {
             let answered = now();
-            inner.lock().window.release(started, answered);
+            let counted = inner.lock().window.release(started, answered);
             inner.released.notify_waiters();
+            #[cfg(feature = "redis")]
+            if let (Some((shared, lease)), Some(slot)) = (&inner.shared, self.slot.take()) {
+                let (shared, lifetime) = (Arc::clone(shared), *lease * 2);
+                let ago = answered.saturating_duration_since(counted);
+                in_background(async move { shared.release(slot, ago, lifetime).await });
+            }
+            #[cfg(not(feature = "redis"))]
+            let _ = counted;
         }
+    }
+}
+
+/// Runs `work` on the current Tokio runtime without waiting for it (a drop
+/// cannot await); outside a runtime it is skipped, and the shared budget's
+/// lease frees the slot instead.
+#[cfg(feature = "redis")]
+fn in_background(work: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(work);
     }
 }
 
@@ -126,6 +187,8 @@ impl RateLimiter {
     pub(crate) fn from_core(window: WindowLimiter) -> RateLimiter {
         RateLimiter {
             inner: Some(Arc::new(Inner {
+                #[cfg(feature = "redis")]
+                shared: None,
                 state: Mutex::new(State {
                     window,
                     daily: DailyBudget::default(),
@@ -137,6 +200,25 @@ impl RateLimiter {
                 quota_changed: Notify::new(),
             })),
         }
+    }
+
+    /// A limiter around `window` that also keeps to `shared`, a budget in
+    /// Redis shared with other workers, with slots leased for `lease`.
+    /// While Redis answers, `window` no longer holds the client to its share
+    /// of HubSpot's `Remaining` (the shared budget counts everyone); when it
+    /// does not, it does again.
+    #[cfg(feature = "redis")]
+    pub(crate) fn shared(
+        mut window: WindowLimiter,
+        shared: SharedBudget,
+        lease: Duration,
+    ) -> RateLimiter {
+        window.set_bound_by_others(false);
+        let mut limiter = RateLimiter::from_core(window);
+        if let Some(inner) = limiter.inner.as_mut().and_then(Arc::get_mut) {
+            inner.shared = Some((Arc::new(shared), lease));
+        }
+        limiter
     }
 
     /// Whether this limiter limits anything.
@@ -164,7 +246,7 @@ impl RateLimiter {
     /// HubSpot's headers asked for an unworkable limit.
     pub(crate) async fn acquire(&self) -> Result<Permit, Refusal> {
         let Some(inner) = &self.inner else {
-            return Ok(Permit { held: None });
+            return Ok(Permit::new(None));
         };
         loop {
             // Registered before looking, so a change between the look and
@@ -189,9 +271,12 @@ impl RateLimiter {
             };
             match verdict {
                 Ok(()) => {
-                    return Ok(Permit {
-                        held: Some((Arc::clone(inner), started)),
-                    });
+                    let permit = Permit::new(Some((Arc::clone(inner), started)));
+                    #[cfg(feature = "redis")]
+                    if let Some((shared, lease)) = &inner.shared {
+                        return shared_slot(inner, shared, *lease, permit).await;
+                    }
+                    return Ok(permit);
                 }
                 Err(Denied::InFlight) => {
                     tracing::trace!("rate limiter waits for a request in flight");
@@ -206,6 +291,22 @@ impl RateLimiter {
         }
     }
 
+    /// Tells the shared budget, if any, that the daily budget is spent
+    /// (in the background: the caller does not wait on Redis).
+    fn share_daily_spent(&self) {
+        #[cfg(feature = "redis")]
+        if let Some(inner) = &self.inner
+            && let Some((shared, _)) = &inner.shared
+            && let Err(spent) = inner.lock().daily.check(now())
+        {
+            let wait = (spent.resets_at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            let shared = Arc::clone(shared);
+            in_background(async move { shared.daily_spent(wait).await });
+        }
+    }
+
     /// Learns from a response's headers: the quota (see
     /// [`WindowLimiter::observe`]) and the daily budget (see
     /// [`DailyBudget::observe`]).
@@ -217,7 +318,11 @@ impl RateLimiter {
         let quota_changed = {
             let mut state = inner.lock();
             let now = now();
-            state.daily.observe(now, Utc::now(), &headers);
+            if state.daily.observe(now, Utc::now(), &headers) {
+                drop(state);
+                self.share_daily_spent();
+                state = inner.lock();
+            }
             match state.window.unworkable(&headers) {
                 Some(reason) => {
                     tracing::warn!(%reason, "HubSpot's rate-limit headers are unworkable; stopping");
@@ -238,6 +343,7 @@ impl RateLimiter {
     /// [`DailyBudget::mark_spent`]).
     pub(crate) fn mark_daily_exhausted(&self, resets_at: Option<DateTime<Utc>>) {
         self.with(|state| state.daily.mark_spent(now(), Utc::now(), resets_at));
+        self.share_daily_spent();
     }
 
     /// Holds every acquire of every clone for `wait` (e.g. a 429's
@@ -249,6 +355,65 @@ impl RateLimiter {
                 .window
                 .pause_until(now.checked_add(wait).unwrap_or(now));
         });
+        #[cfg(feature = "redis")]
+        if let Some((shared, _)) = self.inner.as_ref().and_then(|inner| inner.shared.as_ref()) {
+            let shared = Arc::clone(shared);
+            in_background(async move { shared.pause(wait).await });
+        }
+    }
+}
+
+/// Waits for a slot in the shared budget for a request the local limiter
+/// admitted (`permit`, whose local slot is held meanwhile and given back if
+/// the wait is cancelled). Redis out of reach admits the request on the
+/// local limiter alone, bounded again by HubSpot's `Remaining`.
+#[cfg(feature = "redis")]
+async fn shared_slot(
+    inner: &Arc<Inner>,
+    shared: &SharedBudget,
+    lease: Duration,
+    mut permit: Permit,
+) -> Result<Permit, Refusal> {
+    let slot = format!("{:x}-{:016x}", std::process::id(), fastrand::u64(..));
+    loop {
+        let (max, lookback) = {
+            let state = inner.lock();
+            (state.window.max(), state.window.lookback())
+        };
+        match shared.acquire(&slot, max, lookback, lease).await {
+            Verdict::Admitted => {
+                let mut state = inner.lock();
+                state.window.set_bound_by_others(false);
+                // The request leaves now, not when the local limiter let it.
+                if let Some((_, started)) = permit.held.as_mut() {
+                    let now = now();
+                    state.window.restamp(*started, now);
+                    *started = now;
+                }
+                permit.slot = Some(slot);
+                return Ok(permit);
+            }
+            Verdict::Unreachable => {
+                inner.lock().window.set_bound_by_others(true);
+                permit.fell_back = true;
+                return Ok(permit);
+            }
+            Verdict::DailySpent(wait) => {
+                let resets_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                inner
+                    .lock()
+                    .daily
+                    .mark_spent(now(), Utc::now(), Some(resets_at));
+                permit.refused();
+                return Err(Refusal::Daily(DailyLimitExhausted { resets_at }));
+            }
+            Verdict::Wait(wait) => tokio::time::sleep(wait).await,
+            Verdict::AnswersFirst => {
+                let poll =
+                    (lookback / 50).clamp(Duration::from_millis(5), Duration::from_millis(200));
+                tokio::time::sleep(poll).await;
+            }
+        }
     }
 }
 

@@ -21,6 +21,8 @@
 //! | `retry.rs`: [`RetryPolicy`], and the crate-private `decide` | retry after a delay, or stop and why |
 //! | [`RateLimit`] (the `hubspot-rate-limit` crate) | the quota a client starts from, and its grammar (`100/10s`, `professional`, `off`) |
 //! | `window.rs` (crate-private) | the rolling window: when the next request may start |
+//! | `others.rs` (crate-private) | other clients' requests in HubSpot's window, read from `Remaining`, as this client's share of it |
+//! | `shared.rs` + `shared_budget.lua` (crate-private, feature `redis`) | one rolling window for every worker of an app, in Redis |
 //! | `daily.rs` (crate-private) | the daily budget: spent or not, and until when |
 //! | `limiter.rs` (crate-private) | the async limiter every clone of a client shares; its permit releases a slot on drop |
 //!
@@ -28,12 +30,17 @@
 //! What users configure is [`RateLimit`] and [`RetryPolicy`] (with its
 //! [`Jitter`]); the rest is the crate's own machinery.
 
+#[cfg(test)]
+mod crowd;
 mod daily;
 mod fate;
 mod headers;
 mod limiter;
 mod operation;
+mod others;
 mod retry;
+#[cfg(feature = "redis")]
+mod shared;
 mod window;
 
 pub(crate) use daily::DailyLimitExhausted;
@@ -46,4 +53,6 @@ pub(crate) use retry::{
     AttemptOutcome, Decision, ResponseSummary, RetryReason, StopReason, TransportFailure, decide,
 };
 pub use retry::{Jitter, RetryPolicy};
+#[cfg(feature = "redis")]
+pub(crate) use shared::{SharedBudget, redact};
 pub(crate) use window::WindowLimiter;

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::headers::RateLimitHeaders;
+use super::others::Share;
 use hubspot_rate_limit::RateLimit;
 
 /// The longest rolling window the limiter follows from HubSpot's headers; a
@@ -60,6 +61,21 @@ pub(crate) enum Denied {
 /// nothing extra for 10 s). The margin is configurable in tests
 /// (`margin`).
 ///
+/// # Other clients: `Remaining` as an upper bound
+///
+/// HubSpot's budget belongs to the app in a portal; other workers of the
+/// same app spend it too. Each answer's `X-HubSpot-RateLimit-Remaining`
+/// says how full HubSpot's window was when it counted that request; what
+/// the log cannot account for as this client's own is others', and the
+/// client keeps to its share of the window (see [`Share`]). A client alone
+/// never sees others, so its throughput is unchanged.
+///
+/// # A cap
+///
+/// A limit the user set ([`cap`](Self::cap)) is enforced as a second
+/// window beside the quota HubSpot announces: the headers can lower what the
+/// client sends, never raise it above the cap.
+///
 /// # Pauses
 ///
 /// A 429 pauses everyone, not only the request that got it
@@ -69,6 +85,16 @@ pub(crate) enum Denied {
 pub(crate) struct WindowLimiter {
     max: u32,
     window: Duration,
+    /// The user's own limit, enforced whatever HubSpot announces.
+    cap: Option<(u32, Duration)>,
+    /// The share of HubSpot's window other clients leave this one.
+    share: Share,
+    /// Whether [`share`](Self::share) bounds this client's requests (off
+    /// while a shared budget accounts for every worker).
+    bound_by_others: bool,
+    /// When the latest request started: with others about, requests are
+    /// spread evenly over the window.
+    last_start: Option<Instant>,
     margin: f64,
     adaptive: bool,
     /// The recent requests, sorted by `at`.
@@ -107,6 +133,10 @@ impl WindowLimiter {
         WindowLimiter {
             max,
             window,
+            cap: None,
+            share: Share::default(),
+            bound_by_others: true,
+            last_start: None,
             margin: DEFAULT_MARGIN,
             adaptive: true,
             sent: VecDeque::with_capacity(max.min(1024) as usize),
@@ -143,6 +173,29 @@ impl WindowLimiter {
         self
     }
 
+    /// Makes the starting quota a cap: it stays enforced beside whatever
+    /// quota HubSpot's headers announce, so they can lower the rate but
+    /// never raise it.
+    pub(crate) fn capped(mut self) -> Self {
+        self.cap = Some((self.max, self.window));
+        self
+    }
+
+    /// Whether other clients' requests, as HubSpot's `Remaining` reveals
+    /// them, bound this client's (on unless a shared budget accounts for
+    /// every worker).
+    #[cfg(any(test, feature = "redis"))]
+    pub(crate) fn set_bound_by_others(&mut self, bound: bool) {
+        self.bound_by_others = bound;
+    }
+
+    /// Requests per window of the current quota (HubSpot's, as far as it
+    /// is known; a cap is this client's own business).
+    #[cfg(feature = "redis")]
+    pub(crate) fn max(&self) -> u32 {
+        self.max
+    }
+
     /// The current quota.
     pub(crate) fn quota(&self) -> RateLimit {
         RateLimit::Quota {
@@ -153,25 +206,91 @@ impl WindowLimiter {
 
     /// The window actually enforced: `window × (1 + margin)`, stretched by at
     /// least [`MIN_MARGIN`] unless the margin is 0.
+    #[cfg(test)]
     pub(crate) fn effective_window(&self) -> Duration {
-        let stretch = self.window.mul_f64(self.margin);
-        if self.margin > 0.0 {
-            self.window + stretch.max(MIN_MARGIN)
-        } else {
-            self.window
-        }
+        self.stretch(self.window)
     }
 
     /// How far back from a new request's start its window reaches: the
     /// effective window, less the time the new request itself will take to
     /// reach HubSpot (half the fastest round trip seen, at most half the
     /// window), since HubSpot counts it on arrival, not when it leaves.
-    fn lookback(&self) -> Duration {
-        let span = self.effective_window();
+    pub(crate) fn lookback(&self) -> Duration {
+        self.lookback_of(self.window)
+    }
+
+    /// [`lookback`](Self::lookback) for a window of `window`.
+    fn lookback_of(&self, window: Duration) -> Duration {
+        let span = self.stretch(window);
         let travel = self
             .fastest_answer
             .map_or(Duration::ZERO, |fastest| fastest / 2);
         span - travel.min(span / 2)
+    }
+
+    /// `window × (1 + margin)`, stretched by at least [`MIN_MARGIN`] unless
+    /// the margin is 0.
+    fn stretch(&self, window: Duration) -> Duration {
+        if self.margin > 0.0 {
+            window + window.mul_f64(self.margin).max(MIN_MARGIN)
+        } else {
+            window
+        }
+    }
+
+    /// How long the log must remember an answered request: the longest
+    /// lookback of the quota and the cap.
+    fn memory(&self) -> Duration {
+        let cap = self
+            .cap
+            .map_or(Duration::ZERO, |(_, window)| self.lookback_of(window));
+        self.lookback().max(cap)
+    }
+
+    /// The most requests the log must remember: the larger of the quota's
+    /// and the cap's.
+    fn most(&self) -> usize {
+        self.max.max(self.cap.map_or(0, |(max, _)| max)) as usize
+    }
+
+    /// With others about (a `share` below the quota), whether the last
+    /// request started at least `span / share` ago, so this client spreads
+    /// its share evenly over the window instead of spending it in a burst
+    /// that others, reading the same `Remaining`, would make at the same
+    /// moment; else the wait until it has.
+    fn paced(&self, now: Instant, share: u32, span: Duration) -> Result<(), Option<Duration>> {
+        if share >= self.max || share == 0 {
+            return Ok(());
+        }
+        let gap = span / share;
+        match self.last_start {
+            Some(last) if now.saturating_duration_since(last) < gap => Err(Some(
+                (last + gap).saturating_duration_since(now).max(MIN_WAIT),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// When the log's requests leave room for one more under a limit of
+    /// `allowed` per `span` at `now`: `Ok` when there is room now, else
+    /// the wait until the answered request that must leave has left, or
+    /// `None` when only answers (of requests in flight) can make room.
+    fn room(&self, now: Instant, allowed: usize, span: Duration) -> Result<(), Option<Duration>> {
+        let mut answered = self
+            .sent
+            .iter()
+            .filter(|sent| sent.answered && now.saturating_duration_since(sent.at) < span);
+        let in_window =
+            self.sent.iter().filter(|sent| !sent.answered).count() + answered.clone().count();
+        if in_window < allowed {
+            return Ok(());
+        }
+        let must_leave = in_window - allowed;
+        Err(answered.nth(must_leave).map(|sent| {
+            (sent.at + span)
+                .saturating_duration_since(now)
+                .max(MIN_WAIT)
+        }))
     }
 
     /// How many starts fall in the window a request starting at `now` would be
@@ -204,8 +323,22 @@ impl WindowLimiter {
             self.paused_until = None;
         }
         let span = self.lookback();
-        self.prune(now, span);
-        if self.sent.len() < self.max as usize {
+        self.prune(now, self.memory());
+        self.share.prune(now, span);
+        let share = self
+            .share
+            .of(now, span)
+            .filter(|_| self.bound_by_others)
+            .map_or(self.max, |share| share.min(self.max));
+        let quota = self
+            .room(now, share as usize, span)
+            .and_then(|()| self.paced(now, share, span));
+        let cap = match self.cap {
+            Some((max, window)) => self.room(now, max as usize, self.lookback_of(window)),
+            None => Ok(()),
+        };
+        if quota.is_ok() && cap.is_ok() {
+            self.last_start = Some(self.last_start.map_or(now, |last| last.max(now)));
             // Recorded at exactly `now`, so `release(now, ..)` finds it;
             // callers on several threads may arrive slightly out of order, so
             // keep the log sorted by inserting in place.
@@ -219,17 +352,25 @@ impl WindowLimiter {
             );
             return Ok(());
         }
-        // The log holds `max` requests in flight or counted within `span`:
-        // the next slot opens when the oldest answered one leaves the window,
-        // or, when all are in flight, once one is answered.
-        match self.sent.iter().find(|sent| sent.answered) {
-            Some(oldest) => Err(Denied::Wait(
-                (oldest.at + span)
-                    .saturating_duration_since(now)
-                    .max(MIN_WAIT),
-            )),
-            None => Err(Denied::InFlight),
-        }
+        // A full window opens when enough of its answered requests have
+        // left it, or when others' slots are a window old; when neither can
+        // happen, only an answer can open a slot.
+        let quota = quota.map_err(|own| {
+            let others_drop = match share < self.max {
+                true => self.share.next_rise(now, span).map(|d| d.max(MIN_WAIT)),
+                false => None,
+            };
+            match (own, others_drop) {
+                (Some(own), Some(others)) => Some(own.min(others)),
+                (own, others) => own.or(others),
+            }
+        });
+        // Both must have room: wait for the later of the two.
+        [quota.err().flatten(), cap.err().flatten()]
+            .into_iter()
+            .flatten()
+            .max()
+            .map_or(Err(Denied::InFlight), |wait| Err(Denied::Wait(wait)))
     }
 
     /// Records that the request started at `started` was answered at
@@ -242,8 +383,8 @@ impl WindowLimiter {
     /// (a burst on new connections, a busy server) delays the answer too,
     /// and so moves the estimate with it; the margin covers what is left.
     /// Until its answer, a request holds its slot: it may be counted at any
-    /// moment.
-    pub(crate) fn release(&mut self, started: Instant, answered: Instant) {
+    /// moment. Returns the instant it is dated to.
+    pub(crate) fn release(&mut self, started: Instant, answered: Instant) -> Instant {
         let took = answered.saturating_duration_since(started);
         let fastest = self
             .fastest_answer
@@ -263,6 +404,38 @@ impl WindowLimiter {
                 .make_contiguous()
                 .sort_unstable_by_key(|sent| sent.at);
         }
+        counted
+    }
+
+    /// Moves the start of the request in flight started at `started` to
+    /// `now` (it waited for the shared budget before it left).
+    #[cfg(feature = "redis")]
+    pub(crate) fn restamp(&mut self, started: Instant, now: Instant) {
+        let entry = self
+            .sent
+            .iter_mut()
+            .find(|sent| !sent.answered && sent.at == started);
+        if let Some(entry) = entry {
+            entry.at = now;
+            self.sent
+                .make_contiguous()
+                .sort_unstable_by_key(|sent| sent.at);
+        }
+        self.last_start = Some(self.last_start.map_or(now, |last| last.max(now)));
+    }
+
+    /// Forgets the request started at `started`, which HubSpot refused with a
+    /// 429 without counting it: it holds no slot, and it is not this
+    /// client's when reading `Remaining`. (The 429's pause keeps everyone
+    /// from taking the slot back at once.)
+    pub(crate) fn forget(&mut self, started: Instant) {
+        if let Some(position) = self
+            .sent
+            .iter()
+            .position(|sent| !sent.answered && sent.at == started)
+        {
+            self.sent.remove(position);
+        }
     }
 
     /// Forgets answered requests that left the window, and the oldest answered
@@ -270,7 +443,7 @@ impl WindowLimiter {
     fn prune(&mut self, now: Instant, span: Duration) {
         self.sent
             .retain(|sent| !sent.answered || now.saturating_duration_since(sent.at) < span);
-        while self.sent.len() > self.max as usize {
+        while self.sent.len() > self.most() {
             match self.sent.iter().position(|sent| sent.answered) {
                 Some(oldest) => {
                     self.sent.remove(oldest);
@@ -290,10 +463,10 @@ impl WindowLimiter {
     /// guessed too high drops to the real figure. The log keeps the newest
     /// starts, so the new quota holds at once.
     ///
-    /// `Remaining` is not used: it is a snapshot taken when HubSpot handled
-    /// that request, older than the limiter's own log for every request sent
-    /// since. The daily headers are the daily budget's business
-    /// (`DailyBudget::observe`).
+    /// `Remaining` tells how many requests of others HubSpot's window held
+    /// (see [`observe_share`](Self::observe_share)). The daily headers are
+    /// the daily budget's business (`DailyBudget::observe`).
+    ///
     /// Why following these headers would stall every request for longer than
     /// [`UNWORKABLE_WINDOW`] allows (a `Max` below 1, or an interval over an
     /// hour), if it would; never for a limiter that does not adapt.
@@ -317,6 +490,7 @@ impl WindowLimiter {
         if !self.adaptive {
             return false;
         }
+        self.observe_share(now, headers);
         let (max, window) = quota(
             headers.max.unwrap_or(self.max),
             headers.interval.unwrap_or(self.window),
@@ -334,6 +508,42 @@ impl WindowLimiter {
         let span = self.lookback();
         self.prune(now, span);
         true
+    }
+
+    /// Reads from the answer that came at `now` (its request still in
+    /// flight) how many requests of others HubSpot's window held.
+    ///
+    /// HubSpot counted the request about half the fastest round trip before
+    /// its answer, and its window then held `Max - Remaining` requests. The
+    /// client's own are at most its requests counted in the window before
+    /// that instant or started before it and still in flight (this one
+    /// included), counted over the effective window, which reaches a little further
+    /// back than HubSpot's: the rest are surely others'. Read this way, a
+    /// client alone reads no others. The reading becomes a share of the
+    /// window ([`Share::record`]).
+    fn observe_share(&mut self, now: Instant, headers: &RateLimitHeaders) {
+        let Some(remaining) = headers.remaining else {
+            return;
+        };
+        let max = headers.max.unwrap_or(self.max);
+        let used = max.saturating_sub(remaining);
+        let travel = self.fastest_answer.map_or(Duration::ZERO, |f| f / 2);
+        let counted = now.checked_sub(travel).unwrap_or(now);
+        let span = self.stretch(headers.interval.unwrap_or(self.window));
+        let own = self
+            .sent
+            .iter()
+            .filter(|sent| sent.at <= counted && counted.saturating_duration_since(sent.at) < span)
+            .count();
+        let own = u32::try_from(own).unwrap_or(u32::MAX);
+        if own < used {
+            tracing::trace!(
+                others = used - own,
+                used,
+                "HubSpot's window holds requests of other clients"
+            );
+        }
+        self.share.record(counted, max, used, own);
     }
 
     /// Holds every acquire until `until` (e.g. after a 429 with Retry-After:
@@ -688,6 +898,61 @@ mod tests {
         let mut limiter = WindowLimiter::new(100, SEC * 10).adaptive(false);
         assert!(!limiter.observe(t0, &headers(190, SEC)));
         assert_eq!(limiter.quota(), RateLimit::FREE_STARTER);
+    }
+
+    #[test]
+    fn a_cap_is_lowered_by_headers_never_raised() {
+        let t0 = Instant::now();
+        let mut limiter = WindowLimiter::new(5, SEC).margin(0.0).capped();
+        assert!(limiter.observe(t0, &headers(190, SEC * 10)));
+        let starts = saturate(&mut limiter, t0, SEC * 10);
+        assert_never_over(&starts, 5, SEC);
+        assert_eq!(starts.len(), 50);
+        // HubSpot allowing less wins.
+        let mut limiter = WindowLimiter::new(100, SEC).margin(0.0).capped();
+        assert!(limiter.observe(t0, &headers(10, SEC)));
+        let starts = saturate(&mut limiter, t0, SEC * 10);
+        assert_never_over(&starts, 10, SEC);
+        assert_eq!(starts.len(), 100);
+    }
+
+    #[test]
+    fn others_in_remaining_hold_a_client_to_its_share_and_spread_it() {
+        let t0 = Instant::now();
+        let mut limiter = WindowLimiter::new(40, SEC).margin(0.0);
+        assert_eq!(limiter.try_acquire(t0), Ok(()));
+        // HubSpot counted 40 with this one: 39 are others'.
+        limiter.observe(
+            t0,
+            &RateLimitHeaders {
+                remaining: Some(0),
+                ..headers(40, SEC)
+            },
+        );
+        limiter.release(t0, t0);
+        // A share of one request per window.
+        assert!(matches!(limiter.try_acquire(t0), Err(Denied::Wait(_))));
+        assert_eq!(limiter.try_acquire(t0 + SEC), Ok(()));
+        limiter.release(t0 + SEC, t0 + SEC);
+        // The share stands while no newer reading comes.
+        assert!(matches!(
+            limiter.try_acquire(t0 + SEC + ms(500)),
+            Err(Denied::Wait(_))
+        ));
+        // A shared budget accounts for everyone: the share is not applied.
+        limiter.set_bound_by_others(false);
+        assert_eq!(limiter.try_acquire(t0 + SEC + ms(500)), Ok(()));
+    }
+
+    #[test]
+    fn a_refused_request_is_forgotten() {
+        let t0 = Instant::now();
+        let mut limiter = WindowLimiter::new(1, SEC).margin(0.0);
+        assert_eq!(limiter.try_acquire(t0), Ok(()));
+        assert_eq!(limiter.try_acquire(t0), Err(Denied::InFlight));
+        limiter.forget(t0);
+        assert_eq!(limiter.in_flight(), 0);
+        assert_eq!(limiter.try_acquire(t0), Ok(()));
     }
 
     #[test]

@@ -1,0 +1,134 @@
+//! The shared budget in Redis (feature `redis`): several clients of one app,
+//! each with its own limiter as if in its own process, keep one rolling
+//! window between them; Redis going away mid-run never stops a run. Each
+//! test starts its own `redis-server` on a free loopback port.
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+mod support;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use hubspot_contacts_batch::{
+    Client, ContactsBatchExt, SdkError, Upsert, batch::BatchStats, policy::RateLimit,
+};
+use hubspot_fake::FakeHubSpot;
+use redis_server::RedisServer;
+use support::TOKEN;
+
+const SEC: Duration = Duration::from_secs(1);
+
+/// A fake allowing `limit`, 10 ms away.
+async fn fake(limit: RateLimit) -> FakeHubSpot {
+    FakeHubSpot::builder()
+        .seed(7)
+        .latency(Duration::from_millis(10))
+        .rate_limit_spec(limit)
+        .start()
+        .await
+        .expect("fake starts")
+}
+
+/// A client of its own (its own limiter, as a separate process would have)
+/// capped at `limit` and sharing the budget `key` in the Redis at `url`.
+fn worker(fake: &FakeHubSpot, limit: RateLimit, url: &str, key: &str) -> Client {
+    Client::builder()
+        .base_url(fake.base_url())
+        .token(TOKEN)
+        .rate_limit(limit)
+        .shared_budget(url, key)
+        .build()
+        .expect("Redis answers")
+}
+
+/// `count` upserts by email, numbered from `first`, one per request.
+fn upserts(first: usize, count: usize) -> Vec<Upsert> {
+    (first..first + count)
+        .map(|n| Upsert::by_email(support::email(n)).set("firstname", "Ada"))
+        .collect()
+}
+
+async fn run(client: Client, inputs: Vec<Upsert>) -> BatchStats {
+    let report = client
+        .upsert_all(inputs)
+        .batch_size(1)
+        .concurrency(4)
+        .send()
+        .await
+        .expect("the run completes");
+    assert!(report.problems().next().is_none(), "every input succeeds");
+    report.stats
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_sharing_a_budget_get_no_429s() {
+    let redis = RedisServer::start();
+    // Three workers of 20 requests each against 20 per second: three
+    // windows of work for one window's budget.
+    let limit = RateLimit::custom(20, SEC);
+    let fake = fake(limit).await;
+    let runs: Vec<_> = (0..3)
+        .map(|i| {
+            let client = worker(&fake, limit, &redis.url(), "app-1:portal-1");
+            tokio::spawn(run(client, upserts(i * 100, 20)))
+        })
+        .collect();
+    let mut requests = 0;
+    for handle in runs {
+        let stats = handle.await.expect("the worker's task");
+        assert_eq!(stats.rate_limited, 0, "{stats:?}");
+        assert_eq!(stats.shared_budget_fallbacks, 0, "{stats:?}");
+        requests += stats.requests;
+    }
+    assert_eq!(requests, 60);
+    let stats = fake.stats();
+    assert_eq!(stats.rate_limited, 0, "the fake refused none");
+    assert_eq!(fake.contacts().len(), 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_completes_when_redis_dies_mid_run() {
+    let mut redis = RedisServer::start();
+    let limit = RateLimit::custom(20, SEC);
+    let fake = fake(limit).await;
+    let other = worker(&fake, limit, &redis.url(), "app-1:portal-1");
+    let other = tokio::spawn(run(other, upserts(1_000, 30)));
+    let client = worker(&fake, limit, &redis.url(), "app-1:portal-1");
+    let mut outcomes = client
+        .upsert_all(upserts(0, 30))
+        .batch_size(1)
+        .concurrency(4)
+        .stream();
+    let mut settled = 0;
+    while let Some(item) = outcomes.next().await {
+        let outcome = item.expect("the run never stops");
+        assert!(outcome.outcome.is_success(), "{outcome}");
+        settled += 1;
+        if settled == 10 {
+            redis.kill();
+        }
+    }
+    assert_eq!(settled, 30);
+    let stats = outcomes.stats();
+    // At most 4 requests were in flight when Redis died; the rest were
+    // admitted by the client's own limiter.
+    assert!(stats.shared_budget_fallbacks >= 16, "{stats:?}");
+    other.await.expect("the other worker's task");
+    assert_eq!(fake.contacts().len(), 60);
+}
+
+#[test]
+fn an_unreachable_redis_is_a_configuration_error_that_hides_the_password() {
+    let builder = Client::builder()
+        .token(TOKEN)
+        .shared_budget("redis://:pa55word@127.0.0.1:1", "app-1:portal-1");
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains("pa55word"), "{shown}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+    let error = builder.build().expect_err("nothing listens on port 1");
+    assert!(matches!(error, SdkError::Config(_)), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("unreachable"), "{message}");
+    assert!(!message.contains("pa55word"), "{message}");
+}
