@@ -158,6 +158,9 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     };
     let mut sink = Sink::new(report, output, common.quiet);
     let mut states = None;
+    // Rows settled here by reading them back are final when the main pass
+    // meets them; they are this run's rows, not skipped ones.
+    let mut read_back_rows = (0, 0);
     if let Some(recovered) = resumed {
         let since = DateTime::parse_from_rfc3339(&recovered.first.started_at)
             .map(|at| at.with_timezone(&Utc))
@@ -169,6 +172,7 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
             })?;
         let mut rows = recovered.rows;
         settle_in_flight(&client, &job, format, &mut rows, since, &mut sink).await?;
+        read_back_rows = (sink.rows, sink.problems);
         states = Some(rows);
     }
 
@@ -200,7 +204,9 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         let reason = format!("the run stopped before sending it: {}", cause.what());
         report_unsent(&rows, &tracker, &reason).await;
     }
-    let skipped = *lock(&tracker.skipped);
+    let mut skipped = *lock(&tracker.skipped);
+    skipped.settled = skipped.settled.saturating_sub(read_back_rows.0);
+    skipped.problems = skipped.problems.saturating_sub(read_back_rows.1);
     let mut sink = std::mem::take(&mut *lock(&tracker.sink));
     sink.close();
     let interrupted = interrupt.is_set() && aborted.is_none();

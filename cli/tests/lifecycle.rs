@@ -104,9 +104,11 @@ async fn interrupt_then_resume(rows: usize, how: &str, name: &str) -> (FakeHubSp
         "10",
         "--concurrency",
         "4",
+        "--rate-limit",
+        "off",
     ];
     let child = spawn(&fake, &args);
-    wait_for_outcomes(&report_path, 200).await;
+    wait_for_outcomes(&report_path, rows / 3).await;
     let status = Command::new("kill")
         .args([&format!("-{how}"), &child.id().to_string()])
         .status()
@@ -114,6 +116,25 @@ async fn interrupt_then_resume(rows: usize, how: &str, name: &str) -> (FakeHubSp
     assert!(status.success());
     let (code, stderr) = wait(child).await;
     let stored = live_contacts(&fake);
+    // A kill may leave the last line cut short; every other line is whole.
+    let text = std::fs::read_to_string(&report_path).unwrap();
+    let recorded: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    assert!(recorded.len() + 1 >= text.lines().count(), "at most one line cut short");
+    let mut last = HashMap::new();
+    for line in &recorded {
+        if let Some(row) = line.get("row").and_then(|row| row.as_u64()) {
+            last.insert(row, line.get("outcome").is_some());
+        }
+    }
+    let settled_before = last.values().filter(|&&settled| settled).count();
+    println!(
+        "{how}: {stored} of {rows} stored when stopped, {settled_before} rows settled in the \
+         report, {} left in flight",
+        last.len() - settled_before
+    );
     assert!(
         stored < rows,
         "the run was stopped before its end ({stored} stored)"
@@ -125,6 +146,13 @@ async fn interrupt_then_resume(rows: usize, how: &str, name: &str) -> (FakeHubSp
     assert!(
         resumed.stderr.contains("skipped "),
         "the summary counts the rows settled before: {}",
+        resumed.stderr
+    );
+    println!("{how}, resumed:\n{}", resumed.stderr);
+    let skipped = format!("skipped {settled_before} rows");
+    assert!(
+        resumed.stderr.contains(&skipped),
+        "{skipped}: {}",
         resumed.stderr
     );
     (fake, report_path, code, stderr)
@@ -149,9 +177,18 @@ fn assert_whole(fake: &FakeHubSpot, report_path: &Path, rows: usize) {
     assert_eq!(ids.len(), rows, "one record per row, each reported once");
 }
 
+/// Rows of the interrupt-and-resume drills: 3,000, or `RESUME_DRILL_ROWS`
+/// (RELIABILITY.md's figures are from 30,000).
+fn drill_rows() -> usize {
+    std::env::var("RESUME_DRILL_ROWS")
+        .ok()
+        .and_then(|rows| rows.parse().ok())
+        .unwrap_or(3_000)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_settles_what_is_in_flight_and_resume_finishes_the_job() {
-    let rows = 3_000;
+    let rows = drill_rows();
     let (fake, report_path, code, stderr) =
         interrupt_then_resume(rows, "INT", "ctrl-c").await;
     assert_eq!(code, 130, "{stderr}");
@@ -163,7 +200,7 @@ async fn ctrl_c_settles_what_is_in_flight_and_resume_finishes_the_job() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_kill_9_the_report_is_readable_and_resume_settles_the_rows_in_flight() {
-    let rows = 3_000;
+    let rows = drill_rows();
     let (fake, report_path, code, _) = interrupt_then_resume(rows, "KILL", "kill-9").await;
     assert_eq!(code, -1, "killed by a signal");
     assert_whole(&fake, &report_path, rows);
@@ -442,4 +479,59 @@ async fn no_flag_value_panics() {
         let run = run(all, vec![]).await;
         assert_eq!(run.code, 2, "{args:?}: {run:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_refused_before_sending_go_to_the_report_as_they_come() {
+    // 200,000 rows without their key: none is sent, each is reported as it
+    // is read, so memory stays where a valid run's is (about 15 MiB).
+    let dir = dir("refused-rows");
+    let mut csv = String::from("email,firstname\n");
+    for i in 0..200_000 {
+        csv.push_str(&format!(",Nobody{i}\n"));
+    }
+    let input = write(&dir, "contacts.csv", csv);
+    let report_path = dir.join("report.jsonl");
+    let run = run(
+        vec![
+            "upsert".into(),
+            arg(&input).into(),
+            "--report".into(),
+            arg(&report_path).into(),
+        ],
+        vec![],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(report(&report_path).len(), 200_000);
+    let peak = support::peak_rss_mib(&run.stderr).expect("the summary reports the peak RSS");
+    assert!(peak < 40.0, "peak RSS {peak} MiB for rows never sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_error_names_its_cause() {
+    let dir = dir("unreachable");
+    let input = write(&dir, "contacts.csv", creates(1));
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = run(
+        vec![
+            "upsert".into(),
+            arg(&input).into(),
+            "--base-url".into(),
+            format!("http://127.0.0.1:{port}"),
+        ],
+        vec![("HUBSPOT_TOKEN", TOKEN.to_owned())],
+    )
+    .await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("Connection refused"),
+        "the cause is printed: {}",
+        run.stderr
+    );
 }
