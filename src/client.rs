@@ -373,7 +373,8 @@ impl ClientBuilder {
                     "a shared budget needs a rate limit; RateLimit::Unlimited has none".into(),
                 ));
             };
-            let budget = crate::policy::SharedBudget::connect(&at.url, &at.key, self.connect_timeout)?;
+            let budget =
+                crate::policy::SharedBudget::connect(&at.url, &at.key, self.connect_timeout)?;
             // A slot is leased for as long as its request may take.
             let lease = self.connect_timeout + self.request_timeout;
             let limiter = RateLimiter::shared(window, budget, lease);
