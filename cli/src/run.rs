@@ -214,7 +214,7 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         command: job.op.name(),
         api_version: job.api_label(),
         rows: sink.rows,
-        counts: sink.counts.clone(),
+        counts: sink.counts,
         bad_rows: sink.bad_rows,
         skipped: skipped.settled,
         skipped_problems: skipped.problems,
