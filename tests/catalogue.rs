@@ -9,7 +9,7 @@ use hubspot_contacts_batch::{
     policy::{RateLimit, RetryPolicy},
     types::DatedVersion,
 };
-use hubspot_fake::FakeHubSpot;
+use hubspot_fake::{FakeHubSpot, FaultSpec, routes};
 use serde_json::json;
 
 const TOKEN: &str = "pat-na1-catalogue-test";
@@ -245,4 +245,41 @@ async fn the_validator_predicts_the_fakes_verdict() {
     let accepted = predicted.iter().filter(|p| p.is_none()).count();
     assert_eq!(fake.contacts().len(), accepted);
     assert!(predicted.contains(&Some(ErrorCode::ReadOnlyValue)));
+}
+
+/// The properties list is a read: a request whose answer was lost after HubSpot handled
+/// it is simply sent again.
+#[tokio::test]
+async fn a_lost_answer_is_asked_again() {
+    let fake = FakeHubSpot::builder()
+        .faults(FaultSpec::parse("reset-after=0.5").expect("spec"))
+        .seed(3)
+        .start()
+        .await
+        .expect("fake starts");
+    let quick = RetryPolicy::default()
+        .max_attempts(12)
+        .initial_backoff(std::time::Duration::from_millis(1))
+        .max_backoff(std::time::Duration::from_millis(5));
+    let client = Client::builder()
+        .base_url(fake.base_url())
+        .token(TOKEN)
+        .api_version(ApiVersion::V3)
+        .retry_policy(quick)
+        .rate_limit(RateLimit::Unlimited)
+        .build()
+        .expect("client");
+    for _ in 0..5 {
+        let catalogue = client
+            .contact_properties()
+            .await
+            .expect("retried until answered");
+        assert!(catalogue.get("email").is_some());
+    }
+    let stats = fake.stats();
+    assert!(
+        stats.faults.get("reset-after").is_some_and(|n| *n > 0),
+        "{stats:?}"
+    );
+    assert_eq!(stats.count(routes::V3_PROPERTIES, 200), 5);
 }

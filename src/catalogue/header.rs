@@ -337,4 +337,27 @@ mod tests {
             Err(HeaderError::Unknown { .. })
         ));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_header_resolves_to_a_match_or_says_why(header in "\\PC{0,20}|[A-Za-z _]{0,14}") {
+            let c = catalogue();
+            match c.resolve(&header) {
+                Ok(property) => {
+                    let wanted = normalise(&header);
+                    proptest::prop_assert!(
+                        normalise(&property.name) == wanted || normalise(&property.label) == wanted,
+                        "{:?} -> {}", header, property.name
+                    );
+                }
+                Err(HeaderError::Unknown { closest: Some(near), .. }) => {
+                    proptest::prop_assert!(c.get(&near.name).is_some());
+                }
+                Err(HeaderError::Ambiguous { candidates, .. }) => {
+                    proptest::prop_assert!(candidates.len() >= 2);
+                }
+                Err(_) => {}
+            }
+        }
+    }
 }

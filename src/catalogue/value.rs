@@ -516,4 +516,35 @@ mod tests {
             "\"createdate\" is a read only property; its value cannot be set."
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn every_text_gets_a_verdict_and_accepted_numbers_read_as_plain_decimals(
+            value in "\\PC{0,24}|-?[0-9.,e+ ]{0,12}"
+        ) {
+            for (type_, field_type) in [("bool", "booleancheckbox"), ("date", "date"),
+                ("datetime", "date"), ("string", "text")] {
+                let _ = typed(type_, field_type).check(&value);
+            }
+            let _ = enumeration("checkbox").check(&value);
+            let accepted = typed("number", "number").check(&value).is_ok();
+            let trimmed = value.trim();
+            if accepted && !trimmed.is_empty() {
+                proptest::prop_assert!(trimmed.parse::<f64>().is_ok(), "{:?}", value);
+                proptest::prop_assert!(!trimmed.contains(['e', 'E', '+', ',']), "{:?}", value);
+            }
+        }
+
+        #[test]
+        fn midnights_are_dates_and_every_other_millisecond_is_not(
+            day in -100_000i64..100_000,
+            offset in 1i64..MILLIS_PER_DAY,
+        ) {
+            let date = typed("date", "date");
+            let midnight = day * MILLIS_PER_DAY;
+            proptest::prop_assert!(date.check(&midnight.to_string()).is_ok());
+            let error = date.check(&(midnight + offset).to_string()).unwrap_err();
+            proptest::prop_assert_eq!(error.code, ErrorCode::InvalidDate);
+        }
+    }
 }
