@@ -136,6 +136,24 @@ proptest! {
     }
 
     #[test]
+    fn any_value_of_a_typed_property_gets_a_verdict(
+        name in prop::sample::select(&[
+            "annualrevenue", "closedate", "date_of_birth", "do_not_call", "hs_buying_role",
+            "lifecyclestage", "num_associated_deals", "email",
+        ][..]),
+        value in "\\PC{0,30}|[0-9;.e: TZ+-]{0,20}",
+    ) {
+        let body = json!({"inputs": [{"properties": {name: value, "firstname": "F"}}]});
+        let (runtime, h) = harness();
+        let r = runtime.block_on(h.post(CREATE, body));
+        prop_assert!(r.status == 201 || r.status == 400 || r.status == 409, "{} {}", r.status, r.text);
+        if r.status == 400 {
+            let code = r.errors().first().and_then(|e| e["code"].as_str().map(str::to_owned));
+            prop_assert!(code.is_some(), "{}", r.text);
+        }
+    }
+
+    #[test]
     fn mutated_valid_bodies_get_a_hubspot_shaped_answer(
         route in prop::sample::select(ROUTES.to_vec()),
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8),

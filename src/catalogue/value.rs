@@ -123,7 +123,7 @@ pub(super) fn check(property: &Property, value: &str) -> Result<(), PropertyErro
             format!("\"{name}\" is {what} property; its value cannot be set."),
         );
     }
-    // HubSpot accepts (and trims) surrounding whitespace on typed values.
+    // HubSpot accepts surrounding whitespace on typed values (hubspot-2026-facts §5.2).
     let value = value.trim();
     if value.is_empty() {
         return Ok(());
