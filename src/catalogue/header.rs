@@ -9,6 +9,19 @@ use super::index::Catalogue;
 use super::property::Property;
 
 /// A property named in a [`HeaderError`]: its internal name and label.
+///
+/// ```
+/// use hubspot_contacts_batch::{Catalogue, catalogue::HeaderError, types};
+///
+/// let list: types::PropertyList =
+///     serde_json::from_str(r#"{"results": [{"name": "firstname", "label": "First Name"}]}"#)?;
+/// let Err(HeaderError::Unknown { closest: Some(near), .. }) = Catalogue::from(list).resolve("Fist Name")
+/// else {
+///     panic!("a typo");
+/// };
+/// assert_eq!(near.to_string(), "firstname (\"First Name\")");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Candidate {
@@ -39,6 +52,22 @@ impl fmt::Display for Candidate {
 }
 
 /// Why a column header maps to no property that can take its values.
+///
+/// `Display` names the column and what to do about it, in one line.
+///
+/// ```
+/// use hubspot_contacts_batch::{Catalogue, catalogue::HeaderError, types};
+///
+/// let list: types::PropertyList = serde_json::from_str(r#"{"results": [
+///     {"name": "mobilephone", "label": "Mobile Phone Number"},
+///     {"name": "cell_phone", "label": "Mobile Phone Number"}
+/// ]}"#)?;
+/// match Catalogue::from(list).resolve_writable("mobile phone number") {
+///     Err(HeaderError::Ambiguous { candidates, .. }) => assert_eq!(candidates.len(), 2),
+///     other => panic!("ambiguous, got {other:?}"),
+/// }
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HeaderError {

@@ -11,6 +11,15 @@ use crate::types;
 /// HubSpot's response schema gives `type` no enum, and its docs name internal
 /// types (`json`, `object_coordinates`) that its request enum lacks, so a type
 /// this build does not know is kept as [`PropertyType::Other`].
+///
+/// ```
+/// use hubspot_contacts_batch::catalogue::PropertyType;
+///
+/// assert_eq!(PropertyType::parse("datetime"), PropertyType::Datetime);
+/// let unknown = PropertyType::parse("object_coordinates");
+/// assert_eq!(unknown, PropertyType::Other("object_coordinates".to_owned()));
+/// assert_eq!(unknown.to_string(), "object_coordinates");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PropertyType {
@@ -72,6 +81,13 @@ impl fmt::Display for PropertyType {
 /// How HubSpot's interface edits a property (its `fieldType`). What matters
 /// for values is [`FieldType::Checkbox`]: an enumeration edited with
 /// checkboxes takes several options, joined with `;`.
+///
+/// ```
+/// use hubspot_contacts_batch::catalogue::FieldType;
+///
+/// assert_eq!(FieldType::parse("checkbox"), FieldType::Checkbox);
+/// assert_eq!(FieldType::BooleanCheckbox.as_str(), "booleancheckbox");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FieldType {
@@ -150,6 +166,18 @@ impl fmt::Display for FieldType {
 }
 
 /// One allowed value of an enumeration property.
+///
+/// ```
+/// use hubspot_contacts_batch::{Catalogue, types};
+///
+/// let list: types::PropertyList = serde_json::from_str(r#"{"results": [{"name": "lifecyclestage",
+///     "type": "enumeration", "fieldType": "radio",
+///     "options": [{"label": "Lead", "value": "lead", "hidden": false}]}]}"#)?;
+/// let catalogue = Catalogue::from(list);
+/// let lead = &catalogue.get("lifecyclestage").unwrap().options[0];
+/// assert_eq!((lead.value.as_str(), lead.label.as_str(), lead.hidden), ("lead", "Lead", false));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PropertyOption {

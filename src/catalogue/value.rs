@@ -10,6 +10,13 @@ use super::property::{Property, PropertyType};
 
 /// HubSpot's error code for a refused property value (`errors[].code` in its
 /// 400 answers; hubspot-2026-facts §5.2).
+///
+/// ```
+/// use hubspot_contacts_batch::catalogue::ErrorCode;
+///
+/// assert_eq!(ErrorCode::ReadOnlyValue.as_str(), "READ_ONLY_VALUE");
+/// assert_eq!(ErrorCode::InvalidDate.to_string(), "INVALID_DATE");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
