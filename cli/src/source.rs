@@ -208,18 +208,18 @@ impl<R: BufRead> Lines<R> {
                 Ok(fields) if expected.is_none_or(|n| n == fields.len()) => {
                     return Ok(Some((start, Ok(fields))));
                 }
-                Err(RecordError::Unterminated)
-                    if continuation.len() < MAX_CONTINUATION_LINES
-                        && record.len() <= self.max_bytes =>
-                {
+                Err(RecordError::Unterminated) if continuation.len() < MAX_CONTINUATION_LINES => {
                     match self.next()? {
-                        Some((number, Line::Text(line))) => {
+                        Some((number, Line::Text(line)))
+                            if record.len() + 1 + line.len() <= self.max_bytes =>
+                        {
                             record.push(b'\n');
                             record.extend_from_slice(&line);
                             continuation.push((number, Line::Text(line)));
                         }
-                        Some(too_long) => {
-                            continuation.push(too_long);
+                        // The record would be over the limit (or the line is).
+                        Some(line) => {
+                            continuation.push(line);
                             break RecordError::Unterminated;
                         }
                         None => break RecordError::Unterminated,
@@ -439,6 +439,26 @@ mod tests {
                 (2, Err(too_long.clone())),
                 (3, Err(UNTERMINATED)),
                 (4, Err(too_long)),
+                (5, Ok(2)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_multi_line_record_never_grows_past_the_limit() {
+        let text = b"\"a\nb\",c\n\"abc\nde\",f\nx,y";
+        let mut lines = lines(text, 8);
+        let mut out = Vec::new();
+        while let Some((line, record)) = lines.next_record(Delimiter::COMMA, Some(2)).unwrap() {
+            out.push((line, record.map(|fields| fields.len())));
+        }
+        // "a\nb",c is 8 bytes; "abc\nde",f would be 10: its lines are rows.
+        assert_eq!(
+            out,
+            vec![
+                (1, Ok(2)),
+                (3, Err(UNTERMINATED)),
+                (4, Err(BadRecord::Quoting(RecordError::Quote { column: 1 }))),
                 (5, Ok(2)),
             ]
         );
