@@ -1371,7 +1371,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("HUBSPOT_REFRESH_TOKEN is not set"),
+            error.contains("HUBSPOT_REFRESH_TOKEN is set but empty"),
             "{error}"
         );
         assert!(!error.contains("secret\""), "{error}");
