@@ -1175,12 +1175,17 @@ mod tests {
         reqwest::Response::from(response)
     }
 
+    /// A request built without a `reqwest::Client`, which would need a TLS
+    /// provider installed first (and so depend on which test ran before).
     fn request() -> reqwest::Request {
-        reqwest::Client::new()
-            .post("https://api.hubapi.com/crm/v3/objects/contacts/batch/upsert")
-            .body("{}")
-            .build()
-            .unwrap()
+        let mut request = reqwest::Request::new(
+            reqwest::Method::POST,
+            "https://api.hubapi.com/crm/v3/objects/contacts/batch/upsert"
+                .parse()
+                .unwrap(),
+        );
+        *request.body_mut() = Some(reqwest::Body::from("{}"));
+        request
     }
 
     async fn body_of(response: reqwest::Response) -> serde_json::Value {
