@@ -103,6 +103,11 @@ pub fn open(
                 .map_err(|error| format!("{name}: {error}"))?;
             spawn(move || read_csv(lines, &header, delimiter, &trim, &tx))?;
         }
+        Format::Jsonl if input.delimiter.is_some() => {
+            return Err(format!(
+                "{name} is JSONL: --delimiter applies to CSV files only"
+            ));
+        }
         Format::Jsonl => spawn(move || read_jsonl(lines, encoding, &trim, &tx))?,
     }
     Ok(Source { rows: rx })

@@ -249,6 +249,12 @@ async fn delimiter_overrides_detection_and_a_wrong_one_gets_a_hint() {
     .await;
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("use --delimiter ';'"), "{}", run.stderr);
+
+    let jsonl = "{\"email\":\"grace@example.com\"}\n";
+    let flags = ["--delimiter", ";"];
+    let (run, _) = sync(&fake, "jsonl-delimiter", "a.jsonl", jsonl, "upsert", &flags).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("CSV files only"), "{}", run.stderr);
     fake.shutdown().await;
 }
 
