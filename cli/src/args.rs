@@ -35,6 +35,8 @@ Environment:
                     run (exit 3) saying to re-authorise the app
   HUBSPOT_BASE_URL  the API base URL (or --base-url; default https://api.hubapi.com)
   HUBSPOT_API_VERSION  the API version (or --api-version; default 2026-09)
+  HUBSPOT_SHARED_BUDGET  the Redis of a rate-limit budget shared by the
+                    workers of one app (or --shared-budget)
 
 With neither credentials nor a base URL, an in-process hubspot-fake is started
 and the run goes there; the closing lines say how many contacts it now holds.";
@@ -104,12 +106,15 @@ pub struct Common {
     /// Inputs per request: 1-100 for v3 (default 100), 1-1000 for v1-batch (default 100).
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
-    /// Client-side rate limit to start from: a HubSpot plan (free, starter,
+    /// A cap on the request rate: a HubSpot plan (free, starter,
     /// professional, enterprise, increase), MAX/WINDOW such as 100/10s, or
-    /// off. It then follows the limits HubSpot reports. Default: free (100/10s)
-    /// against HubSpot, off against the embedded fake.
+    /// off. HubSpot's rate-limit headers can lower the rate below it, never
+    /// raise it above. Default: start at free (100/10s) and follow the
+    /// limits HubSpot reports; off against the embedded fake.
     #[arg(long, value_name = "PLAN|MAX/WINDOW")]
     pub rate_limit: Option<RateLimit>,
+    #[command(flatten)]
+    pub budget: crate::budget::Budget,
     /// Write the report to this file: a journal in JSON Lines. A header line
     /// (command, file and its SHA-256, API version, target, start time), then
     /// for each row a `sent` line before its request goes out and a line with

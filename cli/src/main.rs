@@ -15,6 +15,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 mod args;
+mod budget;
 mod console;
 mod convert;
 mod csv;

@@ -587,16 +587,21 @@ async fn connect(target: Target, job: &Job) -> Result<(Client, Option<FakeHubSpo
             )
         }
     };
-    // The embedded fake has no rate limit, so neither has its client unless asked.
-    let default_limit = if fake.is_some() {
-        RateLimit::Unlimited
-    } else {
-        RateLimit::default()
+    // An explicit --rate-limit is a cap; without one the client follows
+    // HubSpot's headers, and the embedded fake (no limit) an unlimited one.
+    let limit = job.common.rate_limit.or(fake.as_ref().map(|_| RateLimit::Unlimited));
+    let builder = job
+        .common
+        .budget
+        .apply(Client::builder(), &base_url, job.common.token_file.as_deref())
+        .map_err(RunError::Config)?;
+    let builder = match limit {
+        Some(limit) => builder.rate_limit(limit),
+        None => builder,
     };
-    let client = Client::builder()
+    let client = builder
         .base_url(base_url)
         .token_source(credentials)
-        .rate_limit(job.common.rate_limit.unwrap_or(default_limit))
         .api_version(job.api_version())
         .build()
         .map_err(|error| match error {
