@@ -18,7 +18,7 @@ use std::{
 use hubspot_contacts_batch::{Outcome, batch::ClientCategory};
 use serde::Serialize;
 
-use crate::journal::JournalHeader;
+use crate::{journal::JournalHeader, row::capped};
 
 /// One row's report entry, serialized with its fields in this order.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -38,6 +38,9 @@ pub struct Entry<'a> {
     /// Why the row failed or ended unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<EntryError<'a>>,
+    /// What the reader changed in the row (an email trimmed, …).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub notes: &'a [String],
 }
 
 /// The error of a failed or unknown row, in HubSpot's words when HubSpot refused it.
@@ -52,7 +55,7 @@ pub struct EntryError<'a> {
     /// HubSpot's machine-readable cause (`MISSING_REQUIRED_PROPERTY`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'a str>,
-    /// The message.
+    /// The message, cut at [`crate::row::MAX_MESSAGE_CHARS`] characters.
     pub message: String,
     /// The HTTP status of the response that refused the row.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,15 +102,17 @@ pub fn outcome_entry<'a>(row: u64, line: u64, key: &'a str, outcome: &'a Outcome
                         None => "UNKNOWN".to_owned(),
                     }),
                 code: failure.code.as_deref(),
-                message: failure.message.clone(),
+                message: capped(failure.message.clone()),
                 status: failure.status,
                 correlation_id: failure.correlation_id.as_deref(),
                 context: Some(&failure.context).filter(|c| !c.is_empty()),
             }),
         ),
-        Outcome::Unknown { reason } => {
-            ("unknown", None, Some(EntryError::plain("UNKNOWN", reason)))
-        }
+        Outcome::Unknown { reason } => (
+            "unknown",
+            None,
+            Some(EntryError::plain("UNKNOWN", capped(reason.clone()))),
+        ),
         Outcome::NotSent { reason } => (
             "not_sent",
             None,
@@ -126,6 +131,7 @@ pub fn outcome_entry<'a>(row: u64, line: u64, key: &'a str, outcome: &'a Outcome
         outcome: name,
         id,
         error,
+        notes: &[],
     }
 }
 
@@ -140,8 +146,9 @@ pub fn bad_row_entry<'a>(row: u64, line: u64, key: &'a str, message: &str) -> En
         id: None,
         error: Some(EntryError::plain(
             ClientCategory::InvalidInput.name(),
-            message,
+            capped(message.to_owned()),
         )),
+        notes: &[],
     }
 }
 
@@ -154,6 +161,7 @@ pub fn not_sent_entry<'a>(row: u64, line: u64, key: &'a str, reason: &str) -> En
         outcome: "not_sent",
         id: None,
         error: Some(EntryError::plain("NOT_SENT", reason)),
+        notes: &[],
     }
 }
 
@@ -166,6 +174,7 @@ pub fn valid_row_entry(row: u64, line: u64, key: &str) -> Entry<'_> {
         outcome: "valid",
         id: None,
         error: None,
+        notes: &[],
     }
 }
 
@@ -213,7 +222,13 @@ impl<W: Write> ReportWriter<W> {
 
     /// Records that the row is handed to HubSpot, with the trace id its input
     /// carries (creates, upserts and updates have one).
-    pub fn sent(&mut self, row: u64, line: u64, key: &str, trace_id: Option<&str>) -> io::Result<()> {
+    pub fn sent(
+        &mut self,
+        row: u64,
+        line: u64,
+        key: &str,
+        trace_id: Option<&str>,
+    ) -> io::Result<()> {
         self.put(&Sent {
             row,
             line,

@@ -151,7 +151,12 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     };
     let output: Option<Box<dyn Write + Send>> = match (job.op, &job.output) {
         (Op::Read, Some(path)) => Some(Box::new(BufWriter::new(File::create(path).map_err(
-            |error| RunError::Write(format!("cannot write the output {}: {error}", path.display())),
+            |error| {
+                RunError::Write(format!(
+                    "cannot write the output {}: {error}",
+                    path.display()
+                ))
+            },
         )?))),
         (Op::Read, None) => Some(Box::new(BufWriter::new(std::io::stdout()))),
         _ => None,
@@ -191,8 +196,8 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     while let Some(item) = outcomes.next().await {
         match item {
             Ok(outcome) => {
-                let (row, line) = lock(&tracker.pending).take(outcome.index);
-                lock(&tracker.sink).outcome(row, line, &outcome);
+                let (row, line, notes) = lock(&tracker.pending).take(outcome.index);
+                lock(&tracker.sink).outcome(row, line, &notes, &outcome);
             }
             Err(cause) => aborted = Some(cause),
         }
@@ -270,7 +275,10 @@ fn recover(
     target: Option<&Target>,
 ) -> Result<journal::Recovered, RunError> {
     let refuse = |why: String| {
-        RunError::Config(format!("--resume: cannot continue {}: {why}", path.display()))
+        RunError::Config(format!(
+            "--resume: cannot continue {}: {why}",
+            path.display()
+        ))
     };
     if matches!(target, Some(Target::Embedded)) {
         return Err(refuse(
@@ -297,7 +305,10 @@ fn open_report(
     resume_from: Option<u64>,
 ) -> Result<ReportWriter<File>, RunError> {
     let cannot = |error: std::io::Error| {
-        RunError::Write(format!("cannot write the report {}: {error}", path.display()))
+        RunError::Write(format!(
+            "cannot write the report {}: {error}",
+            path.display()
+        ))
     };
     let file = match resume_from {
         Some(intact_len) => {
@@ -326,7 +337,12 @@ async fn settle_in_flight(
     if kind == InFlight::Resend || states.count(RowState::InFlight) == 0 {
         return Ok(());
     }
-    let mut source = source::open(&job.common.file, format, job.key_column(), &job.common.input)?;
+    let mut source = source::open(
+        &job.common.file,
+        format,
+        job.key_column(),
+        &job.common.input,
+    )?;
     let mut batch: Vec<(u64, u64, String)> = Vec::new();
     while let Some(item) = source.rows.recv().await {
         let row = match item {
@@ -345,7 +361,7 @@ async fn settle_in_flight(
                 let unknown = Outcome::Unknown {
                     reason: resume::KEYLESS_CREATE.into(),
                 };
-                sink.settled(row.number, row.line, "", &unknown);
+                sink.settled(row.number, row.line, "", &row.notes, &unknown);
                 states.set(row.number, RowState::Problem);
             }
         }
@@ -379,10 +395,9 @@ async fn read_back(
             ))
         })?;
     for ((row, line, value), found) in batch.drain(..).zip(found) {
-        let label = job.key.label(&vec![(
-            job.key.column().to_owned(),
-            value.as_str().into(),
-        )]);
+        let label = job
+            .key
+            .label(&vec![(job.key.column().to_owned(), value.as_str().into())]);
         let outcome = match resume::decide(kind, found.as_ref(), since) {
             Settle::Resend => continue,
             Settle::Created(id) => Outcome::Created { id },
@@ -407,7 +422,7 @@ async fn read_back(
                 RowState::Problem
             },
         );
-        sink.settled(row, line, &label, &outcome);
+        sink.settled(row, line, &label, &[], &outcome);
     }
     Ok(())
 }
@@ -531,7 +546,7 @@ async fn dry_run(
         match checked {
             Ok((key, label)) => {
                 planner.valid(key.as_deref().map(|value| (plan_key.column(), value)));
-                sink.valid(row.number, row.line, &label);
+                sink.valid(row.number, row.line, &label, &row.notes);
             }
             Err(error) => {
                 planner.invalid();
@@ -589,11 +604,18 @@ async fn connect(target: Target, job: &Job) -> Result<(Client, Option<FakeHubSpo
     };
     // An explicit --rate-limit is a cap; without one the client follows
     // HubSpot's headers, and the embedded fake (no limit) an unlimited one.
-    let limit = job.common.rate_limit.or(fake.as_ref().map(|_| RateLimit::Unlimited));
+    let limit = job
+        .common
+        .rate_limit
+        .or(fake.as_ref().map(|_| RateLimit::Unlimited));
     let builder = job
         .common
         .budget
-        .apply(Client::builder(), &base_url, job.common.token_file.as_deref())
+        .apply(
+            Client::builder(),
+            &base_url,
+            job.common.token_file.as_deref(),
+        )
         .map_err(RunError::Config)?;
     let builder = match limit {
         Some(limit) => builder.rate_limit(limit),
@@ -726,27 +748,26 @@ impl RowTracker {
 /// the rows in flight.
 #[derive(Default)]
 struct Pending {
-    /// (input index, row, line), in input order.
-    rows: VecDeque<(usize, u64, u64)>,
+    /// (input index, row, line, the reader's notes), in input order.
+    rows: VecDeque<(usize, u64, u64, Vec<String>)>,
     next_index: usize,
 }
 
 impl Pending {
     /// Records the next input handed to the SDK.
-    fn push(&mut self, row: u64, line: u64) {
-        self.rows.push_back((self.next_index, row, line));
+    fn push(&mut self, row: u64, line: u64, notes: Vec<String>) {
+        self.rows.push_back((self.next_index, row, line, notes));
         self.next_index += 1;
     }
 
-    /// The (row, line) of input `index`, forgetting it and any before it.
-    fn take(&mut self, index: usize) -> (u64, u64) {
-        while let Some(&(at, row, line)) = self.rows.front() {
-            self.rows.pop_front();
+    /// The row, line and notes of input `index`, forgetting it and any before it.
+    fn take(&mut self, index: usize) -> (u64, u64, Vec<String>) {
+        while let Some((at, row, line, notes)) = self.rows.pop_front() {
             if at == index {
-                return (row, line);
+                return (row, line, notes);
             }
         }
-        (0, 0)
+        (0, 0, Vec::new())
     }
 }
 
@@ -772,9 +793,7 @@ where
     InputStream(
         rows.stream()
             .take_until(Box::pin(stop))
-            .filter_map(move |item| {
-                futures::future::ready(next_input(&tracker, item, &convert))
-            })
+            .filter_map(move |item| futures::future::ready(next_input(&tracker, item, &convert)))
             .boxed(),
     )
 }
@@ -812,7 +831,7 @@ fn next_input<T>(
                 let trace_id = tracker.traced.then_some(trace_id.as_str());
                 sink.sent(row.number, row.line, &label, trace_id);
             }
-            lock(&tracker.pending).push(row.number, row.line);
+            lock(&tracker.pending).push(row.number, row.line, row.notes);
             Some(input)
         }
         Err(error) => {

@@ -101,27 +101,31 @@ impl Sink {
         self.tick();
     }
 
-    /// A valid row of a dry run.
-    pub fn valid(&mut self, row: u64, line: u64, key: &str) {
+    /// A valid row of a dry run, with what the reader changed in it.
+    pub fn valid(&mut self, row: u64, line: u64, key: &str, notes: &[String]) {
         self.rows += 1;
-        self.entry(&report::valid_row_entry(row, line, key));
+        let mut entry = report::valid_row_entry(row, line, key);
+        entry.notes = notes;
+        self.entry(&entry);
     }
 
-    /// A row the SDK settled.
-    pub fn outcome(&mut self, row: u64, line: u64, settled: &InputOutcome) {
+    /// A row the SDK settled, with what the reader changed in it.
+    pub fn outcome(&mut self, row: u64, line: u64, notes: &[String], settled: &InputOutcome) {
         let key = settled
             .key
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default();
-        self.settled(row, line, &key, &settled.outcome);
+        self.settled(row, line, &key, notes, &settled.outcome);
     }
 
     /// A row settled with `outcome` (by the SDK, or by reading it back on --resume).
-    pub fn settled(&mut self, row: u64, line: u64, key: &str, outcome: &Outcome) {
+    pub fn settled(&mut self, row: u64, line: u64, key: &str, notes: &[String], outcome: &Outcome) {
         self.rows += 1;
         self.counts.add(outcome);
-        self.entry(&report::outcome_entry(row, line, key, outcome));
+        let mut entry = report::outcome_entry(row, line, key, outcome);
+        entry.notes = notes;
+        self.entry(&entry);
         if let (Outcome::Read(contact), Some(out)) = (outcome, &mut self.output) {
             let written = serde_json::to_writer(&mut *out, contact.as_ref())
                 .map_err(std::io::Error::from)

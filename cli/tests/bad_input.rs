@@ -206,9 +206,18 @@ async fn sync_corpus(
     }
     let input = write(&dir, name, content);
     let report_path = dir.join("report.json");
+    // Lines up to 8 MiB are read, so the 5 MiB row reaches HubSpot's own
+    // request-size refusal rather than the reader's --max-line-bytes.
     let run = run_against(
         fake,
-        &["upsert", arg(&input), "--report", arg(&report_path)],
+        &[
+            "upsert",
+            arg(&input),
+            "--report",
+            arg(&report_path),
+            "--max-line-bytes",
+            "8388608",
+        ],
     )
     .await;
     assert_eq!(run.code, 1, "bad rows make the run exit 1: {run:?}");

@@ -194,6 +194,12 @@ async fn hubspot_refusing_a_very_wide_row_prints_a_readable_line() {
     let (run, entries) = sync(&fake, "wide", "wide.csv", csv, "upsert", &[]).await;
     assert_eq!(run.code, 1, "{}", &run.stderr[..run.stderr.len().min(500)]);
     assert_eq!(at_line(&entries, 2)["outcome"], "failed");
+    let message = at_line(&entries, 2)["error"]["message"].as_str().unwrap();
+    assert!(
+        message.len() < 1_000,
+        "the report's message is cut too: {} characters",
+        message.len()
+    );
     let longest = run.stderr.lines().map(str::len).max().unwrap_or(0);
     assert!(longest < 1_000, "a stderr line of {longest} characters");
     assert!(run.stderr.contains("more characters cut"));
@@ -387,6 +393,11 @@ async fn an_email_key_with_surrounding_spaces_is_trimmed() {
     let (run, entries) = sync(&fake, "spaces", "spaces.csv", csv, "upsert", &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(at_line(&entries, 2)["key"], "email ada@example.com");
+    assert_eq!(
+        at_line(&entries, 2)["notes"][0],
+        "\"email\" had surrounding whitespace, trimmed",
+        "the report says so"
+    );
     assert_eq!(
         stored(&fake, "ada@example.com", "firstname").as_deref(),
         Some("Ada")
