@@ -130,10 +130,23 @@ pub struct Common {
     /// those of the earlier run; the report is appended to.
     #[arg(long, requires = "report", conflicts_with = "dry_run")]
     pub resume: bool,
-    /// Read and validate the file, print the plan (rows, valid, invalid,
-    /// requests) and send nothing.
+    /// Read and check the file, print the plan (rows, valid, invalid,
+    /// requests) and write nothing: only the preflight's read of the
+    /// portal's properties is sent.
     #[arg(long)]
     pub dry_run: bool,
+    /// Skip the preflight: by default, writes start by reading the portal's
+    /// contact properties once; a column that is no writable property stops
+    /// the run before any write (exit 2), naming the closest property, and a
+    /// value its property's type refuses fails its row, never sent.
+    #[arg(long)]
+    pub no_preflight: bool,
+    /// Send the column (or JSONL key) COLUMN as the property PROPERTY
+    /// (repeatable). Without it a column maps to the property of that
+    /// internal name in any case, or of that label (`First Name` is
+    /// `firstname`).
+    #[arg(long = "map", value_name = "COLUMN=PROPERTY", value_parser = crate::preflight::parse_map)]
+    pub map: Vec<(String, String)>,
     /// No progress bar and no summary; only errors (and the notice that the
     /// embedded hubspot-fake is the target).
     #[arg(short, long)]

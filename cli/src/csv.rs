@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use crate::{
     delimiter::Delimiter,
+    preflight::Preflight,
     row::{Fields, RowError, is_property_name},
 };
 
@@ -113,7 +114,7 @@ impl Header {
     /// (named in messages). Texts are trimmed. Refuses a text that is not
     /// valid in the encoding and a property name given twice. A text that is
     /// not a property name (`First Name`, or empty) is kept without a
-    /// property; see [`Header::unmapped`].
+    /// property until [`Header::map`] gives it one.
     pub fn parse(raw: Vec<Vec<u8>>, encoding: &'static str) -> Result<Header, String> {
         let mut columns = Vec::with_capacity(raw.len());
         let mut seen = HashSet::new();
@@ -168,15 +169,29 @@ impl Header {
         }
     }
 
-    /// The first column with a header text but no property: a display header
-    /// such as `First Name` that nothing maps to a property yet. Columns with
-    /// an empty header are not included; a value under one fails its row.
-    pub fn unmapped(&self) -> Option<(usize, &Column)> {
+    /// Maps every column to its property through `preflight` (the key
+    /// column, found by [`Header::find_key`], stays the key), refusing the
+    /// header with every problem listed.
+    pub fn map(&mut self, preflight: &Preflight, key: Option<&str>) -> Result<(), String> {
+        let key_at = key.and_then(|key| {
+            self.columns
+                .iter()
+                .position(|c| c.property.as_deref() == Some(key))
+                .map(|at| (at, key))
+        });
+        let texts: Vec<&str> = self.texts().collect();
+        let mapped = preflight.map_header(&texts, key_at)?;
+        for (column, property) in self.columns.iter_mut().zip(mapped) {
+            column.property = property;
+        }
+        Ok(())
+    }
+
+    /// Whether some column holds the property `name`.
+    pub fn has_property(&self, name: &str) -> bool {
         self.columns
             .iter()
-            .enumerate()
-            .find(|(_, c)| c.property.is_none() && !c.text.is_empty())
-            .map(|(at, column)| (at + 1, column))
+            .any(|c| c.property.as_deref() == Some(name))
     }
 
     /// The header texts, in column order.
@@ -309,11 +324,6 @@ mod tests {
             .map(|c| c.property.as_deref())
             .collect();
         assert_eq!(properties, vec![Some("email"), Some("firstname"), None]);
-        assert_eq!(
-            parsed.unmapped(),
-            None,
-            "an empty header is not a display header"
-        );
         let twice = Header::parse(raw(&[b"email", b"email"]), "UTF-8").unwrap_err();
         assert!(twice.contains("repeats"), "{twice}");
         let bad = Header::parse(raw(&[b"\xff"]), "UTF-16LE").unwrap_err();
@@ -321,11 +331,18 @@ mod tests {
     }
 
     #[test]
-    fn display_headers_keep_their_text_and_have_no_property() {
-        let parsed = header(&["email", "First Name"]);
-        let (position, column) = parsed.unmapped().unwrap();
-        assert_eq!((position, column.text.as_str()), (2, "First Name"));
-        assert_eq!(column.property, None);
+    fn display_headers_keep_their_text_until_mapped() {
+        let mut parsed = header(&["Email", "First Name"]);
+        assert_eq!(parsed.columns[1].property, None);
+        parsed.find_key("email").unwrap();
+        let error = parsed
+            .map(&Preflight::default(), Some("email"))
+            .unwrap_err();
+        assert!(error.contains("\"First Name\""), "{error}");
+        let map = Preflight::new(None, vec![("First Name".into(), "firstname".into())], None);
+        parsed.map(&map, Some("email")).unwrap();
+        assert!(parsed.has_property("email") && parsed.has_property("firstname"));
+        assert_eq!(parsed.columns[1].text, "First Name");
     }
 
     #[test]

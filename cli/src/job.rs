@@ -45,6 +45,11 @@ impl Op {
         }
     }
 
+    /// Whether the operation writes property values (and so is preflighted).
+    pub fn writes_properties(self) -> bool {
+        matches!(self, Op::Create | Op::Upsert | Op::Update | Op::V1)
+    }
+
     /// Whether the operation's inputs carry an `objectWriteTraceId`.
     pub fn carries_trace_id(self) -> bool {
         matches!(self, Op::Create | Op::Upsert | Op::Update)
@@ -176,6 +181,15 @@ impl Job {
         }
     }
 
+    /// The column of record ids (or vids), when the key is one: it holds no
+    /// property.
+    pub fn id_column(&self) -> Option<&str> {
+        match &self.key {
+            Key::RecordId { column } | Key::Vid { column } => Some(column),
+            Key::Property { .. } | Key::None => None,
+        }
+    }
+
     /// The column every row must have, if any.
     pub fn key_column(&self) -> Option<&str> {
         match self.key {
@@ -254,7 +268,11 @@ mod tests {
         assert_eq!((v1.key.column(), v1.batch_size), ("vid", 1000));
         let create = job(&["create", "a.csv"]).unwrap();
         assert_eq!((create.key_column(), create.reconcile), (None, true));
-        assert!(!job(&["create", "--no-reconcile", "a.csv"]).unwrap().reconcile);
+        assert!(
+            !job(&["create", "--no-reconcile", "a.csv"])
+                .unwrap()
+                .reconcile
+        );
     }
 
     #[test]
@@ -287,7 +305,14 @@ mod tests {
             &["upsert", "--api-version", "v4", "a.csv"],
             &["upsert", "--no-reconcile", "a.csv"],
             &["upsert", "--resume", "a.csv"],
-            &["upsert", "--resume", "--dry-run", "--report", "r.jsonl", "a.csv"],
+            &[
+                "upsert",
+                "--resume",
+                "--dry-run",
+                "--report",
+                "r.jsonl",
+                "a.csv",
+            ],
         ] {
             assert!(job(args).is_err(), "{args:?}");
         }

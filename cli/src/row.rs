@@ -31,6 +31,8 @@ pub struct RowError {
     pub message: String,
     /// Whatever values could still be read, so the report can name the key.
     pub fields: Fields,
+    /// HubSpot's code for the refusal the preflight predicted (`INVALID_INTEGER`, …).
+    pub code: Option<String>,
 }
 
 impl RowError {
@@ -40,7 +42,14 @@ impl RowError {
         Self {
             message: capped(message.into()),
             fields: Vec::new(),
+            code: None,
         }
+    }
+
+    /// Names HubSpot's code for the refusal.
+    pub fn with_code(mut self, code: &str) -> Self {
+        self.code = Some(code.to_owned());
+        self
     }
 
     /// Keeps the values that could be read.

@@ -14,7 +14,7 @@ use std::{
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{StreamExt, stream::BoxStream};
 use hubspot_contacts_batch::{
-    Client, ContactsBatchExt, InputStream, Outcome, SdkError, TokenSource,
+    Catalogue, Client, ContactsBatchExt, InputStream, Outcome, SdkError, TokenSource,
     batch::{BatchCall, BatchOperation, ClientCategory, InputFailure, OutcomeStream},
     policy::RateLimit,
 };
@@ -30,6 +30,7 @@ use crate::{
     job::{Job, Op},
     journal::{self, JournalHeader, RowState, RowStates},
     plan::Planner,
+    preflight::Preflight,
     report::ReportWriter,
     resume::{self, InFlight, Settle},
     row::{Fields, RowError},
@@ -118,10 +119,15 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         ));
     }
     let format = Format::resolve(common.format, &common.file)?;
-    let source = source::open(&common.file, format, job.key_column(), &common.input)?;
+    if common.file != Path::new("-") {
+        File::open(&common.file).map_err(|error| {
+            RunError::Config(format!("cannot open {}: {error}", common.file.display()))
+        })?;
+    }
     // Everything that can refuse the run is checked before anything is
     // opened for writing, so a configuration error leaves every file alone.
-    let target = if common.dry_run {
+    let preflight_wanted = job.op.writes_properties() && !common.no_preflight;
+    let target = if common.dry_run && !preflight_wanted {
         None
     } else {
         Some(target::from_env(
@@ -138,6 +144,24 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         Some(target) => Some(connect(target, &job).await?),
         None => None,
     };
+    let preflight = match (&connection, preflight_wanted) {
+        (Some((client, _)), true) => Some(fetch_catalogue(client).await?),
+        _ => None,
+    };
+    let catalogue_size = preflight.as_ref().map(Catalogue::len);
+    let ids = job.id_column().map(str::to_owned);
+    let preflight = Arc::new(if job.op.writes_properties() {
+        Preflight::new(preflight, common.map.clone(), ids)
+    } else {
+        Preflight::keys_only(ids)
+    });
+    let source = source::open(
+        &common.file,
+        format,
+        job.key_column(),
+        &common.input,
+        Arc::clone(&preflight),
+    )?;
     let report = match (&common.report, &header) {
         (Some(path), Some(header)) => Some(open_report(
             path,
@@ -146,8 +170,15 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         )?),
         _ => None,
     };
-    let Some((client, fake)) = connection else {
-        return dry_run(&job, format, source.rows, report).await;
+    let (client, fake) = match connection {
+        Some(connection) if !common.dry_run => connection,
+        connection => {
+            let code = dry_run(&job, format, source.rows, report, catalogue_size).await;
+            if let Some((_, Some(fake))) = connection {
+                fake.shutdown().await;
+            }
+            return code;
+        }
     };
     let output: Option<Box<dyn Write + Send>> = match (job.op, &job.output) {
         (Op::Read, Some(path)) => Some(Box::new(BufWriter::new(File::create(path).map_err(
@@ -176,7 +207,8 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
                 ))
             })?;
         let mut rows = recovered.rows;
-        settle_in_flight(&client, &job, format, &mut rows, since, &mut sink).await?;
+        let reading = Arc::clone(&preflight);
+        settle_in_flight(&client, &job, format, reading, &mut rows, since, &mut sink).await?;
         read_back_rows = (sink.rows, sink.problems);
         states = Some(rows);
     }
@@ -329,6 +361,7 @@ async fn settle_in_flight(
     client: &Client,
     job: &Job,
     format: Format,
+    preflight: Arc<Preflight>,
     states: &mut RowStates,
     since: DateTime<Utc>,
     sink: &mut Sink,
@@ -342,6 +375,7 @@ async fn settle_in_flight(
         format,
         job.key_column(),
         &job.common.input,
+        preflight,
     )?;
     let mut batch: Vec<(u64, u64, String)> = Vec::new();
     while let Some(item) = source.rows.recv().await {
@@ -501,7 +535,7 @@ async fn report_unsent(rows: &Rows, tracker: &RowTracker, reason: &str) {
                     }
                     Err(error) => {
                         let label = tracker.key.label(&error.fields);
-                        sink.bad_row(row.number, row.line, &label, &error.message);
+                        sink.bad_row(row.number, row.line, &label, &error);
                     }
                 }
             }
@@ -521,6 +555,7 @@ async fn dry_run(
     format: Format,
     mut rows: mpsc::Receiver<Item>,
     report: Option<ReportWriter<File>>,
+    catalogue_size: Option<usize>,
 ) -> Result<u8, RunError> {
     let mut planner = Planner::new(job.batch_size);
     let mut sink = Sink::new(report, None, job.common.quiet);
@@ -551,16 +586,22 @@ async fn dry_run(
             Err(error) => {
                 planner.invalid();
                 let label = job.key.label(&error.fields);
-                sink.bad_row(row.number, row.line, &label, &error.message);
+                sink.bad_row(row.number, row.line, &label, &error);
             }
         }
     }
     sink.close();
     let plan = planner.finish();
     let concurrency = job.common.concurrency;
+    let checked = match catalogue_size {
+        Some(properties) => format!(
+            "checked against the portal's {properties} contact properties (the one read sent)"
+        ),
+        None => "nothing sent".to_owned(),
+    };
     let printed = writeln!(
         std::io::stdout(),
-        "dry run: {} {} ({}) at API {}, nothing sent\n{plan}, {concurrency} in flight",
+        "dry run: {} {} ({}) at API {}, {checked}\n{plan}, {concurrency} in flight",
         job.op.name(),
         job.common.file.display(),
         format.name(),
@@ -634,6 +675,24 @@ async fn connect(target: Target, job: &Job) -> Result<(Client, Option<FakeHubSpo
             other => RunError::Config(other.to_string()),
         })?;
     Ok((client, fake))
+}
+
+/// The portal's contact properties, for the preflight.
+async fn fetch_catalogue(client: &Client) -> Result<Catalogue, RunError> {
+    client.contact_properties().await.map_err(|error| {
+        let message = format!(
+            "the preflight cannot read the portal's contact properties, so nothing was \
+             written: {error}"
+        );
+        match &error {
+            SdkError::Api(api) if api.status == 403 => RunError::Aborted(format!(
+                "{message}\nreading properties needs the crm.schemas.contacts.read scope; \
+                 --no-preflight skips the check"
+            )),
+            SdkError::Config(_) => RunError::Config(message),
+            _ => RunError::Aborted(message),
+        }
+    })
 }
 
 fn sink_error(error: SinkError) -> RunError {
@@ -819,7 +878,7 @@ fn next_input<T>(
         Ok(fields) => fields,
         Err(error) => {
             let label = tracker.key.label(&error.fields);
-            lock(&tracker.sink).bad_row(row.number, row.line, &label, &error.message);
+            lock(&tracker.sink).bad_row(row.number, row.line, &label, &error);
             return None;
         }
     };
@@ -835,7 +894,7 @@ fn next_input<T>(
             Some(input)
         }
         Err(error) => {
-            lock(&tracker.sink).bad_row(row.number, row.line, &label, &error.message);
+            lock(&tracker.sink).bad_row(row.number, row.line, &label, &error);
             None
         }
     }

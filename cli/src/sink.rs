@@ -14,7 +14,7 @@ use hubspot_contacts_batch::{
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::{console, report, report::ReportWriter};
+use crate::{console, report, report::ReportWriter, row::RowError};
 
 /// Problem rows printed on stderr at most; the report has them all.
 const MAX_PROBLEMS_SHOWN: u64 = 10;
@@ -78,10 +78,15 @@ impl Sink {
     }
 
     /// A row refused before sending.
-    pub fn bad_row(&mut self, row: u64, line: u64, key: &str, message: &str) {
+    pub fn bad_row(&mut self, row: u64, line: u64, key: &str, error: &RowError) {
+        let message = error.message.as_str();
         self.rows += 1;
         self.bad_rows += 1;
-        self.entry(&report::bad_row_entry(row, line, key, message));
+        let mut entry = report::bad_row_entry(row, line, key, message);
+        if let Some(failure) = &mut entry.error {
+            failure.code = error.code.as_deref();
+        }
+        self.entry(&entry);
         self.problem(
             line,
             key,

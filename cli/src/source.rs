@@ -13,6 +13,7 @@ use std::{
     fs::File,
     io::{self, BufRead, BufReader, Read},
     path::Path,
+    sync::Arc,
 };
 
 use tokio::sync::mpsc;
@@ -25,6 +26,7 @@ use crate::{
     input_args::InputArgs,
     jsonl,
     lines::{Line, LineReader},
+    preflight::{KeyNames, Preflight},
     row::{self, Fields, Row, RowError},
 };
 
@@ -63,6 +65,7 @@ pub fn open(
     format: Format,
     key_column: Option<&str>,
     input: &InputArgs,
+    preflight: Arc<Preflight>,
 ) -> Result<Source, String> {
     let name = path.display().to_string();
     let mut reader: Box<dyn Read + Send> = if path == Path::new("-") {
@@ -96,19 +99,30 @@ pub fn open(
         .chain([EMAIL])
         .map(str::to_owned)
         .collect();
+    let mut shape = Shape {
+        trim,
+        preflight: Arc::clone(&preflight),
+        names: KeyNames::default(),
+    };
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     match format {
         Format::Csv => {
-            let (header, delimiter) = csv_header(&mut lines, input.delimiter, encoding, key_column)
-                .map_err(|error| format!("{name}: {error}"))?;
-            spawn(move || read_csv(lines, &header, delimiter, &trim, &tx))?;
+            let (header, delimiter) = csv_header(
+                &mut lines,
+                input.delimiter,
+                encoding,
+                key_column,
+                &preflight,
+            )
+            .map_err(|error| format!("{name}: {error}"))?;
+            spawn(move || read_csv(lines, &header, delimiter, &mut shape, &tx))?;
         }
         Format::Jsonl if input.delimiter.is_some() => {
             return Err(format!(
                 "{name} is JSONL: --delimiter applies to CSV files only"
             ));
         }
-        Format::Jsonl => spawn(move || read_jsonl(lines, encoding, &trim, &tx))?,
+        Format::Jsonl => spawn(move || read_jsonl(lines, encoding, &mut shape, &tx))?,
     }
     Ok(Source { rows: rx })
 }
@@ -252,6 +266,7 @@ fn csv_header<R: BufRead>(
     delimiter: Option<Delimiter>,
     encoding: &'static str,
     key_column: Option<&str>,
+    preflight: &Preflight,
 ) -> Result<(Header, Delimiter), String> {
     let first = lines
         .next_non_blank()
@@ -277,18 +292,23 @@ fn csv_header<R: BufRead>(
         Some(hint) => format!("{message}\nhint: {hint}"),
         None => message,
     };
-    if let Some(key) = key_column
-        && let Err(error) = header.find_key(key)
+    let key_found = key_column.map(|key| header.find_key(key));
+    let found_key = match key_found {
+        Some(Ok(())) => key_column,
+        _ => None,
+    };
+    if let Err(problems) = header.map(preflight, found_key) {
+        let message = match &key_found {
+            Some(Err(no_key)) => format!("{no_key}\n{problems}"),
+            _ => problems,
+        };
+        return Err(hinted(message, &header));
+    }
+    // A key column found only through the mapping (a label, a --map) will do.
+    if let (Some(key), Some(Err(error))) = (key_column, key_found)
+        && !header.has_property(key)
     {
         return Err(hinted(error, &header));
-    }
-    if let Some((position, column)) = header.unmapped() {
-        let message = format!(
-            "header column {position} {:?} is not a property name (HubSpot's internal names are \
-             letters, digits and _, such as firstname); rename the column to the property it holds",
-            column.text
-        );
-        return Err(hinted(message, &header));
     }
     Ok((header, delimiter))
 }
@@ -297,7 +317,7 @@ fn read_csv<R: BufRead>(
     mut lines: Lines<R>,
     header: &Header,
     delimiter: Delimiter,
-    trim: &[String],
+    shape: &mut Shape,
     tx: &mpsc::Sender<Item>,
 ) {
     let expected = Some(header.len());
@@ -310,7 +330,7 @@ fn read_csv<R: BufRead>(
                     Ok(fields) => header.fields(fields),
                     Err(error) => Err(RowError::new(error.to_string())),
                 };
-                Item::Row(row(number, line, content, trim))
+                Item::Row(shape.row(number, line, content))
             }
             Ok(None) => return,
             Err(error) => Item::Failed(format!("reading stopped after row {number}: {error}")),
@@ -324,7 +344,7 @@ fn read_csv<R: BufRead>(
 fn read_jsonl<R: BufRead>(
     mut lines: Lines<R>,
     encoding: &'static str,
-    trim: &[String],
+    shape: &mut Shape,
     tx: &mpsc::Sender<Item>,
 ) {
     let mut number = 0;
@@ -336,7 +356,8 @@ fn read_jsonl<R: BufRead>(
                     Line::Text(text) => jsonl::parse_line(&text, encoding),
                     Line::TooLong { bytes } => Err(RowError::new(too_long(bytes, lines.max_bytes))),
                 };
-                Item::Row(row(number, line, content, trim))
+                let content = content.and_then(|fields| shape.rename(fields));
+                Item::Row(shape.row(number, line, content))
             }
             Ok(None) => return,
             Err(error) => Item::Failed(format!("reading stopped after row {number}: {error}")),
@@ -347,18 +368,39 @@ fn read_jsonl<R: BufRead>(
     }
 }
 
-/// A row, its key and email values trimmed (each trim noted).
-fn row(number: u64, line: u64, content: Result<Fields, RowError>, trim: &[String]) -> Row {
-    let mut notes = Vec::new();
-    let content = content.map(|mut fields| {
-        notes = row::trim_values(&mut fields, trim);
-        fields
-    });
-    Row {
-        number,
-        line,
-        content,
-        notes,
+/// What the reader does to each row's fields once read.
+struct Shape {
+    /// The properties whose values are trimmed: the key, and any email.
+    trim: Vec<String>,
+    preflight: Arc<Preflight>,
+    /// JSONL keys already mapped to properties.
+    names: KeyNames,
+}
+
+impl Shape {
+    /// JSONL keys renamed to their properties (see [`Preflight::renames_keys`]).
+    fn rename(&mut self, fields: Fields) -> Result<Fields, RowError> {
+        if self.preflight.renames_keys() {
+            self.names.rename(&self.preflight, fields)
+        } else {
+            Ok(fields)
+        }
+    }
+
+    /// A row, its key and email values trimmed (each trim noted), then its
+    /// values checked against the portal's properties.
+    fn row(&self, number: u64, line: u64, content: Result<Fields, RowError>) -> Row {
+        let mut notes = Vec::new();
+        let content = content.and_then(|mut fields| {
+            notes = row::trim_values(&mut fields, &self.trim);
+            self.preflight.check(&fields).map(|()| fields)
+        });
+        Row {
+            number,
+            line,
+            content,
+            notes,
+        }
     }
 }
 
@@ -470,8 +512,14 @@ mod tests {
     }
 
     fn header(text: &[u8], key: Option<&str>) -> Result<(Vec<String>, Delimiter), String> {
-        csv_header(&mut lines(text, 1 << 20), None, "UTF-8", key)
-            .map(|(header, delimiter)| (header.texts().map(str::to_owned).collect(), delimiter))
+        csv_header(
+            &mut lines(text, 1 << 20),
+            None,
+            "UTF-8",
+            key,
+            &Preflight::default(),
+        )
+        .map(|(header, delimiter)| (header.texts().map(str::to_owned).collect(), delimiter))
     }
 
     #[test]
@@ -489,13 +537,14 @@ mod tests {
             Some(Delimiter::COMMA),
             "UTF-8",
             Some("email"),
+            &Preflight::default(),
         );
         let error = forced.unwrap_err();
         assert!(error.contains("no \"email\" column"), "{error}");
         assert!(error.contains("use --delimiter ';'"), "{error}");
         let display = header(b"email,First Name", None).unwrap_err();
         assert!(
-            display.starts_with("header column 2 \"First Name\" is not a property name"),
+            display.contains("column \"First Name\" is not a property name"),
             "{display}"
         );
         assert!(header(b"\n  \n", None).unwrap_err().contains("empty"));
@@ -507,9 +556,14 @@ mod tests {
             ("email".into(), " a@b.co ".into()),
             ("id".into(), " 7".into()),
         ];
-        let trimmed = row(1, 2, Ok(fields), &["id".to_owned(), EMAIL.to_owned()]);
+        let shape = |trim: &[&str]| Shape {
+            trim: trim.iter().map(|name| name.to_string()).collect(),
+            preflight: Arc::new(Preflight::default()),
+            names: KeyNames::default(),
+        };
+        let trimmed = shape(&["id", EMAIL]).row(1, 2, Ok(fields));
         assert_eq!(trimmed.notes.len(), 2, "{:?}", trimmed.notes);
-        let bad = row(1, 2, Err(RowError::new("x")), &[EMAIL.to_owned()]);
+        let bad = shape(&[EMAIL]).row(1, 2, Err(RowError::new("x")));
         assert!(bad.notes.is_empty());
     }
 }

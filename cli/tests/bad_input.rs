@@ -207,7 +207,9 @@ async fn sync_corpus(
     let input = write(&dir, name, content);
     let report_path = dir.join("report.json");
     // Lines up to 8 MiB are read, so the 5 MiB row reaches HubSpot's own
-    // request-size refusal rather than the reader's --max-line-bytes.
+    // request-size refusal rather than the reader's --max-line-bytes; and
+    // without the preflight, so that HubSpot's own refusals of bad values are
+    // what each row reports (the preflight's are tested in input_files.rs).
     let run = run_against(
         fake,
         &[
@@ -217,6 +219,7 @@ async fn sync_corpus(
             arg(&report_path),
             "--max-line-bytes",
             "8388608",
+            "--no-preflight",
         ],
     )
     .await;
@@ -331,6 +334,9 @@ async fn the_token_never_reaches_the_report_or_the_output() {
             fake.base_url(),
             "--report".to_owned(),
             arg(&report_path).to_owned(),
+            // The run's own stop on a 401 is what is checked here; the
+            // preflight's is checked below.
+            "--no-preflight".to_owned(),
         ];
         let env = if how == "file" {
             args.extend(["--token-file".to_owned(), arg(&token_file).to_owned()]);
@@ -368,6 +374,21 @@ async fn the_token_never_reaches_the_report_or_the_output() {
             );
         }
     }
+    // With the preflight, the refused token stops the run at its first read,
+    // before any report or write, and the token is not in what it says.
+    let preflighted = run(
+        vec![
+            "upsert".to_owned(),
+            arg(&input).to_owned(),
+            "--base-url".to_owned(),
+            refusing.base_url(),
+        ],
+        vec![("HUBSPOT_TOKEN", SECRET.to_owned())],
+    )
+    .await;
+    assert_eq!(preflighted.code, 3, "{preflighted:?}");
+    assert!(preflighted.stderr.contains("401"), "{}", preflighted.stderr);
+    assert!(!preflighted.stderr.contains(SECRET), "the token leaked");
     // The refused run says why, without the token.
     let refused = refusing.stats().unauthorized;
     assert!(refused > 0);

@@ -20,7 +20,7 @@ async fn bad_rows_are_reported_by_line_while_the_rest_lands() {
     csv.extend_from_slice(b"\"grace@example.com,Grace,Hopper,\n"); // 3: quote never closed
     csv.extend_from_slice(b"alan@example.com,Al\xffan,Turing,\n"); // 4: invalid UTF-8
     csv.extend_from_slice(b",Nobody,Empty,\n"); // 5: empty key
-    csv.extend_from_slice(b"not-an-email,Bad,Email,\n"); // 6: HubSpot refuses it
+    csv.extend_from_slice(b"not-an-email,Bad,Email,\n"); // 6: HubSpot would refuse it
     csv.extend_from_slice(b"edsger@example.com,Edsger,Dijkstra,stray\n"); // 7: value in an unnamed column
     csv.extend_from_slice(b"\n"); // 8: blank, not a row
     csv.extend_from_slice(b"barbara@example.com,Barbara,\"Liskov, Jr.\",\n"); // 9
@@ -51,9 +51,12 @@ async fn bad_rows_are_reported_by_line_while_the_rest_lands() {
         assert!(message.contains(expected), "line {line}: {message}");
     }
     assert_eq!(at_line(&entries, 4)["key"], "email alan@example.com");
+    // The preflight refuses the invalid email before sending it, with the
+    // code HubSpot would have given.
     let refused = at_line(&entries, 6);
     assert_eq!(refused["outcome"], "failed");
-    assert_eq!(refused["error"]["category"], "VALIDATION_ERROR");
+    assert_eq!(refused["error"]["category"], "INVALID_INPUT");
+    assert_eq!(refused["error"]["code"], "INVALID_EMAIL");
     assert_eq!(refused["key"], "email not-an-email");
     for (line, row) in [(2, 1), (9, 7)] {
         let entry = at_line(&entries, line);
@@ -69,7 +72,7 @@ async fn bad_rows_are_reported_by_line_while_the_rest_lands() {
     );
     assert!(
         run.stderr
-            .contains("created 2, updated 0, failed 6 (5 bad rows), unknown 0"),
+            .contains("created 2, updated 0, failed 6 (6 bad rows), unknown 0"),
         "{}",
         run.stderr
     );
@@ -162,7 +165,7 @@ async fn jsonl_rows_of_the_wrong_shape_are_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dry_run_plans_and_sends_nothing() {
+async fn dry_run_plans_and_sends_only_the_preflight_read() {
     let fake = fake().await;
     let dir = dir("dry-run");
     let mut csv = String::from("email,firstname\n");
@@ -194,12 +197,33 @@ async fn dry_run_plans_and_sends_nothing() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("nothing sent"), "{}", run.stdout);
-    assert_eq!(fake.stats().requests, 0);
+    assert!(
+        run.stdout.contains("checked against the portal's")
+            && run.stdout.contains("the one read sent"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(fake.stats().requests, 1, "only the preflight's read");
     assert!(fake.contacts().is_empty());
     let entries = report(&report_path);
     assert_eq!(entries.len(), 251);
     assert_eq!(at_line(&entries, 2)["outcome"], "valid");
+    let unchecked = run_against(
+        &fake,
+        &["upsert", arg(&input), "--dry-run", "--no-preflight"],
+    )
+    .await;
+    assert_eq!(unchecked.code, 1, "{unchecked:?}");
+    assert!(
+        unchecked.stdout.contains("nothing sent"),
+        "{}",
+        unchecked.stdout
+    );
+    assert_eq!(
+        fake.stats().requests,
+        1,
+        "without the preflight, not even a read"
+    );
     assert_eq!(at_line(&entries, 252)["outcome"], "failed");
     fake.shutdown().await;
 }
@@ -239,7 +263,7 @@ async fn usage_and_configuration_errors_exit_2() {
     let run = run(args, vec![]).await;
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("HUBSPOT_TOKEN"), "{}", run.stderr);
-    assert_eq!(fake.stats().requests, 0, "no usage error sends anything");
+    assert!(fake.contacts().is_empty(), "no usage error writes anything");
 
     let help = support::run(vec!["--help".into()], vec![]).await;
     assert_eq!(help.code, 0);
@@ -279,7 +303,7 @@ async fn the_token_comes_from_a_file() {
         refused.code, 3,
         "the file wins over the environment, and a refused token stops the run: {refused:?}"
     );
-    assert!(refused.stderr.contains("not sent 1"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("401"), "{}", refused.stderr);
     fake.shutdown().await;
 }
 
@@ -438,7 +462,7 @@ async fn with_nothing_configured_the_sample_goes_into_an_embedded_fake() {
     assert!(run.stderr.contains("1001 rows"), "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("created 997, updated 1, failed 3 (2 bad rows), unknown 0"),
+            .contains("created 997, updated 1, failed 3 (3 bad rows), unknown 0"),
         "{}",
         run.stderr
     );
@@ -499,7 +523,13 @@ async fn each_api_version_sends_to_its_own_paths_and_is_named_in_summary_and_rep
             1,
             "{flag:?} {env:?}: one request to {route}: {after:?}"
         );
-        assert_eq!(after.requests - before.requests, 1, "{flag:?} {env:?}");
+        let properties = hubspot_fake::routes::properties(expected);
+        assert_eq!(
+            after.count(&properties, 200) - before.count(&properties, 200),
+            1,
+            "{flag:?} {env:?}: the preflight reads {properties}: {after:?}"
+        );
+        assert_eq!(after.requests - before.requests, 2, "{flag:?} {env:?}");
         assert!(
             run.stderr
                 .contains(&format!("upsert (API {expected}): 2 rows")),
@@ -601,11 +631,7 @@ async fn the_input_and_an_earlier_report_survive_usage_and_configuration_errors(
     // --report naming the input file: refused before anything is written.
     let same = run_against(&fake, &["upsert", arg(&input), "--report", arg(&input)]).await;
     assert_eq!(same.code, 2, "{same:?}");
-    assert!(
-        same.stderr.contains("is the input file"),
-        "{}",
-        same.stderr
-    );
+    assert!(same.stderr.contains("is the input file"), "{}", same.stderr);
     assert_eq!(std::fs::read_to_string(&input).unwrap(), csv);
     // The same file under another name (a hard link) is caught too, and so
     // is read's --output.
@@ -613,7 +639,18 @@ async fn the_input_and_an_earlier_report_survive_usage_and_configuration_errors(
     std::fs::hard_link(&input, &link).unwrap();
     let linked = run_against(&fake, &["upsert", arg(&input), "--report", arg(&link)]).await;
     assert_eq!(linked.code, 2, "{linked:?}");
-    let output = run_against(&fake, &["read", "--id-property", "email", arg(&input), "--output", arg(&link)]).await;
+    let output = run_against(
+        &fake,
+        &[
+            "read",
+            "--id-property",
+            "email",
+            arg(&input),
+            "--output",
+            arg(&link),
+        ],
+    )
+    .await;
     assert_eq!(output.code, 2, "{output:?}");
     assert!(output.stderr.contains("--output"), "{}", output.stderr);
     assert_eq!(std::fs::read_to_string(&input).unwrap(), csv);
