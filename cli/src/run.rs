@@ -631,8 +631,13 @@ async fn connect(target: Target, job: &Job) -> Result<(Client, Option<FakeHubSpo
                 RunError::Config(format!("cannot start the embedded hubspot-fake: {error}"))
             })?;
             // Always said, even with --quiet: nothing reaches HubSpot.
+            let doing = if job.common.dry_run {
+                "checking against"
+            } else {
+                "syncing into"
+            };
             console::line(format!(
-                "No HUBSPOT_TOKEN and no base URL: syncing into an embedded hubspot-fake at {} \
+                "No HUBSPOT_TOKEN and no base URL: {doing} an embedded hubspot-fake at {} \
                  (in this process; nothing leaves the machine).",
                 fake.base_url()
             ));
