@@ -1,7 +1,12 @@
 //! Why an input failed: HubSpot's refusal in its own words, or the client's
 //! reason, told apart.
 
-use std::{collections::BTreeMap, fmt};
+use std::{
+    collections::{BTreeMap, VecDeque},
+    fmt,
+};
+
+use foldhash::HashSet;
 
 use crate::types;
 
@@ -140,45 +145,181 @@ const PROPERTY_NAME: &str = "propertyName";
 /// gives the causes only as a JSON array inside the message ("Property values
 /// were not valid: [{…"error":"INVALID_OPTION","name":"color"}]"); those count
 /// too.
+///
+/// Linear in the size of the error, however many properties it names: the
+/// message is read once for all the details (not once per detail), and each
+/// context value is checked against a set of those its key already holds.
 fn gather(
     message: &str,
     details: &[types::ErrorDetail],
     context: &BTreeMap<String, Vec<String>>,
 ) -> (String, Option<String>, BTreeMap<String, Vec<String>>) {
+    // The message may already hold a detail, raw or inside its embedded JSON
+    // (quotes escaped); appended details count too, as they are appended.
+    let escaped: Vec<String> = details.iter().map(|d| escape(&d.message)).collect();
+    let mut sightings = Sightings::new(
+        details
+            .iter()
+            .zip(&escaped)
+            .flat_map(|(detail, escaped)| [detail.message.as_str(), escaped]),
+    );
+    sightings.read(message);
     let mut message = message.to_owned();
-    let mut context = context.clone();
     let mut code = None;
-    for detail in details {
-        // The message may already hold the detail, raw or inside its
-        // embedded JSON (quotes escaped).
-        let escaped = serde_json::to_string(&detail.message).unwrap_or_default();
-        let escaped = escaped.trim_matches('"');
-        if !message.contains(&detail.message) && !message.contains(escaped) {
-            message.push_str("; ");
-            message.push_str(&detail.message);
+    let mut additions: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (detail, escaped) in details.iter().zip(&escaped) {
+        if !sightings.holds(&detail.message) && !sightings.holds(escaped) {
+            for piece in ["; ", &detail.message] {
+                message.push_str(piece);
+                sightings.read(piece);
+            }
         }
         code = code.or_else(|| detail.code.clone());
         for (key, values) in &detail.context {
-            merge(&mut context, key, values.iter().cloned());
+            additions
+                .entry(key)
+                .or_default()
+                .extend(values.iter().cloned());
         }
     }
     for (embedded_code, name) in embedded_causes(&message) {
         code = code.or(embedded_code);
-        merge(&mut context, PROPERTY_NAME, name);
+        additions.entry(PROPERTY_NAME).or_default().extend(name);
+    }
+    let mut context = context.clone();
+    for (key, values) in additions {
+        merge(&mut context, key, values);
     }
     (message, code, context)
 }
 
-fn merge(
-    context: &mut BTreeMap<String, Vec<String>>,
-    key: &str,
-    values: impl IntoIterator<Item = String>,
-) {
-    for value in values {
-        let known = context.entry(key.to_owned()).or_default();
-        if !known.contains(&value) {
-            known.push(value);
+/// A detail's message as it reads inside the JSON HubSpot embeds in a
+/// message: quotes and backslashes escaped, the outer quotes trimmed.
+fn escape(detail: &str) -> String {
+    let escaped = serde_json::to_string(detail).unwrap_or_default();
+    escaped.trim_matches('"').to_owned()
+}
+
+/// Adds `values`, in order, to those under `key`, each unless `key` already
+/// holds it; with no values to add, `key` is left as it is (absent stays absent).
+fn merge(context: &mut BTreeMap<String, Vec<String>>, key: &str, values: Vec<String>) {
+    if values.is_empty() {
+        return;
+    }
+    let known = context.entry(key.to_owned()).or_default();
+    let mut held: HashSet<String> = known.iter().cloned().collect();
+    known.extend(
+        values
+            .into_iter()
+            .filter(|value| held.insert(value.clone())),
+    );
+}
+
+/// Which of a fixed set of needles a text holds, the text read piece by
+/// piece as it grows (an Aho–Corasick automaton): each byte of the text is
+/// read once, however many needles there are.
+///
+/// Its states are the prefixes of the needles (0 is the empty one).
+struct Sightings {
+    /// Per state, the states one byte longer, sorted by that byte.
+    next: Vec<Vec<(u8, usize)>>,
+    /// Per state other than 0, the state of its longest proper suffix that
+    /// is a state.
+    fallback: Vec<usize>,
+    /// Per state, whether the text read so far holds its prefix.
+    seen: Vec<bool>,
+    /// The state of the longest suffix of the text read so far that is a
+    /// state.
+    at: usize,
+}
+
+impl Sightings {
+    /// Sightings of `needles`, before any text is read.
+    fn new<'a>(needles: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut next: Vec<Vec<(u8, usize)>> = vec![Vec::new()];
+        for needle in needles {
+            let mut state = 0;
+            for &byte in needle.as_bytes() {
+                state = match next[state].binary_search_by_key(&byte, |&(b, _)| b) {
+                    Ok(found) => next[state][found].1,
+                    Err(slot) => {
+                        let added = next.len();
+                        next.push(Vec::new());
+                        next[state].insert(slot, (byte, added));
+                        added
+                    }
+                };
+            }
         }
+        let states = next.len();
+        let mut sightings = Self {
+            next,
+            fallback: vec![0; states],
+            seen: vec![false; states],
+            at: 0,
+        };
+        // Any text holds the empty needle.
+        sightings.seen[0] = true;
+        // Breadth first, so that a state's fallback, being shorter, is settled
+        // before it is followed; the states one byte long fall back to 0.
+        let mut queue: VecDeque<usize> = sightings.next[0].iter().map(|&(_, s)| s).collect();
+        while let Some(state) = queue.pop_front() {
+            for &(byte, longer) in &sightings.next[state] {
+                let fallback = sightings.step(sightings.fallback[state], byte);
+                sightings.fallback[longer] = fallback;
+                queue.push_back(longer);
+            }
+        }
+        sightings
+    }
+
+    /// The state `byte` leads to from `state`: that of the longest suffix of
+    /// `state`'s prefix followed by `byte` that is a state.
+    fn step(&self, mut state: usize, byte: u8) -> usize {
+        loop {
+            if let Some(longer) = self.longer(state, byte) {
+                return longer;
+            }
+            if state == 0 {
+                return 0;
+            }
+            state = self.fallback[state];
+        }
+    }
+
+    /// The state one `byte` longer than `state`, if there is one.
+    fn longer(&self, state: usize, byte: u8) -> Option<usize> {
+        let next = &self.next[state];
+        let found = next.binary_search_by_key(&byte, |&(b, _)| b).ok()?;
+        Some(next[found].1)
+    }
+
+    /// Reads the next piece of the text.
+    fn read(&mut self, piece: &str) {
+        for &byte in piece.as_bytes() {
+            self.at = self.step(self.at, byte);
+            // Every state down the fallbacks is a suffix of the text too. One
+            // already seen had its own fallbacks marked when it was, so each
+            // state is marked once.
+            let mut state = self.at;
+            while !self.seen[state] {
+                self.seen[state] = true;
+                state = self.fallback[state];
+            }
+        }
+    }
+
+    /// Whether the text read so far holds `needle`, one of the needles the
+    /// sightings were made for (any other string reads as not held).
+    fn holds(&self, needle: &str) -> bool {
+        let mut state = 0;
+        for &byte in needle.as_bytes() {
+            match self.longer(state, byte) {
+                Some(longer) => state = longer,
+                None => return false,
+            }
+        }
+        self.seen[state]
     }
 }
 
@@ -301,5 +442,105 @@ mod tests {
         assert_eq!(bare.category, None);
         assert_eq!(bare.client, None);
         assert_eq!(bare.to_string(), "HTTP 502: Bad gateway");
+    }
+
+    /// A refusal of 10,000 unknown properties, each a detail; the message
+    /// embeds them all as the fake (and HubSpot) does, or is generic.
+    fn wide_refusal(embedded: bool) -> (types::ErrorBody, Vec<String>) {
+        let names: Vec<String> = (0..10_000).map(|i| format!("unknown_{i}")).collect();
+        let detail = |name: &String| format!("Property \"{name}\" does not exist");
+        let message = if embedded {
+            let results = names.iter().map(|name| {
+                serde_json::json!({"isValid": false, "message": detail(name),
+                                   "error": "PROPERTY_DOESNT_EXIST", "name": name})
+            });
+            format!(
+                "Property values were not valid: {}",
+                serde_json::Value::Array(results.collect())
+            )
+        } else {
+            "Property values were not valid".to_owned()
+        };
+        let errors: Vec<_> = names
+            .iter()
+            .map(|name| {
+                serde_json::json!({"message": detail(name), "code": "PROPERTY_DOESNT_EXIST",
+                                   "context": {"propertyName": [name]}})
+            })
+            .collect();
+        let body = error_body(serde_json::json!({
+            "status": "error", "category": "VALIDATION_ERROR",
+            "message": message, "errors": errors
+        }));
+        (body, names)
+    }
+
+    #[test]
+    fn a_wide_refusal_names_every_property_once() {
+        let (body, names) = wide_refusal(true);
+        let failure = InputFailure::from_error_body(400, &body);
+        assert_eq!(failure.context[PROPERTY_NAME], names);
+        assert_eq!(failure.code.as_deref(), Some("PROPERTY_DOESNT_EXIST"));
+        assert_eq!(failure.message, body.message, "every detail is embedded");
+
+        let (body, names) = wide_refusal(false);
+        let failure = InputFailure::from_error_body(400, &body);
+        assert_eq!(failure.context[PROPERTY_NAME], names);
+        let appended: String = names
+            .iter()
+            .map(|name| format!("; Property \"{name}\" does not exist"))
+            .collect();
+        assert_eq!(
+            failure.message,
+            format!("Property values were not valid{appended}")
+        );
+    }
+
+    #[test]
+    fn a_detail_is_appended_unless_the_message_so_far_holds_it() {
+        let cases: &[(&str, &[&str], &str)] = &[
+            ("Refused", &["1", "1"], "Refused; 1"),
+            (
+                "Not valid",
+                &["Property \"x\" is required", "is required"],
+                "Not valid; Property \"x\" is required",
+            ),
+            // Held across the end of the message and what was appended.
+            ("x is", &["required", "is; required"], "x is; required"),
+            ("Refused", &[""], "Refused"),
+            (
+                r#"Not valid: [{"message":"say \"hi\""}]"#,
+                &[r#"say "hi""#],
+                r#"Not valid: [{"message":"say \"hi\""}]"#,
+            ),
+            ("Refused", &["1", "2", "1"], "Refused; 1; 2"),
+        ];
+        for &(message, details, expected) in cases {
+            let details: Vec<types::ErrorDetail> = details
+                .iter()
+                .map(|d| serde_json::from_value(serde_json::json!({"message": d})).unwrap())
+                .collect();
+            let (gathered, _, _) = gather(message, &details, &BTreeMap::new());
+            assert_eq!(gathered, expected, "{message:?} {details:?}");
+        }
+    }
+
+    #[test]
+    fn merged_context_values_are_added_once_and_in_order() {
+        let details: Vec<types::ErrorDetail> = serde_json::from_value(serde_json::json!([
+            {"message": "m", "context": {"propertyName": ["b", "c", "b"], "ids": []}},
+            {"message": "m", "context": {"propertyName": ["a", "d"]}}
+        ]))
+        .unwrap();
+        let context = BTreeMap::from([(
+            PROPERTY_NAME.to_owned(),
+            vec!["a".to_owned(), "a".to_owned()],
+        )]);
+        let (_, _, merged) = gather("m", &details, &context);
+        assert_eq!(merged[PROPERTY_NAME], ["a", "a", "b", "c", "d"]);
+        assert!(
+            !merged.contains_key("ids"),
+            "a key with no values stays absent"
+        );
     }
 }
