@@ -226,7 +226,10 @@ pub fn read(mut input: impl BufRead) -> Result<Recovered, String> {
                 first.get_or_insert(header);
             }
             (None, Some(_)) if first.is_none() => {
-                return Err("it does not start with a journal header (was it written by an older version?)".into());
+                return Err(
+                    "it does not start with a journal header (was it written by an older version?)"
+                        .into(),
+                );
             }
             (None, Some(row)) => {
                 let state = match line.outcome.as_deref() {
@@ -287,7 +290,6 @@ pub(crate) mod tests_support {
             dry_run: false,
         }
     }
-
 }
 
 #[cfg(test)]

@@ -78,7 +78,8 @@ pub async fn read_back(
         .await?;
     let mut found = vec![None; values.len()];
     for outcome in report.outcomes {
-        if let (Outcome::Read(contact), Some(slot)) = (outcome.outcome, found.get_mut(outcome.index))
+        if let (Outcome::Read(contact), Some(slot)) =
+            (outcome.outcome, found.get_mut(outcome.index))
         {
             *slot = Some(Found {
                 id: contact.id.clone(),

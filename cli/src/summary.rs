@@ -119,7 +119,10 @@ impl fmt::Display for Summary {
         }
         if self.stats.shared_budget_fallbacks > 0 {
             let fallbacks = self.stats.shared_budget_fallbacks;
-            write!(f, ", {fallbacks} sent without the shared budget (Redis out of reach)")?;
+            write!(
+                f,
+                ", {fallbacks} sent without the shared budget (Redis out of reach)"
+            )?;
         }
         if let Some(kib) = self.peak_rss_kib {
             write!(f, "\n  peak RSS {:.1} MiB", kib as f64 / 1024.0)?;

@@ -86,7 +86,11 @@ fn duplicated_emails(fake: &FakeHubSpot) -> usize {
 /// Interrupts a slow create after some rows settled, the way `how` says
 /// (`INT` for Ctrl-C, `KILL` for kill -9), then resumes it; returns the
 /// interrupted run's exit code and stderr.
-async fn interrupt_then_resume(rows: usize, how: &str, name: &str) -> (FakeHubSpot, std::path::PathBuf, i32, String) {
+async fn interrupt_then_resume(
+    rows: usize,
+    how: &str,
+    name: &str,
+) -> (FakeHubSpot, std::path::PathBuf, i32, String) {
     let fake = FakeHubSpot::builder()
         .latency(Duration::from_millis(20))
         .start()
@@ -122,7 +126,10 @@ async fn interrupt_then_resume(rows: usize, how: &str, name: &str) -> (FakeHubSp
         .lines()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect();
-    assert!(recorded.len() + 1 >= text.lines().count(), "at most one line cut short");
+    assert!(
+        recorded.len() + 1 >= text.lines().count(),
+        "at most one line cut short"
+    );
     let mut last = HashMap::new();
     for line in &recorded {
         if let Some(row) = line.get("row").and_then(|row| row.as_u64()) {
@@ -189,8 +196,7 @@ fn drill_rows() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_settles_what_is_in_flight_and_resume_finishes_the_job() {
     let rows = drill_rows();
-    let (fake, report_path, code, stderr) =
-        interrupt_then_resume(rows, "INT", "ctrl-c").await;
+    let (fake, report_path, code, stderr) = interrupt_then_resume(rows, "INT", "ctrl-c").await;
     assert_eq!(code, 130, "{stderr}");
     assert!(stderr.contains("INTERRUPTED: "), "{stderr}");
     assert!(stderr.contains("--resume"), "{stderr}");
@@ -237,7 +243,13 @@ async fn a_create_without_a_key_left_in_flight_is_unknown_never_resent() {
     let before = live_contacts(&fake);
     let resumed = run_against(
         &fake,
-        &["create", arg(&input), "--report", arg(&report_path), "--resume"],
+        &[
+            "create",
+            arg(&input),
+            "--report",
+            arg(&report_path),
+            "--resume",
+        ],
     )
     .await;
     assert_eq!(resumed.code, 1, "an unknown row is a problem: {resumed:?}");
@@ -283,7 +295,11 @@ async fn resume_refuses_another_file_command_or_the_embedded_fake() {
     let dir = dir("resume-refusals");
     let input = write(&dir, "contacts.csv", creates(3));
     let report_path = dir.join("report.jsonl");
-    let first = run_against(&fake, &["upsert", arg(&input), "--report", arg(&report_path)]).await;
+    let first = run_against(
+        &fake,
+        &["upsert", arg(&input), "--report", arg(&report_path)],
+    )
+    .await;
     assert_eq!(first.code, 0, "{first:?}");
     let kept = std::fs::read_to_string(&report_path).unwrap();
 
@@ -338,9 +354,17 @@ async fn resume_refuses_another_file_command_or_the_embedded_fake() {
 async fn the_journal_records_header_sent_and_outcome_lines() {
     let fake = fake().await;
     let dir = dir("journal");
-    let input = write(&dir, "contacts.csv", "email,firstname\nada@example.com,Ada\n,Nobody\n");
+    let input = write(
+        &dir,
+        "contacts.csv",
+        "email,firstname\nada@example.com,Ada\n,Nobody\n",
+    );
     let report_path = dir.join("report.jsonl");
-    let run = run_against(&fake, &["upsert", arg(&input), "--report", arg(&report_path)]).await;
+    let run = run_against(
+        &fake,
+        &["upsert", arg(&input), "--report", arg(&report_path)],
+    )
+    .await;
     assert_eq!(run.code, 1, "{run:?}");
     let lines = journal(&report_path);
     let header = &lines[0];
@@ -348,7 +372,10 @@ async fn the_journal_records_header_sent_and_outcome_lines() {
     assert_eq!(header["key"], "email");
     assert_eq!(header["apiVersion"], "2026-09");
     assert_eq!(header["target"], fake.base_url());
-    assert_eq!(header["fingerprint"]["size"], std::fs::metadata(&input).unwrap().len());
+    assert_eq!(
+        header["fingerprint"]["size"],
+        std::fs::metadata(&input).unwrap().len()
+    );
     assert!(header["startedAt"].as_str().unwrap().ends_with('Z'));
     let sent = lines
         .iter()
@@ -362,7 +389,9 @@ async fn the_journal_records_header_sent_and_outcome_lines() {
     let trace = lines[sent]["traceId"].as_str().unwrap();
     assert!(trace.starts_with("hc-") && trace.ends_with("-1"), "{trace}");
     assert!(
-        !lines.iter().any(|line| line["sent"] == true && line["row"] == 2),
+        !lines
+            .iter()
+            .any(|line| line["sent"] == true && line["row"] == 2),
         "a row refused before sending is never recorded as sent"
     );
     assert_eq!(report(&report_path).len(), 2);
@@ -430,7 +459,11 @@ async fn a_report_that_cannot_be_written_is_its_own_exit_code() {
     let input = write(&dir, "contacts.csv", creates(5));
     let full = run_against(&fake, &["upsert", arg(&input), "--report", "/dev/full"]).await;
     assert_eq!(full.code, 4, "{full:?}");
-    assert!(full.stderr.contains("cannot write the report"), "{}", full.stderr);
+    assert!(
+        full.stderr.contains("cannot write the report"),
+        "{}",
+        full.stderr
+    );
     fake.shutdown().await;
 }
 
@@ -440,10 +473,18 @@ async fn verbose_runs_trace_the_sdk_without_the_token() {
     let dir = dir("verbose");
     let input = write(&dir, "contacts.csv", creates(5));
     let quiet = run_against(&fake, &["upsert", arg(&input)]).await;
-    assert!(!quiet.stderr.contains("hubspot.request"), "{}", quiet.stderr);
+    assert!(
+        !quiet.stderr.contains("hubspot.request"),
+        "{}",
+        quiet.stderr
+    );
     let verbose = run_against(&fake, &["upsert", arg(&input), "-vv"]).await;
     assert_eq!(verbose.code, 0, "{verbose:?}");
-    assert!(verbose.stderr.contains("hubspot.request"), "{}", verbose.stderr);
+    assert!(
+        verbose.stderr.contains("hubspot.request"),
+        "{}",
+        verbose.stderr
+    );
     let mut args: Vec<String> = ["upsert", arg(&input), "--base-url"]
         .iter()
         .map(|a| a.to_string())
