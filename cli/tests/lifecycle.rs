@@ -576,3 +576,44 @@ async fn a_connection_error_names_its_cause() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_progress_counts_rows_settled() {
+    // `script` (util-linux) gives the run a terminal, where the progress line shows.
+    let fake = FakeHubSpot::builder()
+        .latency(Duration::from_millis(20))
+        .start()
+        .await
+        .unwrap();
+    let dir = dir("progress");
+    let input = write(&dir, "contacts.csv", creates(2_000));
+    let command = format!(
+        "HUBSPOT_TOKEN={TOKEN} {} upsert {} --base-url {} --batch-size 10 --concurrency 2 --rate-limit off",
+        env!("CARGO_BIN_EXE_hubspot-contacts"),
+        arg(&input),
+        fake.base_url()
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let screen = String::from_utf8_lossy(&output.stdout);
+    let counts: Vec<u64> = screen
+        .split(|c| c == '\r' || c == '\n')
+        .filter_map(|frame| {
+            let (before, _) = frame.split_once(" rows settled")?;
+            before.rsplit(' ').next()?.parse().ok()
+        })
+        .collect();
+    assert!(
+        counts.iter().any(|&n| n > 0 && n < 2_000),
+        "the line counted rows as they settled: {counts:?}"
+    );
+    assert!(!screen.contains('%'), "no percentage of bytes read");
+    assert_eq!(live_contacts(&fake), 2_000);
+    fake.shutdown().await;
+}
