@@ -88,6 +88,32 @@ async fn workers_sharing_a_budget_get_no_429s() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_starting_late_keeps_to_the_quota_hubspot_announced_to_the_others() {
+    let redis = RedisServer::start();
+    let fake = fake(RateLimit::custom(10, SEC)).await;
+    // Neither is capped: each starts from the 100-per-10-s preset, and
+    // learns the real 10 per second from HubSpot's headers.
+    let adaptive = || {
+        Client::builder()
+            .base_url(fake.base_url())
+            .token(TOKEN)
+            .shared_budget(redis.url(), "app-1:portal-1")
+            .build()
+            .expect("Redis answers")
+    };
+    let first = run(adaptive(), upserts(0, 10)).await;
+    // The first window is full of the first worker's requests; a second
+    // worker that has had no answer yet must not spend its preset of 100.
+    let late = run(adaptive(), upserts(100, 10)).await;
+    assert_eq!(
+        first.rate_limited + late.rate_limited,
+        0,
+        "{first:?} {late:?}"
+    );
+    assert_eq!(fake.stats().rate_limited, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_completes_when_redis_dies_mid_run() {
     let mut redis = RedisServer::start();
     let limit = RateLimit::custom(20, SEC);

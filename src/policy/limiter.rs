@@ -376,11 +376,16 @@ async fn shared_slot(
 ) -> Result<Permit, Refusal> {
     let slot = format!("{:x}-{:016x}", std::process::id(), fastrand::u64(..));
     loop {
-        let (max, lookback) = {
+        let (quota, announced, lookback) = {
             let state = inner.lock();
-            (state.window.max(), state.window.lookback())
+            let lookback = state.window.lookback();
+            (
+                (state.window.max(), lookback),
+                state.window.announced(),
+                lookback,
+            )
         };
-        match shared.acquire(&slot, max, lookback, lease).await {
+        match shared.acquire(&slot, quota, announced, lease).await {
             Verdict::Admitted => {
                 let mut state = inner.lock();
                 state.window.set_bound_by_others(false);

@@ -66,9 +66,9 @@ impl Verdict {
 /// A budget in Redis shared by every client that names the same key.
 pub(crate) struct SharedBudget {
     client: redis::Client,
-    /// In flight, counted, pause, daily; one hash tag, so a Redis Cluster
-    /// keeps them on one node.
-    keys: [String; 4],
+    /// In flight, counted, pause, daily, quota; one hash tag, so a Redis
+    /// Cluster keeps them on one node.
+    keys: [String; 5],
     /// The URL with its password redacted.
     shown: String,
     script: redis::Script,
@@ -124,7 +124,8 @@ impl SharedBudget {
         redis::cmd("PING")
             .query::<String>(&mut connection)
             .map_err(|error| unreachable(&error))?;
-        let keys = ["flight", "counted", "pause", "daily"].map(|part| format!("{{{key}}}:{part}"));
+        let keys = ["flight", "counted", "pause", "daily", "quota"]
+            .map(|part| format!("{{{key}}}:{part}"));
         Ok(SharedBudget {
             client,
             keys,
@@ -135,12 +136,15 @@ impl SharedBudget {
     }
 
     /// Asks for a slot named `slot` in a window of `max` requests per
-    /// `lookback`, leased for `lease`.
+    /// `lookback`, leased for `lease`. Unless HubSpot's headers `announced`
+    /// that quota to this client, the quota they last announced to any
+    /// worker of the budget applies: a worker that starts late does not
+    /// spend a preset larger than the real limit.
     pub(crate) async fn acquire(
         &self,
         slot: &str,
-        max: u32,
-        lookback: Duration,
+        (max, lookback): (u32, Duration),
+        announced: bool,
         lease: Duration,
     ) -> Verdict {
         let args = [
@@ -148,6 +152,7 @@ impl SharedBudget {
             max.to_string(),
             millis(lookback).to_string(),
             millis(lease).to_string(),
+            u8::from(announced).to_string(),
         ];
         match self.call("acquire", &args).await {
             Some((verdict, ms)) => Verdict::from_answer(verdict, ms),

@@ -6,6 +6,9 @@
 --                     most likely counted the request (ms)
 -- KEYS[3]  pause:     string, every worker waits until this instant (ms)
 -- KEYS[4]  daily:     string, the daily budget is spent until this instant (ms)
+-- KEYS[5]  quota:     string, "max:lookback ms" as HubSpot's headers last
+--                     announced them to a worker, for workers that have not
+--                     had an answer yet
 -- ARGV[1]  the operation: acquire, release, forget, pause or daily
 --
 -- Every instant is Redis's own clock, so workers on several machines agree.
@@ -17,9 +20,20 @@ local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local op = ARGV[1]
 
 if op == 'acquire' then
-  -- ARGV: slot id, max, lookback ms, lease ms
+  -- ARGV: slot id, max, lookback ms, lease ms, and 1 when max and lookback
+  -- come from HubSpot's headers (0: the quota the worker started from)
   local slot, max = ARGV[2], tonumber(ARGV[3])
   local lookback, lease = tonumber(ARGV[4]), tonumber(ARGV[5])
+  if ARGV[6] == '1' then
+    redis.call('SET', KEYS[5], max .. ':' .. lookback, 'PX', 86400000)
+  else
+    local known = redis.call('GET', KEYS[5])
+    local sep = known and string.find(known, ':')
+    if sep then
+      max = tonumber(string.sub(known, 1, sep - 1)) or max
+      lookback = tonumber(string.sub(known, sep + 1)) or lookback
+    end
+  end
   local daily = tonumber(redis.call('GET', KEYS[4]) or '0')
   if daily > now then
     return {2, daily - now}

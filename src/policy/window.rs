@@ -95,6 +95,9 @@ pub(crate) struct WindowLimiter {
     /// When the latest request started: with others about, requests are
     /// spread evenly over the window.
     last_start: Option<Instant>,
+    /// Whether HubSpot's headers have announced the quota (else it is the
+    /// one the client started from).
+    announced: bool,
     margin: f64,
     adaptive: bool,
     /// The recent requests, sorted by `at`.
@@ -137,6 +140,7 @@ impl WindowLimiter {
             share: Share::default(),
             bound_by_others: true,
             last_start: None,
+            announced: false,
             margin: DEFAULT_MARGIN,
             adaptive: true,
             sent: VecDeque::with_capacity(max.min(1024) as usize),
@@ -194,6 +198,13 @@ impl WindowLimiter {
     #[cfg(feature = "redis")]
     pub(crate) fn max(&self) -> u32 {
         self.max
+    }
+
+    /// Whether the quota is the one HubSpot's headers announced, rather
+    /// than the one the client started from.
+    #[cfg(feature = "redis")]
+    pub(crate) fn announced(&self) -> bool {
+        self.announced
     }
 
     /// The current quota.
@@ -491,6 +502,7 @@ impl WindowLimiter {
             return false;
         }
         self.observe_share(now, headers);
+        self.announced |= headers.max.is_some() || headers.interval.is_some();
         let (max, window) = quota(
             headers.max.unwrap_or(self.max),
             headers.interval.unwrap_or(self.window),
