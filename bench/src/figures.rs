@@ -108,6 +108,20 @@ pub fn steady_contacts_per_sec(max: u32, cycle_secs: f64) -> f64 {
     }
 }
 
+/// The least time `contacts` can take under a limit of `max` requests per
+/// rolling `window_secs`, from the first request's start to the last
+/// one's: the requests they need ([`INPUTS_PER_REQUEST`] contacts each,
+/// rounded up), the first window's `max` at once and the rest at the
+/// limit's rate.
+pub fn ideal_secs(contacts: u64, max: u32, window_secs: f64) -> f64 {
+    let requests = contacts.div_ceil(u64::from(INPUTS_PER_REQUEST));
+    if max == 0 {
+        0.0
+    } else {
+        requests.saturating_sub(u64::from(max)) as f64 * window_secs / f64::from(max)
+    }
+}
+
 /// CPU seconds per 1,000 contacts.
 pub fn cpu_per_thousand(cpu_secs: f64, contacts: u64) -> f64 {
     if contacts == 0 {
@@ -168,6 +182,16 @@ mod tests {
         assert_eq!(window_cycle_secs(&[0.0, 1.0], 2), None);
         assert_eq!(window_cycle_secs(&[0.0, 1.0], 0), None);
         assert_eq!(steady_contacts_per_sec(3, 0.0), 0.0);
+    }
+
+    #[test]
+    fn ideal_time_of_a_run() {
+        // 200 requests at 40 per second: 40 at once, 160 in 4 s.
+        assert_eq!(ideal_secs(20_000, 40, 1.0), 4.0);
+        assert_eq!(ideal_secs(20_001, 40, 1.0), 4.025);
+        assert_eq!(ideal_secs(30_000, 100, 10.0), 20.0);
+        assert_eq!(ideal_secs(1_000, 100, 10.0), 0.0);
+        assert_eq!(ideal_secs(1_000, 0, 1.0), 0.0);
     }
 
     #[test]

@@ -15,3 +15,4 @@ pub mod figures;
 pub mod openapi;
 pub mod parse;
 pub mod process;
+pub mod redis;
