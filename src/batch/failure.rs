@@ -1,12 +1,14 @@
 //! Why an input failed: HubSpot's refusal in its own words, or the client's
 //! reason, told apart.
 
-use std::{
-    collections::{BTreeMap, VecDeque},
-    fmt,
-};
+use std::{collections::BTreeMap, fmt};
 
-use foldhash::HashSet;
+use aho_corasick::{
+    Anchored, MatchKind,
+    automaton::{Automaton, StateID},
+    nfa::contiguous::NFA,
+};
+use foldhash::{HashMap, HashSet};
 
 use crate::types;
 
@@ -216,95 +218,73 @@ fn merge(context: &mut BTreeMap<String, Vec<String>>, key: &str, values: Vec<Str
 }
 
 /// Which of a fixed set of needles a text holds, the text read piece by
-/// piece as it grows (an Aho–Corasick automaton): each byte of the text is
-/// read once, however many needles there are.
-///
-/// Its states are the prefixes of the needles (0 is the empty one).
-struct Sightings {
-    /// Per state, the states one byte longer, sorted by that byte.
-    next: Vec<Vec<(u8, usize)>>,
-    /// Per state other than 0, the state of its longest proper suffix that
-    /// is a state.
-    fallback: Vec<usize>,
-    /// Per state, whether the text read so far holds its prefix.
+/// piece as it grows: each byte of the text is read once, however many
+/// needles there are. An Aho–Corasick automaton (the `aho-corasick` crate's)
+/// walked byte by byte, so that where it is carries over from one piece to
+/// the next.
+struct Sightings<'a> {
+    /// The automaton of the distinct non-empty needles, which reports every
+    /// needle ending where it is (`MatchKind::Standard`), and where it is
+    /// after the text read so far; `None` when the needles were too many to
+    /// build it, and then none but the empty one reads as held.
+    walk: Option<(NFA, StateID)>,
+    /// Each distinct non-empty needle's pattern in the automaton: its
+    /// position in the order the needles were first given.
+    patterns: HashMap<&'a str, usize>,
+    /// Per pattern, whether the text read so far holds it.
     seen: Vec<bool>,
-    /// The state of the longest suffix of the text read so far that is a
-    /// state.
-    at: usize,
+    /// The match states entered so far. A state reports the needles its
+    /// suffixes end with too, so they can be many: they are marked seen on
+    /// its first visit only.
+    entered: HashSet<StateID>,
 }
 
-impl Sightings {
+impl<'a> Sightings<'a> {
     /// Sightings of `needles`, before any text is read.
-    fn new<'a>(needles: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut next: Vec<Vec<(u8, usize)>> = vec![Vec::new()];
-        for needle in needles {
-            let mut state = 0;
-            for &byte in needle.as_bytes() {
-                state = match next[state].binary_search_by_key(&byte, |&(b, _)| b) {
-                    Ok(found) => next[state][found].1,
-                    Err(slot) => {
-                        let added = next.len();
-                        next.push(Vec::new());
-                        next[state].insert(slot, (byte, added));
-                        added
-                    }
-                };
-            }
+    fn new(needles: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut patterns: HashMap<&str, usize> = HashMap::default();
+        let mut distinct = Vec::new();
+        // Any text holds the empty needle, so the automaton leaves it out.
+        for needle in needles.into_iter().filter(|needle| !needle.is_empty()) {
+            patterns.entry(needle).or_insert_with(|| {
+                distinct.push(needle);
+                distinct.len() - 1
+            });
         }
-        let states = next.len();
-        let mut sightings = Self {
-            next,
-            fallback: vec![0; states],
-            seen: vec![false; states],
-            at: 0,
-        };
-        // Any text holds the empty needle.
-        sightings.seen[0] = true;
-        // Breadth first, so that a state's fallback, being shorter, is settled
-        // before it is followed; the states one byte long fall back to 0.
-        let mut queue: VecDeque<usize> = sightings.next[0].iter().map(|&(_, s)| s).collect();
-        while let Some(state) = queue.pop_front() {
-            for &(byte, longer) in &sightings.next[state] {
-                let fallback = sightings.step(sightings.fallback[state], byte);
-                sightings.fallback[longer] = fallback;
-                queue.push_back(longer);
-            }
+        let walk = NFA::builder()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(&distinct)
+            .map_err(|error| error.to_string())
+            .and_then(|automaton| {
+                let start = automaton
+                    .start_state(Anchored::No)
+                    .map_err(|error| error.to_string())?;
+                Ok((automaton, start))
+            })
+            .inspect_err(|error| {
+                tracing::warn!(%error, "no automaton for the details: each is appended");
+            })
+            .ok();
+        Self {
+            walk,
+            patterns,
+            seen: vec![false; distinct.len()],
+            entered: HashSet::default(),
         }
-        sightings
-    }
-
-    /// The state `byte` leads to from `state`: that of the longest suffix of
-    /// `state`'s prefix followed by `byte` that is a state.
-    fn step(&self, mut state: usize, byte: u8) -> usize {
-        loop {
-            if let Some(longer) = self.longer(state, byte) {
-                return longer;
-            }
-            if state == 0 {
-                return 0;
-            }
-            state = self.fallback[state];
-        }
-    }
-
-    /// The state one `byte` longer than `state`, if there is one.
-    fn longer(&self, state: usize, byte: u8) -> Option<usize> {
-        let next = &self.next[state];
-        let found = next.binary_search_by_key(&byte, |&(b, _)| b).ok()?;
-        Some(next[found].1)
     }
 
     /// Reads the next piece of the text.
     fn read(&mut self, piece: &str) {
+        let Some((automaton, at)) = &mut self.walk else {
+            return;
+        };
         for &byte in piece.as_bytes() {
-            self.at = self.step(self.at, byte);
-            // Every state down the fallbacks is a suffix of the text too. One
-            // already seen had its own fallbacks marked when it was, so each
-            // state is marked once.
-            let mut state = self.at;
-            while !self.seen[state] {
-                self.seen[state] = true;
-                state = self.fallback[state];
+            *at = automaton.next_state(Anchored::No, *at, byte);
+            if automaton.is_match(*at) && self.entered.insert(*at) {
+                for index in 0..automaton.match_len(*at) {
+                    self.seen[automaton.match_pattern(*at, index).as_usize()] = true;
+                }
             }
         }
     }
@@ -312,14 +292,11 @@ impl Sightings {
     /// Whether the text read so far holds `needle`, one of the needles the
     /// sightings were made for (any other string reads as not held).
     fn holds(&self, needle: &str) -> bool {
-        let mut state = 0;
-        for &byte in needle.as_bytes() {
-            match self.longer(state, byte) {
-                Some(longer) => state = longer,
-                None => return false,
-            }
-        }
-        self.seen[state]
+        needle.is_empty()
+            || self
+                .patterns
+                .get(needle)
+                .is_some_and(|&pattern| self.seen[pattern])
     }
 }
 
@@ -508,6 +485,7 @@ mod tests {
             // Held across the end of the message and what was appended.
             ("x is", &["required", "is; required"], "x is; required"),
             ("Refused", &[""], "Refused"),
+            ("", &[""], ""),
             (
                 r#"Not valid: [{"message":"say \"hi\""}]"#,
                 &[r#"say "hi""#],
