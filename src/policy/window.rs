@@ -98,6 +98,11 @@ pub(crate) struct WindowLimiter {
     /// Whether HubSpot's headers have announced the quota (else it is the
     /// one the client started from).
     announced: bool,
+    /// When HubSpot most likely counted this client's answered requests,
+    /// oldest first, for reading `Remaining`: kept a round trip longer than
+    /// the log keeps them, since an answer's window reaches back from when
+    /// HubSpot counted it, before the answer came.
+    counted: VecDeque<Instant>,
     margin: f64,
     adaptive: bool,
     /// The recent requests, sorted by `at`.
@@ -141,6 +146,7 @@ impl WindowLimiter {
             bound_by_others: true,
             last_start: None,
             announced: false,
+            counted: VecDeque::new(),
             margin: DEFAULT_MARGIN,
             adaptive: true,
             sent: VecDeque::with_capacity(max.min(1024) as usize),
@@ -217,7 +223,6 @@ impl WindowLimiter {
 
     /// The window actually enforced: `window × (1 + margin)`, stretched by at
     /// least [`MIN_MARGIN`] unless the margin is 0.
-    #[cfg(test)]
     pub(crate) fn effective_window(&self) -> Duration {
         self.stretch(self.window)
     }
@@ -411,11 +416,29 @@ impl WindowLimiter {
                 at: counted,
                 answered: true,
             };
+            self.remember_counted(counted);
             self.sent
                 .make_contiguous()
                 .sort_unstable_by_key(|sent| sent.at);
         }
         counted
+    }
+
+    /// Adds `at` to [`counted`](Self::counted), forgetting what is more
+    /// than a stretched window and a round trip old (or beyond twice the
+    /// quota, which bounds memory).
+    fn remember_counted(&mut self, at: Instant) {
+        let position = self.counted.partition_point(|&other| other <= at);
+        self.counted.insert(position, at);
+        let keep = self.effective_window() + self.fastest_answer.unwrap_or_default();
+        while self.counted.len() > 2 * self.most()
+            || self
+                .counted
+                .front()
+                .is_some_and(|&oldest| at.saturating_duration_since(oldest) > keep)
+        {
+            self.counted.pop_front();
+        }
     }
 
     /// Moves the start of the request in flight started at `started` to
@@ -531,8 +554,9 @@ impl WindowLimiter {
     /// that instant or started before it and still in flight (this one
     /// included), counted over the effective window, which reaches a little further
     /// back than HubSpot's: the rest are surely others'. Read this way, a
-    /// client alone reads no others. The reading becomes a share of the
-    /// window ([`Share::record`]).
+    /// client alone reads no others; and since those instants are
+    /// estimates, no more others than it has requests in flight count as
+    /// none. The reading becomes a share of the window ([`Share::record`]).
     fn observe_share(&mut self, now: Instant, headers: &RateLimitHeaders) {
         let Some(remaining) = headers.remaining else {
             return;
@@ -542,19 +566,33 @@ impl WindowLimiter {
         let travel = self.fastest_answer.map_or(Duration::ZERO, |f| f / 2);
         let counted = now.checked_sub(travel).unwrap_or(now);
         let span = self.stretch(headers.interval.unwrap_or(self.window));
-        let own = self
+        let answered = self
+            .counted
+            .iter()
+            .filter(|&&at| at <= counted && counted.saturating_duration_since(at) < span)
+            .count();
+        let in_flight = self
             .sent
             .iter()
-            .filter(|sent| sent.at <= counted && counted.saturating_duration_since(sent.at) < span)
+            .filter(|sent| !sent.answered && sent.at <= counted)
             .count();
+        let own = answered + in_flight;
         let own = u32::try_from(own).unwrap_or(u32::MAX);
-        if own < used {
+        // When HubSpot counted each request is an estimate; a handful of
+        // "others", no more than this client has in flight, is as likely
+        // its own requests dated a little off, and is not taken as others.
+        let in_flight = self.sent.iter().filter(|sent| !sent.answered).count();
+        let slack = u32::try_from(in_flight).unwrap_or(u32::MAX);
+        let own = if used.saturating_sub(own) <= slack {
+            used
+        } else {
             tracing::trace!(
                 others = used - own,
                 used,
                 "HubSpot's window holds requests of other clients"
             );
-        }
+            own
+        };
         self.share.record(counted, max, used, own);
     }
 
