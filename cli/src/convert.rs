@@ -76,6 +76,15 @@ impl Key {
             Ok(value) if value.trim().is_empty() => {
                 Err(RowError::new(format!("the key {column:?} is empty")).with_fields(fields))
             }
+            Ok(value)
+                if matches!(self, Key::RecordId { .. } | Key::Vid { .. })
+                    && !value.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                Err(RowError::new(format!(
+                    "the record id {value:?} in {column:?} is not a number"
+                ))
+                .with_fields(fields))
+            }
             Ok(value) => Ok((value, fields)),
             Err(reason) => Err(RowError::new(format!("the key {column:?}: {reason}"))),
         }
@@ -178,6 +187,16 @@ mod tests {
         .update(fields(&[("external_id", "x1")]))
         .unwrap();
         assert_eq!(by_external, Update::by("external_id", "x1"));
+    }
+
+    #[test]
+    fn a_record_id_must_be_a_number() {
+        let id = Key::RecordId {
+            column: "id".into(),
+        };
+        let error = id.key_only(fields(&[("id", "x")])).unwrap_err();
+        assert!(error.message.contains("not a number"), "{}", error.message);
+        assert_eq!(id.key_only(fields(&[("id", "512")])).unwrap(), "512");
     }
 
     #[test]

@@ -22,8 +22,8 @@ impl Interrupt {
             let mut signals = Signals::new();
             signals.next().await;
             console::line(
-                "interrupted: no more rows are read; the requests in flight finish and the \
-                 report is written (press Ctrl-C again to exit at once)",
+                "interrupted: no more rows are read; the rows already taken are sent and \
+                 settled, and reported (press Ctrl-C again to exit at once)",
             );
             let _ = tx.send(true);
             signals.next().await;

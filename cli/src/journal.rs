@@ -9,7 +9,10 @@
 //! {"journal":"hubspot-contacts","version":1,"command":"create","key":null,"file":"/data/leads.csv","fingerprint":{"size":1300,"sha256":"…"},"apiVersion":"2026-09","target":"https://api.hubapi.com","startedAt":"2026-12-02T09:00:00.000Z","resumed":false}
 //! {"row":1,"line":2,"key":"","sent":true,"traceId":"hc-19ad4a3b2c0-1"}
 //! {"row":1,"line":2,"key":"","outcome":"created","id":"1001","apiVersion":"2026-09"}
+//! {"finished":true}
 //! ```
+//!
+//! The last line, `finished`, says the run read the whole file.
 
 use std::io::{self, BufRead};
 
@@ -42,6 +45,10 @@ pub struct JournalHeader {
     /// Whether this was a dry run (nothing sent).
     #[serde(default)]
     pub dry_run: bool,
+    /// The `--map` pairs (column, property): a resumed run must send the
+    /// same columns to the same properties.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub map: Vec<(String, String)>,
 }
 
 impl JournalHeader {
@@ -56,20 +63,24 @@ impl JournalHeader {
         if earlier.dry_run {
             return Some("it records a dry run, which sent nothing".into());
         }
-        let differs = |what: &str, then: &dyn std::fmt::Debug, now: &dyn std::fmt::Debug| {
-            Some(format!("it records {what} {then:?}, this run has {now:?}"))
+        let differs = |what: &str, then: &dyn std::fmt::Display, now: &dyn std::fmt::Display| {
+            Some(format!("it records {what} {then}, this run has {now}"))
         };
         if earlier.command != self.command {
             return differs("the command", &earlier.command, &self.command);
         }
         if earlier.key != self.key {
-            return differs("the key", &earlier.key, &self.key);
+            let key = |key: &Option<String>| key.clone().unwrap_or_else(|| "none".into());
+            return differs("the key", &key(&earlier.key), &key(&self.key));
         }
         if earlier.api_version != self.api_version {
             return differs("API version", &earlier.api_version, &self.api_version);
         }
         if earlier.target != self.target {
             return differs("the target", &earlier.target, &self.target);
+        }
+        if earlier.map != self.map {
+            return Some("it records other --map pairs; give the same ones".into());
         }
         match (&earlier.fingerprint, &self.fingerprint) {
             (Some(then), Some(now)) if then == now => None,
@@ -102,8 +113,10 @@ pub enum RowState {
     NotSent,
     /// Settled as a success.
     Succeeded,
-    /// Settled as failed or unknown.
+    /// Settled as failed.
     Problem,
+    /// Settled as unknown: sent, its fate not known.
+    Unknown,
 }
 
 impl RowState {
@@ -117,13 +130,25 @@ impl RowState {
             2 => RowState::NotSent,
             3 => RowState::Succeeded,
             4 => RowState::Problem,
+            5 => RowState::Unknown,
             _ => RowState::Unseen,
         }
     }
 
-    /// Whether the row has its final outcome and is not sent again.
-    pub fn is_final(self) -> bool {
-        matches!(self, RowState::Succeeded | RowState::Problem)
+    /// Whether the row has its final outcome and is not sent again. An
+    /// unknown row is final unless `resend_unknown` (an idempotent operation,
+    /// which can safely be sent again to learn its fate).
+    pub fn is_final(self, resend_unknown: bool) -> bool {
+        match self {
+            RowState::Succeeded | RowState::Problem => true,
+            RowState::Unknown => !resend_unknown,
+            RowState::Unseen | RowState::InFlight | RowState::NotSent => false,
+        }
+    }
+
+    /// Whether the row ended failed or unknown.
+    pub fn is_problem(self) -> bool {
+        matches!(self, RowState::Problem | RowState::Unknown)
     }
 }
 
@@ -169,6 +194,18 @@ pub struct Recovered {
     /// Bytes of whole lines: a line cut short by a kill is dropped, and the
     /// resumed run appends from here.
     pub intact_len: u64,
+    /// Whether the last run recorded read the whole file.
+    pub finished: bool,
+}
+
+impl Recovered {
+    /// Whether a run with `--resume` would have work left: the last run did
+    /// not read the whole file, or rows are in flight or were not sent.
+    pub fn unfinished(&self) -> bool {
+        !self.finished
+            || self.rows.count(RowState::InFlight) > 0
+            || self.rows.count(RowState::NotSent) > 0
+    }
 }
 
 /// A line of the journal, with only the fields resuming needs.
@@ -179,6 +216,8 @@ struct Line {
     #[serde(default)]
     sent: bool,
     outcome: Option<String>,
+    #[serde(default)]
+    finished: bool,
 }
 
 /// A journal line longer than this is damage, not an entry.
@@ -190,6 +229,7 @@ pub fn read(mut input: impl BufRead) -> Result<Recovered, String> {
     let mut first = None;
     let mut rows = RowStates::default();
     let mut intact_len = 0u64;
+    let mut finished = false;
     let mut number = 0u64;
     let mut buffer = Vec::new();
     loop {
@@ -224,7 +264,9 @@ pub fn read(mut input: impl BufRead) -> Result<Recovered, String> {
                     ));
                 }
                 first.get_or_insert(header);
+                finished = false;
             }
+            (None, None) if line.finished => finished = true,
             (None, Some(_)) if first.is_none() => {
                 return Err(
                     "it does not start with a journal header (was it written by an older version?)"
@@ -234,6 +276,7 @@ pub fn read(mut input: impl BufRead) -> Result<Recovered, String> {
             (None, Some(row)) => {
                 let state = match line.outcome.as_deref() {
                     Some("not_sent") => RowState::NotSent,
+                    Some("unknown") => RowState::Unknown,
                     Some("valid") => RowState::Unseen,
                     Some(outcome) if is_success(outcome) => RowState::Succeeded,
                     Some(_) => RowState::Problem,
@@ -251,6 +294,7 @@ pub fn read(mut input: impl BufRead) -> Result<Recovered, String> {
         first,
         rows,
         intact_len,
+        finished,
     })
 }
 
@@ -288,6 +332,7 @@ pub(crate) mod tests_support {
             started_at: "2026-12-02T09:00:00.000Z".into(),
             resumed: false,
             dry_run: false,
+            map: Vec::new(),
         }
     }
 }
@@ -326,6 +371,27 @@ mod tests {
         );
         assert_eq!(recovered.intact_len, text.len() as u64);
         assert_eq!(recovered.rows.count(RowState::InFlight), 1);
+        assert!(!recovered.finished && recovered.unfinished());
+    }
+
+    #[test]
+    fn a_run_that_read_the_whole_file_says_finished_until_resumed() {
+        let header_line = serde_json::to_string(&header("upsert")).unwrap();
+        let done = journal(&[
+            header_line.clone(),
+            r#"{"row":1,"line":2,"key":"a","outcome":"updated","id":"7"}"#.into(),
+            r#"{"finished":true}"#.into(),
+        ]);
+        let recovered = read(done.as_bytes()).unwrap();
+        assert!(recovered.finished && !recovered.unfinished());
+        let resumed = format!("{done}{header_line}\n");
+        assert!(!read(resumed.as_bytes()).unwrap().finished);
+        let not_sent = journal(&[
+            header_line,
+            r#"{"row":1,"line":2,"key":"a","outcome":"not_sent"}"#.into(),
+            r#"{"finished":true}"#.into(),
+        ]);
+        assert!(read(not_sent.as_bytes()).unwrap().unfinished());
     }
 
     #[test]
@@ -390,6 +456,14 @@ mod tests {
                 .unwrap()
                 .contains("standard input")
         );
+        let mut mapped = header("upsert");
+        mapped.map = vec![("Given".into(), "firstname".into())];
+        assert!(
+            mapped
+                .refuses_to_resume(&earlier)
+                .unwrap()
+                .contains("--map")
+        );
         let mut dry = header("upsert");
         dry.dry_run = true;
         assert!(header("upsert").refuses_to_resume(&dry).is_some());
@@ -401,6 +475,13 @@ mod tests {
         assert_eq!(states.get(1_000_000), RowState::Unseen);
         states.set(3, RowState::Succeeded);
         assert_eq!(states.get(3), RowState::Succeeded);
-        assert!(states.get(3).is_final() && !states.get(2).is_final());
+        assert!(states.get(3).is_final(true) && !states.get(2).is_final(false));
+        states.set(4, RowState::Unknown);
+        assert!(
+            states.get(4).is_final(false),
+            "a create's unknown row is never resent"
+        );
+        assert!(!states.get(4).is_final(true), "an upsert's is sent again");
+        assert!(states.get(4).is_problem());
     }
 }

@@ -12,7 +12,7 @@ use hubspot_contacts_batch::PropertyValue;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::row::{Fields, RowError, is_property_name};
+use crate::row::{Fields, RowError};
 
 /// The fields of one non-blank line, decoded to UTF-8 from `encoding` (named
 /// in messages).
@@ -51,10 +51,6 @@ pub fn parse_line(line: &[u8], encoding: &str) -> Result<Fields, RowError> {
         }
         if !seen.insert(name.clone()) {
             problem.get_or_insert_with(|| format!("the key {name:?} is given more than once"));
-            continue;
-        }
-        if !is_property_name(&name) {
-            problem.get_or_insert_with(|| format!("{name:?} is not a property name"));
             continue;
         }
         match value(raw) {
@@ -180,7 +176,7 @@ mod tests {
 
     #[test]
     fn wrong_shapes_are_row_errors() {
-        let cases: [(&[u8], &str); 8] = [
+        let cases: [(&[u8], &str); 7] = [
             (b"[1,2]", "a JSON array, not an object"),
             (b"\"email\"", "a JSON string, not an object"),
             (b"7", "a JSON number, not an object"),
@@ -191,7 +187,6 @@ mod tests {
                 br#"{"address":{"city":"x"}}"#,
                 "\"address\" is a JSON object",
             ),
-            (br#"{"first name":"x"}"#, "not a property name"),
         ];
         for (line, expected) in cases {
             let error = error(line);

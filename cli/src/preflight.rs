@@ -57,10 +57,10 @@ impl Preflight {
         }
     }
 
-    /// Whether JSONL keys go through [`Preflight::property`] (with a
-    /// catalogue or a `--map`); otherwise they are taken as written.
+    /// Whether JSONL keys go through [`Preflight::property`]: always, but
+    /// for commands that send only each row's key.
     pub fn renames_keys(&self) -> bool {
-        !self.keys_only && (self.catalogue.is_some() || !self.map.is_empty())
+        !self.keys_only
     }
 
     /// The property a column (or JSONL key) means, for writes.
@@ -126,6 +126,23 @@ impl Preflight {
                 ));
             }
             mapped.push(property);
+        }
+        for (from, to) in &self.map {
+            match texts.iter().position(|text| text == from) {
+                None => problems.push(format!(
+                    "--map {from}={to}: the header has no column {from:?}"
+                )),
+                Some(at) => {
+                    if let Some((key_at, name)) = key
+                        && key_at == at
+                        && to != name
+                    {
+                        problems.push(format!(
+                            "--map {from}={to}: {from:?} is the key column, which holds {name}"
+                        ));
+                    }
+                }
+            }
         }
         if problems.is_empty() {
             Ok(mapped)

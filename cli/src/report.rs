@@ -249,6 +249,11 @@ impl<W: Write> ReportWriter<W> {
         written
     }
 
+    /// Records that the run read the whole file (the journal's last line).
+    pub fn finished(&mut self) -> io::Result<()> {
+        self.put(&serde_json::json!({ "finished": true }))
+    }
+
     /// Flushes and hands back the output.
     pub fn finish(mut self) -> io::Result<W> {
         self.out.flush()?;

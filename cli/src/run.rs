@@ -101,23 +101,7 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     let started = Instant::now();
     let started_at = Utc::now();
     let common = &job.common;
-    for (flag, path) in [("--report", &common.report), ("--output", &job.output)] {
-        if let Some(path) = path
-            && identity::same_file(path, &common.file)
-        {
-            return Err(RunError::Config(format!(
-                "{flag} {} is the input file; refusing to overwrite it",
-                path.display()
-            )));
-        }
-    }
-    if let (Some(report), Some(output)) = (&common.report, &job.output)
-        && (report == output || identity::same_file(report, output))
-    {
-        return Err(RunError::Config(
-            "--report and --output name the same file".into(),
-        ));
-    }
+    refuse_overwrites(&job)?;
     let format = Format::resolve(common.format, &common.file)?;
     if common.file != Path::new("-") {
         File::open(&common.file).map_err(|error| {
@@ -138,6 +122,10 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     let header = journal_header(&job, target.as_ref(), started_at)?;
     let resumed = match (&common.report, common.resume) {
         (Some(path), true) => Some(recover(path, &header, target.as_ref())?),
+        (Some(path), false) => {
+            refuse_to_restart(path, &header)?;
+            None
+        }
         _ => None,
     };
     let connection = match target {
@@ -181,14 +169,21 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         }
     };
     let output: Option<Box<dyn Write + Send>> = match (job.op, &job.output) {
-        (Op::Read, Some(path)) => Some(Box::new(BufWriter::new(File::create(path).map_err(
-            |error| {
+        (Op::Read, Some(path)) => {
+            // On --resume the contacts read before stay: the output grows.
+            let file = if common.resume {
+                OpenOptions::new().create(true).append(true).open(path)
+            } else {
+                File::create(path)
+            };
+            let file = file.map_err(|error| {
                 RunError::Write(format!(
                     "cannot write the output {}: {error}",
                     path.display()
                 ))
-            },
-        )?))),
+            })?;
+            Some(Box::new(BufWriter::new(file)))
+        }
         (Op::Read, None) => Some(Box::new(BufWriter::new(std::io::stdout()))),
         _ => None,
     };
@@ -217,6 +212,7 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         key: job.key.clone(),
         states,
         traced: job.op.carries_trace_id(),
+        resend_unknown: job.op.in_flight() != InFlight::Create,
         trace_prefix: format!("hc-{:x}", started_at.timestamp_millis()),
         pending: Mutex::new(Pending::default()),
         skipped: Mutex::new(SkippedRows::default()),
@@ -245,8 +241,11 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     skipped.settled = skipped.settled.saturating_sub(read_back_rows.0);
     skipped.problems = skipped.problems.saturating_sub(read_back_rows.1);
     let mut sink = std::mem::take(&mut *lock(&tracker.sink));
-    sink.close();
     let interrupted = interrupt.is_set() && aborted.is_none();
+    if !interrupted {
+        sink.finished();
+    }
+    sink.close();
     let summary = Summary {
         command: job.op.name(),
         api_version: job.api_label(),
@@ -260,8 +259,51 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         peak_rss_kib: summary::peak_rss_kib(),
         aborted: aborted.map(|cause| cause.to_string()),
         interrupted,
+        resumable: common.report.is_some() && common.file != Path::new("-") && fake.is_none(),
     };
     finish(&job, sink, summary, fake).await
+}
+
+/// Refuses a `--report` or `--output` that is a file the run reads (the
+/// input, standard input's file, the token file) or the other one.
+fn refuse_overwrites(job: &Job) -> Result<(), RunError> {
+    let common = &job.common;
+    let input = if common.file == Path::new("-") {
+        Path::new("/dev/stdin")
+    } else {
+        common.file.as_path()
+    };
+    let mut read: Vec<(&str, &Path)> = vec![("the input file", input)];
+    if let Some(token) = &common.token_file {
+        read.push(("the token file", token));
+    }
+    let output = match (job.op, &job.output) {
+        (Op::Read, Some(path)) => Some(path.as_path()),
+        (Op::Read, None) => Some(Path::new("/dev/stdout")),
+        _ => None,
+    };
+    let written = [("--report", common.report.as_deref()), ("--output", output)];
+    for (flag, path) in written {
+        let Some(path) = path else { continue };
+        for (what, other) in &read {
+            if identity::same_file(path, other) {
+                return Err(RunError::Config(format!(
+                    "{flag} {} is {what}; refusing to overwrite it",
+                    path.display()
+                )));
+            }
+        }
+    }
+    if let (Some(report), Some(output)) = (&common.report, output)
+        && (report == output || identity::same_file(report, output))
+    {
+        return Err(RunError::Config(
+            "--report and the output (--output, or standard output for read) are the same \
+             file"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The header of this run's report, if it has one.
@@ -297,6 +339,7 @@ fn journal_header(
         started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         resumed: job.common.resume,
         dry_run: job.common.dry_run,
+        map: job.common.map.clone(),
     }))
 }
 
@@ -329,6 +372,26 @@ fn recover(
     Ok(recovered)
 }
 
+/// Refuses to start over on a report that records an unfinished run of this
+/// very job: `--resume` continues it, and starting over could send its rows
+/// twice.
+fn refuse_to_restart(path: &Path, header: &Option<JournalHeader>) -> Result<(), RunError> {
+    let (Some(header), Ok(file)) = (header, File::open(path)) else {
+        return Ok(());
+    };
+    let Ok(recovered) = journal::read(std::io::BufReader::new(file)) else {
+        return Ok(());
+    };
+    if header.refuses_to_resume(&recovered.first).is_none() && recovered.unfinished() {
+        return Err(RunError::Config(format!(
+            "the report {} records an unfinished run of this file; --resume continues it \
+             (to start over, remove the report or choose another --report)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Creates the report, or on --resume cuts a line a kill left half-written
 /// and appends; then writes this run's header.
 fn open_report(
@@ -342,15 +405,26 @@ fn open_report(
             path.display()
         ))
     };
-    let file = match resume_from {
-        Some(intact_len) => {
-            let file = OpenOptions::new().write(true).open(path).map_err(cannot)?;
-            file.set_len(intact_len).map_err(cannot)?;
-            drop(file);
-            OpenOptions::new().append(true).open(path).map_err(cannot)?
-        }
-        None => File::create(path).map_err(cannot)?,
-    };
+    // Locked before it is cut, so a second run on the same report is refused
+    // without touching it.
+    let file = OpenOptions::new()
+        .create(resume_from.is_none())
+        .append(true)
+        .open(path)
+        .map_err(cannot)?;
+    if let Err(error) = file.try_lock() {
+        return Err(match error {
+            std::fs::TryLockError::WouldBlock => RunError::Config(format!(
+                "the report {} is in use by another run",
+                path.display()
+            )),
+            std::fs::TryLockError::Error(error) => cannot(error),
+        });
+    }
+    // A device (/dev/null, /dev/stderr) is written to, never cut.
+    if file.metadata().map_err(cannot)?.is_file() {
+        file.set_len(resume_from.unwrap_or(0)).map_err(cannot)?;
+    }
     ReportWriter::new(file, header).map_err(cannot)
 }
 
@@ -396,7 +470,7 @@ async fn settle_in_flight(
                     reason: resume::KEYLESS_CREATE.into(),
                 };
                 sink.settled(row.number, row.line, "", &row.notes, &unknown);
-                states.set(row.number, RowState::Problem);
+                states.set(row.number, RowState::Unknown);
             }
         }
         if batch.len() == READ_BACK_BATCH {
@@ -685,9 +759,18 @@ async fn connect(target: Target, job: &Job) -> Result<(Client, Option<FakeHubSpo
 /// The portal's contact properties, for the preflight.
 async fn fetch_catalogue(client: &Client) -> Result<Catalogue, RunError> {
     client.contact_properties().await.map_err(|error| {
+        let mut cause: &dyn std::error::Error = &error;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        let cause = if std::ptr::addr_eq(cause, &error) {
+            String::new()
+        } else {
+            format!(" ({cause})")
+        };
         let message = format!(
             "the preflight cannot read the portal's contact properties, so nothing was \
-             written: {error}"
+             written: {error}{cause}"
         );
         match &error {
             SdkError::Api(api) if api.status == 403 => RunError::Aborted(format!(
@@ -780,6 +863,9 @@ struct RowTracker {
     states: Option<RowStates>,
     /// Whether the operation's inputs carry a trace id.
     traced: bool,
+    /// Whether rows an earlier run left unknown are sent again (idempotent
+    /// operations; a create's never are).
+    resend_unknown: bool,
     /// The start of every trace id of this run (`hc-<start time>-<row>`).
     trace_prefix: String,
     pending: Mutex<Pending>,
@@ -792,7 +878,7 @@ impl RowTracker {
     fn already_settled(&self, row: u64) -> bool {
         self.states
             .as_ref()
-            .is_some_and(|states| states.get(row).is_final())
+            .is_some_and(|states| states.get(row).is_final(self.resend_unknown))
     }
 
     /// Counts a skipped row.
@@ -800,7 +886,7 @@ impl RowTracker {
         let problem = self
             .states
             .as_ref()
-            .is_some_and(|states| states.get(row) == RowState::Problem);
+            .is_some_and(|states| states.get(row).is_problem());
         let mut skipped = lock(&self.skipped);
         skipped.settled += 1;
         skipped.problems += u64::from(problem);
@@ -857,6 +943,10 @@ where
     InputStream(
         rows.stream()
             .take_until(Box::pin(stop))
+            .take_while({
+                let tracker = Arc::clone(&tracker);
+                move |_| futures::future::ready(!lock(&tracker.sink).write_failed_already())
+            })
             .filter_map(move |item| futures::future::ready(next_input(&tracker, item, &convert)))
             .boxed(),
     )

@@ -126,22 +126,29 @@ impl Sink {
 
     /// A row settled with `outcome` (by the SDK, or by reading it back on --resume).
     pub fn settled(&mut self, row: u64, line: u64, key: &str, notes: &[String], outcome: &Outcome) {
-        self.rows += 1;
-        self.counts.add(outcome);
-        let mut entry = report::outcome_entry(row, line, key, outcome);
-        entry.notes = notes;
-        self.entry(&entry);
-        if let (Outcome::Read(contact), Some(out)) = (outcome, &mut self.output) {
+        if let Outcome::Read(contact) = outcome {
+            // A contact read is recorded only once it is in the output; if
+            // the output fails, the row stays in flight for --resume.
+            let Some(out) = &mut self.output else {
+                return;
+            };
             let written = serde_json::to_writer(&mut *out, contact.as_ref())
                 .map_err(std::io::Error::from)
-                .and_then(|()| out.write_all(b"\n"));
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.flush());
             if let Err(error) = written {
                 self.error.get_or_insert(SinkError::Write(format!(
                     "cannot write the contacts read: {error}"
                 )));
                 self.output = None;
+                return;
             }
         }
+        self.rows += 1;
+        self.counts.add(outcome);
+        let mut entry = report::outcome_entry(row, line, key, outcome);
+        entry.notes = notes;
+        self.entry(&entry);
         if !outcome.is_success() {
             self.problem(line, key, &outcome.to_string());
         }
@@ -187,6 +194,12 @@ impl Sink {
         }
     }
 
+    /// Whether the report or the output failed: nothing more is sent, since
+    /// what comes back could not be recorded.
+    pub fn write_failed_already(&self) -> bool {
+        matches!(self.error, Some(SinkError::Write(_)))
+    }
+
     /// The input could not be read further.
     pub fn input_failed(&mut self, message: String) {
         self.error.get_or_insert(SinkError::Input(message));
@@ -195,6 +208,15 @@ impl Sink {
     /// Problems beyond those printed.
     pub fn hidden_problems(&self) -> u64 {
         self.problems.saturating_sub(MAX_PROBLEMS_SHOWN)
+    }
+
+    /// Records in the report that the run read the whole file.
+    pub fn finished(&mut self) {
+        if let Some(report) = &mut self.report
+            && let Err(error) = report.finished()
+        {
+            self.write_failed(error);
+        }
     }
 
     /// Closes the report and the output, and clears the progress line.

@@ -32,6 +32,9 @@ pub struct Summary {
     pub aborted: Option<String>,
     /// Whether Ctrl-C (or SIGTERM) stopped the reading.
     pub interrupted: bool,
+    /// Whether `--resume` can continue the run (a report, a file, a target
+    /// that remembers).
+    pub resumable: bool,
 }
 
 impl Summary {
@@ -64,11 +67,17 @@ impl fmt::Display for Summary {
         if let Some(why) = &self.aborted {
             writeln!(f, "STOPPED: {why}")?;
         } else if self.interrupted {
-            writeln!(
+            write!(
                 f,
-                "INTERRUPTED: the rows sent were settled and reported; the rest were not read. \
-                 Re-run the same command with --resume (and the same --report) to continue."
+                "INTERRUPTED: the rows sent were settled and reported; the rest were not read."
             )?;
+            if self.resumable {
+                write!(
+                    f,
+                    " Re-run the same command with --resume (and the same --report) to continue."
+                )?;
+            }
+            writeln!(f)?;
         }
         writeln!(
             f,
@@ -232,11 +241,17 @@ mod tests {
             command: "create",
             rows: 5,
             interrupted: true,
+            resumable: true,
             ..Summary::default()
         };
         let shown = interrupted.to_string();
         assert!(shown.starts_with("INTERRUPTED: "), "{shown}");
         assert!(shown.contains("--resume"), "{shown}");
+        let without_report = Summary {
+            resumable: false,
+            ..interrupted
+        };
+        assert!(!without_report.to_string().contains("--resume"));
         let resumed = Summary {
             command: "create",
             skipped: 40,

@@ -43,15 +43,26 @@ impl std::fmt::Debug for Target {
 }
 
 /// Decides the target from the flags and the environment's values. Pure.
-/// An empty base URL counts as unset. A base URL without credentials is an
+/// An empty base URL is an error. A base URL without credentials is an
 /// error: credentials are never guessed for a real server.
 pub fn resolve(
     base_url_flag: Option<String>,
     base_url_env: Option<String>,
     credentials: Option<TokenSource>,
 ) -> Result<Target, String> {
-    let non_empty = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
-    let base_url = non_empty(base_url_flag).or_else(|| non_empty(base_url_env));
+    // An empty base URL is a mistake: falling back to HubSpot's would send
+    // a test run to production.
+    for (what, value) in [
+        ("--base-url", &base_url_flag),
+        (BASE_URL_ENV, &base_url_env),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(format!(
+                "{what} is empty; give the API's URL, or leave it out for {DEFAULT_BASE_URL}"
+            ));
+        }
+    }
+    let base_url = base_url_flag.or(base_url_env);
     match (credentials, base_url) {
         (None, None) => Ok(Target::Embedded),
         (Some(credentials), base_url) => Ok(Target::Remote {
@@ -131,8 +142,15 @@ mod tests {
     #[test]
     fn nothing_configured_means_the_embedded_fake() {
         assert_eq!(resolve(None, None, None), Ok(Target::Embedded));
-        assert_eq!(resolve(None, s(""), None), Ok(Target::Embedded));
         assert_eq!(credentials(None, env(&[])), Ok(None));
+    }
+
+    #[test]
+    fn an_empty_base_url_is_an_error_not_hubspot() {
+        for (flag, env) in [(s(""), None), (None, s(" ")), (s(""), s("http://b"))] {
+            let error = resolve(flag, env, token("t")).unwrap_err();
+            assert!(error.contains("is empty"), "{error}");
+        }
     }
 
     #[test]

@@ -341,11 +341,12 @@ async fn resume_refuses_another_file_command_or_the_embedded_fake() {
     .await;
     assert_eq!(missing.code, 2, "{missing:?}");
     assert_eq!(std::fs::read_to_string(&report_path).unwrap(), kept);
-    // The same file and command resume: everything was settled, nothing is sent.
+    // The same file and command resume: everything was settled, nothing is
+    // written (the one request is the preflight's read of the properties).
     let requests = fake.stats().requests;
     let same = run(with_url(resume(&input, "upsert")), env()).await;
     assert_eq!(same.code, 0, "{same:?}");
-    assert_eq!(fake.stats().requests, requests);
+    assert_eq!(fake.stats().requests, requests + 1);
     assert!(same.stderr.contains("skipped 3 rows"), "{}", same.stderr);
     fake.shutdown().await;
 }
@@ -603,7 +604,7 @@ async fn on_a_terminal_progress_counts_rows_settled() {
     .unwrap();
     let screen = String::from_utf8_lossy(&output.stdout);
     let counts: Vec<u64> = screen
-        .split(|c| c == '\r' || c == '\n')
+        .split(['\r', '\n'])
         .filter_map(|frame| {
             let (before, _) = frame.split_once(" rows settled")?;
             before.rsplit(' ').next()?.parse().ok()
@@ -615,5 +616,174 @@ async fn on_a_terminal_progress_counts_rows_settled() {
     );
     assert!(!screen.contains('%'), "no percentage of bytes read");
     assert_eq!(live_contacts(&fake), 2_000);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_read_keeps_what_was_read_and_a_failed_output_records_nothing_as_read() {
+    let fake = fake().await;
+    let dir = dir("read-resume");
+    let input = write(&dir, "contacts.csv", creates(20));
+    let upserted = run_against(&fake, &["upsert", arg(&input)]).await;
+    assert_eq!(upserted.code, 0, "{upserted:?}");
+    let report_path = dir.join("read.jsonl");
+    let output = dir.join("contacts.jsonl");
+    let args = [
+        "read",
+        "--id-property",
+        "email",
+        arg(&input),
+        "--report",
+        arg(&report_path),
+        "--output",
+        arg(&output),
+    ];
+    let first = run_against(&fake, &args).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    // The journal as a run stopped after settling 10 rows leaves it.
+    let kept: Vec<String> = journal(&report_path)
+        .into_iter()
+        .filter(|line| line.get("journal").is_some() || line["row"].as_u64() <= Some(10))
+        .map(|line| line.to_string())
+        .collect();
+    std::fs::write(&report_path, format!("{}\n", kept.join("\n"))).unwrap();
+    let read_before = std::fs::read_to_string(&output).unwrap().lines().count();
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let resumed = run_against(&fake, &resume).await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    let read_after = std::fs::read_to_string(&output).unwrap().lines().count();
+    assert_eq!(read_before, 20);
+    assert_eq!(
+        read_after, 30,
+        "the 20 read first stay; the 10 resumed are added"
+    );
+
+    let full = dir.join("full.jsonl");
+    let failed = run_against(
+        &fake,
+        &[
+            "read",
+            "--id-property",
+            "email",
+            arg(&input),
+            "--report",
+            arg(&full),
+            "--output",
+            "/dev/full",
+        ],
+    )
+    .await;
+    assert_eq!(failed.code, 4, "{failed:?}");
+    assert!(
+        !journal(&full).iter().any(|line| line["outcome"] == "read"),
+        "no row is recorded read when its contact could not be written"
+    );
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_report_one_run_and_never_the_files_a_run_reads() {
+    let fake = fake().await;
+    let dir = dir("report-guard");
+    let input = write(&dir, "contacts.csv", creates(3));
+    let report_path = dir.join("report.jsonl");
+    // In use by another run: refused, untouched.
+    std::fs::write(&report_path, "held\n").unwrap();
+    let held = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&report_path)
+        .unwrap();
+    held.lock().unwrap();
+    let busy = run_against(
+        &fake,
+        &["upsert", arg(&input), "--report", arg(&report_path)],
+    )
+    .await;
+    assert_eq!(busy.code, 2, "{busy:?}");
+    assert!(busy.stderr.contains("in use"), "{}", busy.stderr);
+    assert_eq!(std::fs::read_to_string(&report_path).unwrap(), "held\n");
+    drop(held);
+    // An unfinished journal of the same job is not started over without --resume.
+    let header = journal_header(&fake, &input, "upsert", Some("email"));
+    std::fs::write(&report_path, format!("{header}\n")).unwrap();
+    let restart = run_against(
+        &fake,
+        &["upsert", arg(&input), "--report", arg(&report_path)],
+    )
+    .await;
+    assert_eq!(restart.code, 2, "{restart:?}");
+    assert!(restart.stderr.contains("--resume"), "{}", restart.stderr);
+    // A finished one is.
+    std::fs::remove_file(&report_path).unwrap();
+    for _ in 0..2 {
+        let again = run_against(
+            &fake,
+            &["upsert", arg(&input), "--report", arg(&report_path)],
+        )
+        .await;
+        assert_eq!(again.code, 0, "{again:?}");
+    }
+    assert_eq!(journal(&report_path).last().unwrap()["finished"], true);
+    // The token file and standard input's file are never overwritten.
+    let token = write(&dir, "token", TOKEN);
+    let args = vec![
+        "upsert".to_owned(),
+        arg(&input).to_owned(),
+        "--base-url".to_owned(),
+        fake.base_url(),
+        "--token-file".to_owned(),
+        arg(&token).to_owned(),
+        "--report".to_owned(),
+        arg(&token).to_owned(),
+    ];
+    let on_token = run(args, vec![]).await;
+    assert_eq!(on_token.code, 2, "{on_token:?}");
+    assert_eq!(std::fs::read_to_string(&token).unwrap(), TOKEN);
+    let stdin = Command::new(env!("CARGO_BIN_EXE_hubspot-contacts"))
+        .args(["upsert", "-", "--format", "csv", "--report", arg(&input)])
+        .args(["--base-url", &fake.base_url()])
+        .env("HUBSPOT_TOKEN", TOKEN)
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(stdin.status.code(), Some(2), "{stdin:?}");
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), creates(3));
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_sends_an_upserts_unknown_rows_again() {
+    let fake = fake().await;
+    let dir = dir("resume-unknown");
+    let input = write(&dir, "contacts.csv", creates(2));
+    let header = journal_header(&fake, &input, "upsert", Some("email"));
+    let report_path = write(
+        &dir,
+        "report.jsonl",
+        format!(
+            "{header}\n\
+             {{\"row\":1,\"line\":2,\"key\":\"email user0@example.com\",\"outcome\":\"unknown\"}}\n\
+             {{\"row\":2,\"line\":3,\"key\":\"email user1@example.com\",\"outcome\":\"created\",\"id\":\"9\"}}\n"
+        ),
+    );
+    let resumed = run_against(
+        &fake,
+        &[
+            "upsert",
+            arg(&input),
+            "--report",
+            arg(&report_path),
+            "--resume",
+        ],
+    )
+    .await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(last_lines(&report_path)[&1]["outcome"], "created");
+    assert_eq!(
+        live_contacts(&fake),
+        1,
+        "row 2 was settled before and not sent"
+    );
     fake.shutdown().await;
 }

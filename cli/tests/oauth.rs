@@ -82,7 +82,20 @@ async fn a_refused_refresh_token_stops_the_run_with_exit_3() {
     let dir = dir("oauth-refused");
     let input = write(&dir, "contacts.csv", contacts_csv(500));
     let report_path = dir.join("report.json");
-    let args = upsert(&input, &fake, &["--report", arg(&report_path)]);
+    // With the preflight, the first request (its read) stops the run.
+    let preflighted = run(upsert(&input, &fake, &[]), oauth_env("na1-revoked")).await;
+    assert_eq!(preflighted.code, 3, "{preflighted:?}");
+    assert!(
+        preflighted.stderr.contains("re-authorise the app"),
+        "{}",
+        preflighted.stderr
+    );
+    // Without it, the writes stop, and every row is reported.
+    let args = upsert(
+        &input,
+        &fake,
+        &["--report", arg(&report_path), "--no-preflight"],
+    );
     let run = run(args, oauth_env("na1-revoked")).await;
     assert_eq!(run.code, 3, "{run:?}");
     // The summary's first line says why and what to do.
@@ -96,7 +109,7 @@ async fn a_refused_refresh_token_stops_the_run_with_exit_3() {
     assert!(!run.stderr.contains("na1-revoked") && !run.stderr.contains(SECRET));
     assert_eq!(report(&report_path).len(), 500, "one entry per row");
     let stats = fake.stats();
-    assert_eq!(stats.count(routes::OAUTH_TOKEN, 400), 1);
+    assert_eq!(stats.count(routes::OAUTH_TOKEN, 400), 2, "one per run");
     assert_eq!(stats.unauthorized, 0, "no request went out without a token");
     assert_eq!(live_contacts(&fake), 0);
 }

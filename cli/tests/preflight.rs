@@ -200,3 +200,37 @@ async fn a_windows_1252_export_keeps_its_accents_in_a_mirrored_portal() {
     );
     fake.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_keys_map_like_columns_and_a_map_must_name_a_column() {
+    let fake = portal().await;
+    let dir = dir("preflight-jsonl");
+    let input = write(
+        &dir,
+        "contacts.jsonl",
+        "{\"Email\":\"k@example.com\",\"First Name\":\"K\",\"Given Name\":\"G\"}\n",
+    );
+    let run = run_against(
+        &fake,
+        &["upsert", arg(&input), "--map", "Given Name=lastname"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        stored(&fake, "k@example.com", "firstname").as_deref(),
+        Some("K")
+    );
+    assert_eq!(
+        stored(&fake, "k@example.com", "lastname").as_deref(),
+        Some("G")
+    );
+    let csv = write(&dir, "contacts.csv", "email,firstname\nm@example.com,M\n");
+    let stray = run_against(&fake, &["upsert", arg(&csv), "--map", "Nope=lastname"]).await;
+    assert_eq!(stray.code, 2, "{stray:?}");
+    assert!(
+        stray.stderr.contains("no column \"Nope\""),
+        "{}",
+        stray.stderr
+    );
+    fake.shutdown().await;
+}
