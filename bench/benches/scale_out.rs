@@ -52,9 +52,16 @@ use hubspot_contacts_bench::{
 struct Setup {
     name: &'static str,
     cli: PathBuf,
+    /// Flags of today's CLI the baseline does not have.
+    flags: &'static [&'static str],
     workers: usize,
     redis: bool,
 }
+
+/// Today's CLI reads the portal's properties before writing (one more
+/// request, which at 201 requests puts the last one in a sixth window); the
+/// baseline did not, so it is skipped to measure the limiter alone.
+const TODAY: &[&str] = &["--no-preflight"];
 
 /// What one run of a setup measured.
 struct Measured {
@@ -95,6 +102,7 @@ fn main() {
         setups.push(Setup {
             name: "nothing shared (baseline CLI)",
             cli: old.clone(),
+            flags: &[],
             workers,
             redis: false,
         });
@@ -102,12 +110,14 @@ fn main() {
     setups.push(Setup {
         name: "header bound",
         cli: cli.clone(),
+        flags: TODAY,
         workers,
         redis: false,
     });
     setups.push(Setup {
         name: "Redis (--shared-budget)",
         cli: cli.clone(),
+        flags: TODAY,
         workers,
         redis: true,
     });
@@ -115,6 +125,7 @@ fn main() {
         setups.push(Setup {
             name: "one worker alone (baseline CLI)",
             cli: old.clone(),
+            flags: &[],
             workers: 1,
             redis: false,
         });
@@ -122,6 +133,7 @@ fn main() {
     setups.push(Setup {
         name: "one worker alone",
         cli,
+        flags: TODAY,
         workers: 1,
         redis: false,
     });
@@ -150,7 +162,7 @@ fn main() {
             let started = Instant::now();
             let children: Vec<Child> = inputs
                 .iter()
-                .map(|file| spawn(&setup.cli, file, fake.base_url(), redis.as_ref()))
+                .map(|file| spawn(setup, file, fake.base_url(), redis.as_ref()))
                 .collect();
             let mut summaries = Vec::new();
             for child in children {
@@ -219,13 +231,16 @@ fn main() {
     }
 }
 
-/// `cli upsert FILE --base-url URL`, with `--shared-budget` when given one.
-fn spawn(cli: &Path, file: &Path, base_url: &str, redis: Option<&RedisProcess>) -> Child {
+/// `cli upsert FILE --base-url URL` and the setup's flags, with
+/// `--shared-budget` when given one.
+fn spawn(setup: &Setup, file: &Path, base_url: &str, redis: Option<&RedisProcess>) -> Child {
+    let cli = &setup.cli;
     let mut command = Command::new(cli);
     command
         .arg("upsert")
         .arg(file)
         .args(["--base-url", base_url])
+        .args(setup.flags)
         .env("HUBSPOT_TOKEN", "bench")
         .env_remove("HUBSPOT_BASE_URL")
         .env_remove("HUBSPOT_SHARED_BUDGET")
