@@ -144,6 +144,48 @@ async fn a_run_completes_when_redis_dies_mid_run() {
     assert_eq!(fake.contacts().len(), 60);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_daily_budget_stops_every_worker_of_the_budget() {
+    let redis = RedisServer::start();
+    let fake = FakeHubSpot::builder()
+        .seed(7)
+        .daily_limit(5)
+        .start()
+        .await
+        .expect("fake starts");
+    let limit = RateLimit::custom(100, SEC);
+    let first = worker(&fake, limit, &redis.url(), "app-1:portal-1")
+        .upsert_all(upserts(0, 8))
+        .batch_size(1)
+        .concurrency(1)
+        .send()
+        .await
+        .expect_err("the daily budget runs out");
+    assert_eq!(first.report.stats.requests, 5, "{:?}", first.report.stats);
+    // The first worker tells Redis in the background; wait until it has.
+    let mut connection = redis::Client::open(redis.url())
+        .and_then(|client| client.get_connection())
+        .expect("a connection to the test's Redis");
+    for _ in 0..500 {
+        let spent: Option<String> = redis::cmd("GET")
+            .arg("{app-1:portal-1}:daily")
+            .query(&mut connection)
+            .expect("GET");
+        if spent.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // A second worker, which has never had an answer, sends nothing.
+    let second = worker(&fake, limit, &redis.url(), "app-1:portal-1")
+        .upsert_all(upserts(100, 3))
+        .send()
+        .await
+        .expect_err("the budget is spent for every worker");
+    assert_eq!(second.report.stats.requests, 0, "{:?}", second.report.stats);
+    assert_eq!(fake.stats().requests, 5);
+}
+
 #[test]
 fn an_unreachable_redis_is_a_configuration_error_that_hides_the_password() {
     let builder = Client::builder()
