@@ -406,11 +406,9 @@ pub(crate) fn check_base_url(base_url: &str, allow_insecure_http: bool) -> Resul
     })?;
     match url.scheme() {
         "https" | "http" if token_may_travel(&url, allow_insecure_http) => Ok(()),
-        "http" => Err(SdkError::Config(format!(
-            "refusing to send the access token over plain http to {}; use https, \
-             or allow_insecure_http(true) if the network is trusted",
-            url.host_str().unwrap_or("the host")
-        ))),
+        "http" => Err(SdkError::InsecureHttp {
+            host: url.host_str().unwrap_or("the host").to_owned(),
+        }),
         scheme => Err(SdkError::Config(format!(
             "the base URL {base_url:?} has scheme {scheme:?}; expected https or http"
         ))),

@@ -252,7 +252,12 @@ impl TokenSource {
     /// assert!(error.to_string().contains("HUBSPOT_REFRESH_TOKEN is not set"));
     /// ```
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, SdkError> {
-        for name in [TOKEN_ENV, CLIENT_ID_ENV, CLIENT_SECRET_ENV, REFRESH_TOKEN_ENV] {
+        for name in [
+            TOKEN_ENV,
+            CLIENT_ID_ENV,
+            CLIENT_SECRET_ENV,
+            REFRESH_TOKEN_ENV,
+        ] {
             if var(name).is_some_and(|value| value.trim().is_empty()) {
                 return Err(SdkError::Config(format!(
                     "{name} is set but empty; set it to a value, or unset it"
