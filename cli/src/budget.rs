@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 #[derive(Args, Default)]
 pub struct Budget {
     /// Share HubSpot's rate-limit budget with every other worker of the same
-    /// app in the same portal, in this Redis (redis://[:PASSWORD@]HOST[:PORT][/DB]):
+    /// app in the same portal, in this Redis (`redis://[:PASSWORD@]HOST[:PORT][/DB]`):
     /// the workers then keep one rolling window between them instead of
     /// each spending the whole budget. Redis must answer at the start (else
     /// exit 2); if it goes away mid-run, the run goes on with this process's

@@ -17,7 +17,7 @@ pub fn line(text: impl Display) {
     let _ = writeln!(std::io::stderr().lock(), "{}", readable(&text.to_string()));
 }
 
-/// `text` as [`line`] prints it. Pure.
+/// `text` as [`line()`] prints it. Pure.
 fn readable(text: &str) -> String {
     let total = text.lines().count();
     let mut out = String::with_capacity(text.len().min(MAX_LINES * MAX_LINE_CHARS));
