@@ -18,7 +18,8 @@ Exit codes:
   3  the run stopped: HubSpot refused the token or its scopes, the daily API
      budget is spent, or HubSpot could not be reached; the first line of the
      summary says which and what to do, the rows not sent are reported as
-     not_sent
+     not_sent (if the preflight's read is what HubSpot refused, nothing was
+     written and no report was started)
   4  the report or the output could not be written (disk full, say); the
      rows already settled are in the report up to that point
   130  interrupted (Ctrl-C or SIGTERM): the rows in flight were settled and
