@@ -289,7 +289,11 @@ pub fn read(mut input: impl BufRead) -> Result<Recovered, String> {
         }
         intact_len += read as u64;
     }
-    let first = first.ok_or("it is empty")?;
+    let first = first.ok_or(if number == 0 {
+        "it is empty"
+    } else {
+        "it has no whole journal header line (was it written by hubspot-contacts --report?)"
+    })?;
     Ok(Recovered {
         first,
         rows,
@@ -411,6 +415,10 @@ mod tests {
         let header_line = serde_json::to_string(&header("create")).unwrap();
         for (text, expected) in [
             (String::new(), "empty"),
+            (
+                "\u{1}binary without a line break".to_owned(),
+                "no whole journal header",
+            ),
             ("[\n".to_owned(), "line 1"),
             (
                 journal(&[r#"{"row":1,"line":2,"key":"","sent":true}"#.into()]),
