@@ -1,7 +1,9 @@
 //! The shared budget in Redis (feature `redis`): several clients of one app,
 //! each with its own limiter as if in its own process, keep one rolling
 //! window between them; Redis going away mid-run never stops a run. Each
-//! test starts its own `redis-server` on a free loopback port.
+//! test starts its own `redis-server` on a free loopback port and uses a key
+//! of its own: a client whose Redis died reconnects to the same port, which
+//! another test's Redis may have taken since.
 
 #[path = "support/redis_server.rs"]
 mod redis_server;
@@ -70,7 +72,7 @@ async fn workers_sharing_a_budget_get_no_429s() {
     let fake = fake(limit).await;
     let runs: Vec<_> = (0..3)
         .map(|i| {
-            let client = worker(&fake, limit, &redis.url(), "app-1:portal-1");
+            let client = worker(&fake, limit, &redis.url(), "no-429s:portal-1");
             tokio::spawn(run(client, upserts(i * 100, 20)))
         })
         .collect();
@@ -97,7 +99,7 @@ async fn a_worker_starting_late_keeps_to_the_quota_hubspot_announced_to_the_othe
         Client::builder()
             .base_url(fake.base_url())
             .token(TOKEN)
-            .shared_budget(redis.url(), "app-1:portal-1")
+            .shared_budget(redis.url(), "late-start:portal-1")
             .build()
             .expect("Redis answers")
     };
@@ -118,9 +120,9 @@ async fn a_run_completes_when_redis_dies_mid_run() {
     let mut redis = RedisServer::start();
     let limit = RateLimit::custom(20, SEC);
     let fake = fake(limit).await;
-    let other = worker(&fake, limit, &redis.url(), "app-1:portal-1");
+    let other = worker(&fake, limit, &redis.url(), "redis-dies:portal-1");
     let other = tokio::spawn(run(other, upserts(1_000, 30)));
-    let client = worker(&fake, limit, &redis.url(), "app-1:portal-1");
+    let client = worker(&fake, limit, &redis.url(), "redis-dies:portal-1");
     let mut outcomes = client
         .upsert_all(upserts(0, 30))
         .batch_size(1)
@@ -154,7 +156,7 @@ async fn a_spent_daily_budget_stops_every_worker_of_the_budget() {
         .await
         .expect("fake starts");
     let limit = RateLimit::custom(100, SEC);
-    let first = worker(&fake, limit, &redis.url(), "app-1:portal-1")
+    let first = worker(&fake, limit, &redis.url(), "daily-spent:portal-1")
         .upsert_all(upserts(0, 8))
         .batch_size(1)
         .concurrency(1)
@@ -168,7 +170,7 @@ async fn a_spent_daily_budget_stops_every_worker_of_the_budget() {
         .expect("a connection to the test's Redis");
     for _ in 0..500 {
         let spent: Option<String> = redis::cmd("GET")
-            .arg("{app-1:portal-1}:daily")
+            .arg("{daily-spent:portal-1}:daily")
             .query(&mut connection)
             .expect("GET");
         if spent.is_some() {
@@ -177,7 +179,7 @@ async fn a_spent_daily_budget_stops_every_worker_of_the_budget() {
         std::thread::sleep(Duration::from_millis(10));
     }
     // A second worker, which has never had an answer, sends nothing.
-    let second = worker(&fake, limit, &redis.url(), "app-1:portal-1")
+    let second = worker(&fake, limit, &redis.url(), "daily-spent:portal-1")
         .upsert_all(upserts(100, 3))
         .send()
         .await
