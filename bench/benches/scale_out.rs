@@ -44,8 +44,8 @@ use hubspot_contacts_batch::policy::RateLimit;
 use hubspot_contacts_bench::{
     figures::{self, Spread},
     parse::CliSummary,
-    process::{self, FakeProcess, TempDir},
-    redis::RedisProcess,
+    process::{self, FakeProcess, TempDir, die_with_parent},
+    redis::RedisServer,
 };
 
 /// One way of running the workers.
@@ -153,7 +153,11 @@ fn main() {
         let mut results = Vec::new();
         for run in 1..=runs {
             let fake = FakeProcess::start(&["--latency-ms", &latency, "--rate-limit", &limit]);
-            let redis = setup.redis.then(RedisProcess::start);
+            let redis = setup.redis.then(|| {
+                RedisServer::start_with(|command| {
+                    die_with_parent(command);
+                })
+            });
             let inputs: Vec<&Path> = if setup.workers == 1 {
                 vec![&alone]
             } else {
@@ -233,7 +237,7 @@ fn main() {
 
 /// `cli upsert FILE --base-url URL` and the setup's flags, with
 /// `--shared-budget` when given one.
-fn spawn(setup: &Setup, file: &Path, base_url: &str, redis: Option<&RedisProcess>) -> Child {
+fn spawn(setup: &Setup, file: &Path, base_url: &str, redis: Option<&RedisServer>) -> Child {
     let cli = &setup.cli;
     let mut command = Command::new(cli);
     command

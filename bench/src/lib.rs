@@ -15,4 +15,5 @@ pub mod figures;
 pub mod openapi;
 pub mod parse;
 pub mod process;
+#[path = "../../tests/support/redis_server.rs"]
 pub mod redis;

@@ -1,6 +1,7 @@
 //! A `redis-server` of the test's own, on a free loopback port, stopped
-//! when dropped. `.ci/run` installs `redis-server` where it is missing; a
-//! machine without it fails these tests with a message saying so.
+//! when dropped. `.ci/test` installs `redis-server` where it is missing; a
+//! machine without it fails these tests with a message saying so. The
+//! scale-out benchmark starts its Redis with this file too.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,11 +18,18 @@ impl RedisServer {
     /// Starts `redis-server` on a free loopback port, without persistence,
     /// and waits until it answers PING.
     pub fn start() -> RedisServer {
+        Self::start_with(|_| {})
+    }
+
+    /// As [`RedisServer::start`], with `configure` applied to the command
+    /// before it is spawned (the benchmark ties the server's life to its own).
+    pub fn start_with(configure: impl FnOnce(&mut Command)) -> RedisServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
             .port();
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args([
                 "--save",
@@ -33,14 +41,14 @@ impl RedisServer {
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| {
-                panic!(
-                    "cannot start redis-server ({error}); install it (Debian: apt-get install \
-                     redis-server; .ci/run does)"
-                )
-            });
+            .stderr(Stdio::null());
+        configure(&mut command);
+        let child = command.spawn().unwrap_or_else(|error| {
+            panic!(
+                "cannot start redis-server ({error}); install it (Debian: apt-get install \
+                 redis-server; .ci/test does)"
+            )
+        });
         let server = RedisServer {
             child: Some(child),
             port,
