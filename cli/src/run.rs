@@ -980,11 +980,8 @@ fn next_input<T>(
     let label = tracker.key.label(&fields);
     match convert(&tracker.key, fields, trace_id.clone()) {
         Ok(input) => {
-            let mut sink = lock(&tracker.sink);
-            if sink.journals() {
-                let trace_id = tracker.traced.then_some(trace_id.as_str());
-                sink.sent(row.number, row.line, &label, trace_id);
-            }
+            let trace_id = tracker.traced.then_some(trace_id.as_str());
+            lock(&tracker.sink).sent(row.number, row.line, &label, trace_id);
             lock(&tracker.pending).push(row.number, row.line, row.notes);
             Some(input)
         }

@@ -63,12 +63,8 @@ impl Sink {
         }
     }
 
-    /// Whether sent rows are journaled.
-    pub fn journals(&self) -> bool {
-        self.report.is_some()
-    }
-
-    /// Records that a row is handed to HubSpot, before its request goes out.
+    /// Records that a row is handed to HubSpot, before its request goes out
+    /// (when there is a report).
     pub fn sent(&mut self, row: u64, line: u64, key: &str, trace_id: Option<&str>) {
         if let Some(report) = &mut self.report
             && let Err(error) = report.sent(row, line, key, trace_id)

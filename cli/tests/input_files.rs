@@ -7,7 +7,7 @@ mod support;
 
 use hubspot_fake::FakeHubSpot;
 use serde_json::Value;
-use support::{Run, arg, at_line, dir, fake, live_contacts, report, run_against, write};
+use support::{Run, arg, at_line, dir, fake, live_contacts, report, run_against, stored, write};
 
 /// Syncs `content` written to `name` with `command` and `flags`; the run and
 /// its report.
@@ -31,14 +31,6 @@ async fn sync(
         Vec::new()
     };
     (run, entries)
-}
-
-/// The value of `property` of the contact whose email is `email`.
-fn stored(fake: &FakeHubSpot, email: &str, property: &str) -> Option<String> {
-    fake.contacts()
-        .into_iter()
-        .find(|c| c.properties.get("email").map(String::as_str) == Some(email))
-        .and_then(|c| c.properties.get(property).cloned())
 }
 
 /// The error message of the row starting on `line`, which must have failed.

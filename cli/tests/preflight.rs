@@ -5,7 +5,7 @@
 mod support;
 
 use hubspot_fake::FakeHubSpot;
-use support::{arg, at_line, dir, live_contacts, report, run_against, write};
+use support::{arg, at_line, dir, live_contacts, report, run_against, stored, write};
 
 const CATALOGUE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -18,14 +18,6 @@ async fn portal() -> FakeHubSpot {
         .start()
         .await
         .unwrap()
-}
-
-/// The stored value of `property` for the contact with `email`.
-fn stored(fake: &FakeHubSpot, email: &str, property: &str) -> Option<String> {
-    fake.contacts()
-        .into_iter()
-        .find(|c| c.properties.get("email").map(String::as_str) == Some(email))
-        .and_then(|c| c.properties.get(property).cloned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

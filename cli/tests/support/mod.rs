@@ -119,6 +119,14 @@ pub fn at_line(report: &[Value], line: u64) -> &Value {
         .unwrap_or_else(|| panic!("no entry for line {line} in {report:#?}"))
 }
 
+/// The value of `property` of the contact whose email is `email`.
+pub fn stored(fake: &FakeHubSpot, email: &str, property: &str) -> Option<String> {
+    fake.contacts()
+        .into_iter()
+        .find(|c| c.properties.get("email").map(String::as_str) == Some(email))
+        .and_then(|c| c.properties.get(property).cloned())
+}
+
 /// Live (not archived) contacts the fake holds.
 pub fn live_contacts(fake: &FakeHubSpot) -> usize {
     fake.contacts().iter().filter(|c| !c.archived).count()
