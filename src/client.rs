@@ -11,6 +11,7 @@ use crate::{
     error::SdkError,
     exchange::{self, Policy, RequestCounters},
     policy::{RateLimit, RateLimiter, RetryPolicy, WindowLimiter},
+    stop::Stop,
     token::{self, AccessToken, TokenSource, Tokens},
 };
 
@@ -49,6 +50,9 @@ pub struct ClientState {
     settings: Arc<Settings>,
     /// The counters of the batch run this client was made for, if any.
     counters: Option<Arc<RequestCounters>>,
+    /// The stop of the batch run this client sends for, if any: its requests
+    /// are not sent, nor retried, once it is set.
+    stop: Option<Stop>,
 }
 
 struct Settings {
@@ -73,6 +77,7 @@ impl ClientState {
                 policy,
             }),
             counters: None,
+            stop: None,
         }
     }
 }
@@ -104,6 +109,7 @@ impl ClientHooks<ClientState> for Client {
                 request,
                 info.operation_id,
                 state.counters.as_deref(),
+                state.stop.as_ref(),
             )
         };
         // `build` refuses such a base URL; this also covers a client assembled
@@ -485,11 +491,13 @@ impl Client {
     }
 
     /// This client, sharing its token, limiter and policy, with its requests
-    /// counted into `counters` (the batch helpers' per-run statistics).
-    pub(crate) fn counted(&self, counters: Arc<RequestCounters>) -> Client {
+    /// counted into `counters` (the batch helpers' per-run statistics) and,
+    /// given a `stop`, neither sent nor retried once it is set.
+    pub(crate) fn for_run(&self, counters: Arc<RequestCounters>, stop: Option<Stop>) -> Client {
         let inner = ClientState {
             settings: Arc::clone(&self.inner().settings),
             counters: Some(counters),
+            stop,
         };
         Client::new_with_client(self.baseurl(), self.client().clone(), inner)
     }

@@ -19,9 +19,12 @@ use std::{
 use reqwest::{StatusCode, header::HeaderMap};
 use tracing::Instrument;
 
-use crate::policy::{
-    AttemptOutcome, DailyLimitExhausted, Decision, Fate, Operation, RateLimiter, Refusal,
-    ResponseSummary, RetryPolicy, RetryReason, StopReason, TransportFailure, decide, fate,
+use crate::{
+    policy::{
+        AttemptOutcome, DailyLimitExhausted, Decision, Fate, Operation, RateLimiter, Refusal,
+        ResponseSummary, RetryPolicy, RetryReason, StopReason, TransportFailure, decide, fate,
+    },
+    stop::{STOPPED_BEFORE_SENDING, Stop},
 };
 
 /// What the requests of one batch run cost, counted as they are sent. A
@@ -61,12 +64,18 @@ pub(crate) struct Policy {
 
 /// Sends `request` under the policy: waits for the rate limiter, retries what
 /// [`decide`] says to retry, and returns the last response or error.
+///
+/// Once `stop` is set, no attempt starts: a request still waiting for the
+/// limiter or for its retry gets the client's own "stopped" answer (or, when
+/// an earlier attempt may have been applied, the "may have been applied"
+/// one), while an attempt already sent is waited for.
 pub(crate) async fn execute(
     http: &reqwest::Client,
     policy: &Policy,
     request: reqwest::Request,
     operation_id: &'static str,
     counters: Option<&RequestCounters>,
+    stop: Option<&Stop>,
 ) -> reqwest::Result<reqwest::Response> {
     let span = tracing::debug_span!("hubspot.request", operation = operation_id);
     async move {
@@ -90,7 +99,10 @@ pub(crate) async fn execute(
             let waiting = tokio::time::Instant::now();
             // Held until the answer, a failure or a cancellation; dropping
             // it gives the slot back.
-            let permit = match policy.limiter.acquire().await {
+            let Some(acquired) = unless_stopped(stop, policy.limiter.acquire()).await else {
+                return Ok(stopped_before(maybe_applied_before));
+            };
+            let permit = match acquired {
                 Ok(permit) => permit,
                 Err(refusal) => {
                     let why = match &refusal {
@@ -147,10 +159,13 @@ pub(crate) async fn execute(
                     if matches!(reason, RetryReason::Throttled(_)) {
                         policy.limiter.pause_for(after);
                     }
-                    RequestCounters::add(counters, |c| &c.retries);
                     let sleeping = tokio::time::Instant::now();
-                    tokio::time::sleep(after).await;
+                    let slept = unless_stopped(stop, tokio::time::sleep(after)).await;
                     RequestCounters::add_wait(counters, sleeping);
+                    if slept.is_none() {
+                        return Ok(stopped_before(maybe_applied_before));
+                    }
+                    RequestCounters::add(counters, |c| &c.retries);
                     // A 429 says nothing was applied: it spends time from the
                     // budget, not the attempts meant for transient failures.
                     if !matches!(reason, RetryReason::Throttled(_)) {
@@ -168,6 +183,53 @@ pub(crate) async fn execute(
     .instrument(span)
     .await
 }
+
+/// `future`'s output, or `None` if `stop` is set first (or already).
+async fn unless_stopped<F: Future>(stop: Option<&Stop>, future: F) -> Option<F::Output> {
+    let Some(stop) = stop else {
+        return Some(future.await);
+    };
+    if stop.is_set() {
+        return None;
+    }
+    let stopped = std::pin::pin!(stop.wait());
+    let future = std::pin::pin!(future);
+    match futures::future::select(stopped, future).await {
+        futures::future::Either::Left(((), _)) => None,
+        futures::future::Either::Right((output, _)) => Some(output),
+    }
+}
+
+/// The answer to a request its run's stop kept from sending (again): it did
+/// nothing, unless an earlier attempt may have been applied.
+fn stopped_before(maybe_applied_before: bool) -> reqwest::Response {
+    if maybe_applied_before {
+        return maybe_applied_response("the batch was stopped before its retry");
+    }
+    let body = serde_json::json!({
+        "status": "error",
+        "message": STOPPED_BEFORE_SENDING,
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        STOPPED_HEADER,
+        reqwest::header::HeaderValue::from_static("1"),
+    );
+    rebuild(
+        StatusCode::SERVICE_UNAVAILABLE,
+        reqwest::Version::HTTP_11,
+        headers,
+        body.to_string().into_bytes(),
+    )
+}
+
+/// The header that marks an answer the client made itself for a request its
+/// run's stop kept from sending: the fate classifier reads it as not applied.
+pub(crate) const STOPPED_HEADER: &str = "x-hubspot-contacts-batch-stopped";
 
 /// Sends one attempt. A 429's body is read (to learn which limit was hit) and
 /// put back, so the caller still gets a whole response.
@@ -337,4 +399,38 @@ fn daily_limit_response(exhausted: &DailyLimitExhausted) -> reqwest::Response {
         headers,
         body.to_string().into_bytes(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::NotApplied;
+
+    fn fate_of(response: &reqwest::Response) -> Fate {
+        let summary = ResponseSummary::from_response(response.status(), response.headers(), &[]);
+        fate(&AttemptOutcome::Response(summary))
+    }
+
+    #[test]
+    fn a_stopped_request_did_nothing_unless_an_earlier_attempt_may_have() {
+        assert_eq!(
+            fate_of(&stopped_before(false)),
+            Fate::NotApplied(NotApplied::Stopped)
+        );
+        assert!(matches!(
+            fate_of(&stopped_before(true)),
+            Fate::MaybeApplied(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_stop_cuts_a_wait_short_and_no_stop_lets_it_end() {
+        let (setter, stop) = crate::stop::stop();
+        let quick = unless_stopped(Some(&stop), std::future::ready(1)).await;
+        assert_eq!(quick, Some(1));
+        assert_eq!(unless_stopped(None, std::future::ready(2)).await, Some(2));
+        setter.set();
+        let cut = unless_stopped(Some(&stop), std::future::pending::<()>()).await;
+        assert_eq!(cut, None);
+    }
 }

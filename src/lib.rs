@@ -17,6 +17,7 @@ mod generated;
 pub mod id_property;
 pub mod policy;
 pub mod properties;
+mod stop;
 pub mod token;
 
 pub use api_version::{ApiVersion, UnknownApiVersion};

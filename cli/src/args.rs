@@ -22,8 +22,9 @@ Exit codes:
      written and no report was started)
   4  the report or the output could not be written (disk full, say); the
      rows already settled are in the report up to that point
-  130  interrupted (Ctrl-C or SIGTERM): the rows in flight were settled and
-     reported, the rest not read; re-run with --resume to continue
+  130  interrupted (Ctrl-C or SIGTERM): nothing more was sent, the requests
+     already sent were settled and reported, rows held back are not_sent;
+     re-run with --resume to continue
 
 Environment:
   HUBSPOT_TOKEN     the access token: a private app's or a service key (or

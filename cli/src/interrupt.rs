@@ -1,7 +1,8 @@
-//! Ctrl-C and SIGTERM. The first stops reading the file and lets the requests
-//! in flight finish, so the report and the summary are written; the second
-//! exits at once with [`EXIT_INTERRUPTED`] (every report line written so far
-//! is already on disk).
+//! Ctrl-C and SIGTERM. The first stops the run: nothing more is sent (rows
+//! waiting for the rate limiter or a retry are reported `not_sent`), the
+//! requests already sent are settled, and the report and the summary are
+//! written; the second exits at once with [`EXIT_INTERRUPTED`] (every report
+//! line written so far is already on disk).
 
 use tokio::sync::watch;
 
@@ -22,8 +23,8 @@ impl Interrupt {
             let mut signals = Signals::new();
             signals.next().await;
             console::line(
-                "interrupted: no more rows are read; the rows already taken are sent and \
-                 settled, and reported (press Ctrl-C again to exit at once)",
+                "interrupted: nothing more is sent; the requests already sent are settled \
+                 and reported (press Ctrl-C again to exit at once)",
             );
             let _ = tx.send(true);
             signals.next().await;

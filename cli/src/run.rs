@@ -68,6 +68,8 @@ pub enum RunError {
     Write(String),
     /// HubSpot stopped the run before any row was sent ([`EXIT_ABORTED`]).
     Aborted(String),
+    /// The first Ctrl-C came before any row was sent ([`EXIT_INTERRUPTED`]).
+    Interrupted(String),
 }
 
 impl RunError {
@@ -77,15 +79,17 @@ impl RunError {
             RunError::Config(_) => EXIT_USAGE,
             RunError::Write(_) => EXIT_WRITE,
             RunError::Aborted(_) => EXIT_ABORTED,
+            RunError::Interrupted(_) => EXIT_INTERRUPTED,
         }
     }
 
     /// What to print.
     pub fn message(&self) -> &str {
         match self {
-            RunError::Config(message) | RunError::Write(message) | RunError::Aborted(message) => {
-                message
-            }
+            RunError::Config(message)
+            | RunError::Write(message)
+            | RunError::Aborted(message)
+            | RunError::Interrupted(message) => message,
         }
     }
 }
@@ -128,12 +132,19 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         }
         _ => None,
     };
+    let nothing_written = "; nothing was written";
     let connection = match target {
-        Some(target) => Some(connect(target, &job).await?),
+        Some(target) => {
+            let connecting = connect(target, &job);
+            Some(unless_interrupted(&interrupt, nothing_written, connecting).await?)
+        }
         None => None,
     };
     let preflight = match (&connection, preflight_wanted) {
-        (Some((client, _)), true) => Some(fetch_catalogue(client).await?),
+        (Some((client, _)), true) => {
+            let reading = fetch_catalogue(client);
+            Some(unless_interrupted(&interrupt, nothing_written, reading).await?)
+        }
         _ => None,
     };
     let catalogue_size = preflight.as_ref().map(Catalogue::len);
@@ -203,7 +214,11 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
             })?;
         let mut rows = recovered.rows;
         let reading = Arc::clone(&preflight);
-        settle_in_flight(&client, &job, format, reading, &mut rows, since, &mut sink).await?;
+        let settling =
+            settle_in_flight(&client, &job, format, reading, &mut rows, since, &mut sink);
+        let settled_so_far = " while reading back the rows the earlier run left in flight; the \
+             report keeps what was settled: run again with --resume";
+        unless_interrupted(&interrupt, settled_so_far, settling).await?;
         read_back_rows = (sink.rows, sink.problems);
         states = Some(rows);
     }
@@ -262,6 +277,20 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         resumable: common.report.is_some() && common.file != Path::new("-") && fake.is_none(),
     };
     finish(&job, sink, summary, fake).await
+}
+
+/// `future`'s result, unless the first Ctrl-C comes before it ends: then the
+/// run stops there, before sending any row, and `then` ends what it says.
+async fn unless_interrupted<T>(
+    interrupt: &Interrupt,
+    then: &str,
+    future: impl Future<Output = Result<T, RunError>>,
+) -> Result<T, RunError> {
+    tokio::select! {
+        biased;
+        () = interrupt.clone().wait() => Err(RunError::Interrupted(format!("interrupted{then}"))),
+        result = future => result,
+    }
 }
 
 /// Refuses a `--report` or `--output` that is a file the run reads (the
@@ -543,50 +572,48 @@ fn outcome_stream<'a>(
     tracker: &Arc<RowTracker>,
     interrupt: Interrupt,
 ) -> OutcomeStream<'a> {
-    let stop = || interrupt.clone().wait();
     match job.op {
         Op::Upsert => tuned(
-            client.upsert_all(inputs(rows, tracker, stop(), |key, fields, trace| {
+            client.upsert_all(inputs(rows, tracker, |key, fields, trace| {
                 key.upsert(fields).map(|input| input.trace_id(trace))
             })),
             job,
+            &interrupt,
         ),
         Op::Create => tuned(
             client
-                .create_all(inputs(rows, tracker, stop(), |_, fields, trace| {
+                .create_all(inputs(rows, tracker, |_, fields, trace| {
                     convert::create(fields).map(|input| input.trace_id(trace))
                 }))
                 .reconcile(job.reconcile),
             job,
+            &interrupt,
         ),
         Op::Update => tuned(
-            client.update_all(inputs(rows, tracker, stop(), |key, fields, trace| {
+            client.update_all(inputs(rows, tracker, |key, fields, trace| {
                 key.update(fields).map(|input| input.trace_id(trace))
             })),
             job,
+            &interrupt,
         ),
         Op::Archive => tuned(
-            client.archive_all(inputs(rows, tracker, stop(), |key, fields, _| {
-                key.key_only(fields)
-            })),
+            client.archive_all(inputs(rows, tracker, |key, fields, _| key.key_only(fields))),
             job,
+            &interrupt,
         ),
         Op::Read => {
             let call = client
-                .read_all(inputs(rows, tracker, stop(), |key, fields, _| {
-                    key.key_only(fields)
-                }))
+                .read_all(inputs(rows, tracker, |key, fields, _| key.key_only(fields)))
                 .properties(job.properties.clone());
             match &job.key {
-                Key::Property { name } => tuned(call.id_property(name.clone()), job),
-                _ => tuned(call, job),
+                Key::Property { name } => tuned(call.id_property(name.clone()), job, &interrupt),
+                _ => tuned(call, job, &interrupt),
             }
         }
         Op::V1 => tuned(
-            client.v1_create_or_update_all(inputs(rows, tracker, stop(), |key, fields, _| {
-                key.v1(fields)
-            })),
+            client.v1_create_or_update_all(inputs(rows, tracker, |key, fields, _| key.v1(fields))),
             job,
+            &interrupt,
         ),
     }
 }
@@ -617,10 +644,16 @@ async fn report_unsent(rows: &Rows, tracker: &RowTracker, reason: &str) {
     }
 }
 
-/// The knobs every subcommand shares, applied to its batch call.
-fn tuned<'a, Op: BatchOperation>(call: BatchCall<'a, Op>, job: &Job) -> OutcomeStream<'a> {
+/// The knobs every subcommand shares, applied to its batch call, which
+/// stops at the first Ctrl-C.
+fn tuned<'a, Op: BatchOperation>(
+    call: BatchCall<'a, Op>,
+    job: &Job,
+    interrupt: &Interrupt,
+) -> OutcomeStream<'a> {
     call.batch_size(job.batch_size)
         .concurrency(usize::from(job.common.concurrency))
+        .until(interrupt.clone().wait())
         .stream()
 }
 
@@ -925,14 +958,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The rows as SDK inputs, until `stop` resolves (the first Ctrl-C). Rows an
-/// earlier run settled are skipped; bad rows are reported as they are read;
+/// The rows as SDK inputs. Rows an earlier run settled are skipped; bad rows are reported as they are read;
 /// each good row is journaled as sent (with its trace id) before the SDK
 /// takes it, and remembered by (row, line) until its outcome comes back.
 fn inputs<T, F>(
     rows: &Rows,
     tracker: &Arc<RowTracker>,
-    stop: impl Future<Output = ()> + Send + 'static,
     convert: F,
 ) -> InputStream<BoxStream<'static, T>>
 where
@@ -942,7 +973,6 @@ where
     let tracker = Arc::clone(tracker);
     InputStream(
         rows.stream()
-            .take_until(Box::pin(stop))
             .take_while({
                 let tracker = Arc::clone(&tracker);
                 move |_| futures::future::ready(!lock(&tracker.sink).write_failed_already())

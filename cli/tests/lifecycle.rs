@@ -130,17 +130,27 @@ async fn interrupt_then_resume(
         recorded.len() + 1 >= text.lines().count(),
         "at most one line cut short"
     );
+    // Each row's last outcome, or None for a row sent and never settled.
     let mut last = HashMap::new();
     for line in &recorded {
         if let Some(row) = line.get("row").and_then(|row| row.as_u64()) {
-            last.insert(row, line.get("outcome").is_some());
+            let outcome = line
+                .get("outcome")
+                .and_then(|o| o.as_str())
+                .map(str::to_owned);
+            last.insert(row, outcome);
         }
     }
-    let settled_before = last.values().filter(|&&settled| settled).count();
+    let kept_back = last
+        .values()
+        .filter(|outcome| outcome.as_deref() == Some("not_sent"))
+        .count();
+    let in_flight = last.values().filter(|outcome| outcome.is_none()).count();
+    // A resume skips the rows with a final outcome and sends the not_sent ones.
+    let settled_before = last.len() - kept_back - in_flight;
     println!(
         "{how}: {stored} of {rows} stored when stopped, {settled_before} rows settled in the \
-         report, {} left in flight",
-        last.len() - settled_before
+         report, {kept_back} kept back (not_sent), {in_flight} left in flight"
     );
     assert!(
         stored < rows,
@@ -201,6 +211,88 @@ async fn ctrl_c_settles_what_is_in_flight_and_resume_finishes_the_job() {
     assert!(stderr.contains("INTERRUPTED: "), "{stderr}");
     assert!(stderr.contains("--resume"), "{stderr}");
     assert_whole(&fake, &report_path, rows);
+    fake.shutdown().await;
+}
+
+/// A fake that throttles every request: without a stop, a run's retries
+/// would go on for two minutes.
+async fn throttling_fake() -> FakeHubSpot {
+    FakeHubSpot::builder()
+        .faults(hubspot_fake::FaultSpec::parse("429=1").unwrap())
+        .retry_after(false)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Sends Ctrl-C to `child` once `fake` has seen a request; its exit code and
+/// stderr, or a panic if it was still running 30 s later.
+async fn interrupt_after_first_request(fake: &FakeHubSpot, child: Child) -> (i32, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fake.stats().requests == 0 {
+        assert!(Instant::now() < deadline, "nothing was sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let interrupted = Instant::now();
+    let Ok(exited) = tokio::time::timeout(Duration::from_secs(30), wait(child)).await else {
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        panic!("the run was still retrying 30 s after Ctrl-C");
+    };
+    println!("exited {:?} after Ctrl-C", interrupted.elapsed());
+    exited
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cuts_a_retry_wait_short_and_reports_the_rows_not_sent() {
+    let fake = throttling_fake().await;
+    let dir = dir("ctrl-c-retry");
+    let input = write(&dir, "contacts.csv", creates(50));
+    let report_path = dir.join("report.jsonl");
+    let args = [
+        "upsert",
+        arg(&input),
+        "--report",
+        arg(&report_path),
+        "--rate-limit",
+        "off",
+        "--no-preflight",
+    ];
+    let (code, stderr) = interrupt_after_first_request(&fake, spawn(&fake, &args)).await;
+    assert_eq!(code, 130, "{stderr}");
+    assert!(stderr.contains("INTERRUPTED: "), "{stderr}");
+    assert_eq!(fake.stats().requests, 1, "no retry went out");
+    assert!(fake.contacts().is_empty());
+    let last = last_lines(&report_path);
+    assert_eq!(last.len(), 50, "every row was taken, and has a line");
+    for line in last.values() {
+        assert_eq!(line["outcome"], "not_sent", "{line}");
+    }
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_the_preflight_stops_before_anything_is_written() {
+    let fake = throttling_fake().await;
+    let dir = dir("ctrl-c-preflight");
+    let input = write(&dir, "contacts.csv", creates(50));
+    let report_path = dir.join("report.jsonl");
+    let args = ["upsert", arg(&input), "--report", arg(&report_path)];
+    let (code, stderr) = interrupt_after_first_request(&fake, spawn(&fake, &args)).await;
+    assert_eq!(code, 130, "{stderr}");
+    assert!(
+        stderr.contains("interrupted; nothing was written"),
+        "{stderr}"
+    );
+    assert!(!report_path.exists(), "no report was started");
+    assert!(fake.contacts().is_empty());
     fake.shutdown().await;
 }
 

@@ -3,7 +3,7 @@
 
 use crate::{
     Error, ResponseValue,
-    policy::{AttemptOutcome, Fatal, Fate, ResponseSummary, TransportFailure, fate},
+    policy::{AttemptOutcome, Fatal, Fate, NotApplied, ResponseSummary, TransportFailure, fate},
     types,
 };
 
@@ -107,6 +107,7 @@ impl ChunkAnswer {
                         body,
                         fatal,
                     },
+                    Fate::NotApplied(NotApplied::Stopped) => Self::NotApplied(body.message),
                     // Throttled past the retry budget, or (never expected
                     // here) a success: refused as a whole, in HubSpot's words.
                     Fate::NotApplied(_) | Fate::Applied => Self::Refused {

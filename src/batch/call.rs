@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt, stream::BoxStream};
+use futures::{FutureExt, Stream, StreamExt, future::BoxFuture, stream::BoxStream};
 
 use super::{
     BatchOperation, OutcomeStream,
@@ -11,7 +11,7 @@ use super::{
     run::{self, AbortSignal},
     stats::RunStats,
 };
-use crate::Client;
+use crate::{Client, stop};
 
 /// Requests in flight at once unless set. With HubSpot's 50-300 ms per batch
 /// request, 8 keeps even a 250-per-10-s portal busy.
@@ -71,6 +71,7 @@ pub struct BatchCall<'a, Op: BatchOperation> {
     inputs: BoxStream<'a, Op::Input>,
     concurrency: usize,
     batch_size: Option<usize>,
+    until: Option<BoxFuture<'a, ()>>,
 }
 
 impl<Op: BatchOperation> std::fmt::Debug for BatchCall<'_, Op> {
@@ -89,6 +90,7 @@ impl<'a, Op: BatchOperation> BatchCall<'a, Op> {
             inputs,
             concurrency: DEFAULT_CONCURRENCY,
             batch_size: None,
+            until: None,
         }
     }
 
@@ -107,6 +109,33 @@ impl<'a, Op: BatchOperation> BatchCall<'a, Op> {
         self
     }
 
+    /// Stops the run gracefully once `signal` resolves (a Ctrl-C, a
+    /// shutdown): no more inputs are pulled; a request waiting for the rate
+    /// limiter or for a retry is not sent, and its inputs are
+    /// [`Outcome::NotSent`](super::Outcome::NotSent); a request already sent
+    /// is waited for and settled as usual (a create whose answer was lost is
+    /// read back, and reported unknown only if that fails too). Every input
+    /// pulled still gets its one outcome, and the run ends without an error.
+    ///
+    /// ```no_run
+    /// use hubspot_contacts_batch::prelude::*;
+    ///
+    /// # async fn run(client: Client, rows: Vec<Upsert>) -> Result<(), Box<dyn std::error::Error>> {
+    /// // At most a minute of sending; what is left goes another time.
+    /// let report = client
+    ///     .upsert_all(rows)
+    ///     .until(tokio::time::sleep(std::time::Duration::from_secs(60)))
+    ///     .send()
+    ///     .await?;
+    /// let not_sent = report.outcomes.iter().filter(|o| matches!(o.outcome, Outcome::NotSent { .. }));
+    /// println!("{} inputs to send another time", not_sent.count());
+    /// # Ok(()) }
+    /// ```
+    pub fn until(mut self, signal: impl Future<Output = ()> + Send + 'a) -> Self {
+        self.until = Some(signal.boxed());
+        self
+    }
+
     /// Runs the batch and yields one outcome per input, in input order, as
     /// requests complete. Memory stays bounded however many inputs there are.
     /// If the run stops because nothing more can succeed, the last item is
@@ -114,6 +143,7 @@ impl<'a, Op: BatchOperation> BatchCall<'a, Op> {
     pub fn stream(self) -> OutcomeStream<'a> {
         let stats = Arc::new(RunStats::default());
         let abort = Arc::new(AbortSignal::default());
+        let (setter, stop) = stop::stop();
         let max = self.op.max_batch_size();
         let batch_size = self
             .batch_size
@@ -123,12 +153,20 @@ impl<'a, Op: BatchOperation> BatchCall<'a, Op> {
             &self.client,
             self.op,
             self.inputs,
-            self.concurrency,
-            batch_size,
+            run::Shape {
+                concurrency: self.concurrency,
+                batch_size,
+            },
             Arc::clone(&stats),
             Arc::clone(&abort),
+            stop,
         );
-        OutcomeStream::new(outcomes, stats, abort)
+        OutcomeStream::new(
+            outcomes,
+            stats,
+            abort,
+            self.until.map(|signal| (signal, setter)),
+        )
     }
 
     /// Runs the batch to the end and reports one outcome per input, in input

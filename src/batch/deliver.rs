@@ -14,6 +14,7 @@ use super::{
     resolve::{ReadBack, Resolution, Room, read_back, resolve},
     run::{Run, Sendable, lost_track},
 };
+use crate::stop::STOPPED_BEFORE_SENDING;
 
 /// How many times a batch reads back and re-sends inputs whose fate was unknown.
 pub(super) const RECONCILE_ROUNDS: u8 = 3;
@@ -32,8 +33,8 @@ impl<Op: Engine> Run<Op> {
             if inputs.is_empty() {
                 return Vec::new();
             }
-            if let Some(cause) = self.abort.cause() {
-                return not_sent(&cause, inputs.len());
+            if let Some(held) = self.held_back(inputs.len()) {
+                return held;
             }
             let (answer, sent_at) = self.send(&inputs).await;
             self.follow(inputs, answer, sent_at, rounds_left).await
@@ -121,8 +122,8 @@ impl<Op: Engine> Run<Op> {
     ) -> Vec<Outcome> {
         let second = inputs.split_off(inputs.len() / 2);
         let first = inputs;
-        if let Some(cause) = self.abort.cause() {
-            return not_sent(&cause, first.len() + second.len());
+        if let Some(held) = self.held_back(first.len() + second.len()) {
+            return held;
         }
         let (first_answer, first_at) = self.send(&first).await;
         let (second_answer, second_at) = self.send(&second).await;
@@ -169,7 +170,7 @@ impl<Op: Engine> Run<Op> {
         tokio::time::sleep(RECONCILE_DELAY).await;
         let verdicts = self
             .op
-            .reconcile(&self.client, &wires, sent_at)
+            .reconcile(&self.reading, &wires, sent_at)
             .await
             .filter(|verdicts| verdicts.len() == unknown.len());
         let Some(verdicts) = verdicts else {
@@ -203,6 +204,18 @@ impl<Op: Engine> Run<Op> {
             "reconciled inputs whose fate was unknown"
         );
         self.deliver_into(settled, absent, rounds_left).await
+    }
+
+    /// The outcomes of `count` inputs the run may no longer send (it stopped,
+    /// or was stopped), or `None` while it may.
+    fn held_back(&self, count: usize) -> Option<Vec<Outcome>> {
+        if let Some(cause) = self.abort.cause() {
+            return Some(not_sent(&cause, count));
+        }
+        let reason = STOPPED_BEFORE_SENDING.to_owned();
+        self.stop
+            .is_set()
+            .then(|| vec![Outcome::NotSent { reason }; count])
     }
 
     /// Delivers `rest` and puts each outcome in its slot of `settled`.

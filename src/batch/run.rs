@@ -12,7 +12,7 @@ use std::{
 };
 
 use foldhash::{HashSet, HashSetExt};
-use futures::{Stream, StreamExt, stream::BoxStream};
+use futures::{FutureExt, Stream, StreamExt, future::BoxFuture, stream::BoxStream};
 use tokio::sync::watch;
 
 use super::{
@@ -28,12 +28,19 @@ use super::{
 use crate::{
     Client,
     id_property::{ContactKey, InputError, KeyIdentity},
+    stop::{Stop, StopSetter},
 };
 
 /// Everything a chunk needs to be sent.
 pub(super) struct Run<Op> {
-    /// The caller's client, counting into this run's statistics.
+    /// The caller's client, counting into this run's statistics, and sending
+    /// nothing more once the run is stopped.
     pub(super) client: Client,
+    /// The same, for reading back what requests already sent did: a stop
+    /// does not keep it from finding out.
+    pub(super) reading: Client,
+    /// Set when the caller asked the run to stop.
+    pub(super) stop: Stop,
     pub(super) op: Op,
     /// Starts every trace id generated in this run.
     trace_prefix: String,
@@ -104,23 +111,37 @@ impl<W> PlanEntry for Entry<W> {
     }
 }
 
+/// How a run cuts and sends its inputs.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Shape {
+    /// Requests in flight at most.
+    pub(super) concurrency: usize,
+    /// Inputs per request at most.
+    pub(super) batch_size: usize,
+}
+
 /// Runs a batch: one outcome per input pulled, in input order. When the run
-/// stops, no more inputs are pulled and the inputs not sent are
-/// [`Outcome::NotSent`]; `abort` then says why.
+/// stops (`abort` says why) or is stopped (`stop`), no more inputs are pulled
+/// and the inputs not sent are [`Outcome::NotSent`].
 pub(super) fn run<'a, Op: Engine>(
     client: &Client,
     op: Op,
-    mut inputs: BoxStream<'a, Op::Input>,
-    concurrency: usize,
-    limit: usize,
+    inputs: BoxStream<'a, Op::Input>,
+    Shape {
+        concurrency,
+        batch_size,
+    }: Shape,
     stats: Arc<RunStats>,
     abort: Arc<AbortSignal>,
+    stop: Stop,
 ) -> BoxStream<'a, InputOutcome> {
     // Generated trace ids differ between runs, so they cannot collide with
     // ids a caller chose in an earlier run.
     let trace_prefix = format!("hcb{:08x}", fastrand::u32(..));
     let run = Arc::new(Run {
-        client: client.counted(Arc::clone(&stats.requests)),
+        client: client.for_run(Arc::clone(&stats.requests), Some(stop.clone())),
+        reading: client.for_run(Arc::clone(&stats.requests), None),
+        stop: stop.clone(),
         op,
         trace_prefix: trace_prefix.clone(),
         stats,
@@ -128,6 +149,8 @@ pub(super) fn run<'a, Op: Engine>(
         abort: Arc::clone(&abort),
     });
     let preparing = Arc::clone(&run);
+    // A stop ends the pulling even while the inputs keep it waiting.
+    let mut inputs = inputs.take_until(async move { stop.wait().await }.boxed());
     // Checked before each input is pulled, so a stop never drops one.
     let pulled = futures::stream::poll_fn(move |cx| {
         if abort.is_stopped() {
@@ -139,7 +162,7 @@ pub(super) fn run<'a, Op: Engine>(
     let entries = pulled
         .enumerate()
         .map(move |(index, input)| preparing.entry(index, input));
-    chunks(entries, limit)
+    chunks(entries, batch_size)
         .zip(futures::stream::iter(0u64..))
         .map(move |(chunk, number)| {
             let run = Arc::clone(&run);
@@ -333,6 +356,8 @@ pub struct OutcomeStream<'a> {
     outcomes: BoxStream<'a, InputOutcome>,
     stats: Arc<RunStats>,
     abort: Arc<AbortSignal>,
+    /// The caller's stop signal, until it fires, and what it sets.
+    until: Option<(BoxFuture<'a, ()>, StopSetter)>,
     ended: bool,
 }
 
@@ -341,11 +366,13 @@ impl<'a> OutcomeStream<'a> {
         outcomes: BoxStream<'a, InputOutcome>,
         stats: Arc<RunStats>,
         abort: Arc<AbortSignal>,
+        until: Option<(BoxFuture<'a, ()>, StopSetter)>,
     ) -> Self {
         Self {
             outcomes,
             stats,
             abort,
+            until,
             ended: false,
         }
     }
@@ -362,6 +389,12 @@ impl Stream for OutcomeStream<'_> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.ended {
             return Poll::Ready(None);
+        }
+        if let Some((signal, setter)) = &mut self.until
+            && signal.poll_unpin(cx).is_ready()
+        {
+            setter.set();
+            self.until = None;
         }
         match self.outcomes.poll_next_unpin(cx) {
             Poll::Ready(Some(outcome)) => Poll::Ready(Some(Ok(outcome))),

@@ -35,6 +35,9 @@ pub(crate) enum NotApplied {
     Throttled(RateLimitPolicy),
     /// The request never left (connection refused, DNS, connect timeout).
     NotSent,
+    /// The request's batch run was stopped before it was sent (the client's
+    /// own answer).
+    Stopped,
 }
 
 /// Why an attempt may have been applied.
@@ -88,6 +91,9 @@ pub(crate) fn fate(outcome: &AttemptOutcome) -> Fate {
     if response.unworkable_limit {
         return Fate::Fatal(Fatal::UnworkableLimit);
     }
+    if response.stopped {
+        return Fate::NotApplied(NotApplied::Stopped);
+    }
     let status = response.status;
     match status {
         _ if status.is_success() => Fate::Applied,
@@ -126,6 +132,20 @@ mod tests {
         let mut summary = ResponseSummary::status(StatusCode::TOO_MANY_REQUESTS);
         summary.policy = Some(policy);
         AttemptOutcome::Response(summary)
+    }
+
+    /// The 503 the client makes for a request its run's stop kept back.
+    fn stopped() -> AttemptOutcome {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            crate::exchange::STOPPED_HEADER,
+            HeaderValue::from_static("1"),
+        );
+        AttemptOutcome::Response(ResponseSummary::from_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &headers,
+            b"",
+        ))
     }
 
     #[test]
@@ -192,6 +212,11 @@ mod tests {
                 "connection lost",
                 AttemptOutcome::Transport(TransportFailure::ConnectionLost),
                 Fate::MaybeApplied(MaybeApplied::Transport(TransportFailure::ConnectionLost)),
+            ),
+            (
+                "the client's own stopped answer",
+                stopped(),
+                Fate::NotApplied(NotApplied::Stopped),
             ),
         ];
         for (name, outcome, expected) in cases {

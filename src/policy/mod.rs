@@ -44,7 +44,7 @@ mod shared;
 mod window;
 
 pub(crate) use daily::DailyLimitExhausted;
-pub(crate) use fate::{Fatal, Fate, fate};
+pub(crate) use fate::{Fatal, Fate, NotApplied, fate};
 pub(crate) use headers::RateLimitPolicy;
 pub use hubspot_rate_limit::{ParseRateLimitError, RateLimit};
 pub(crate) use limiter::{RateLimiter, Refusal};

@@ -244,6 +244,9 @@ pub(crate) struct ResponseSummary {
     /// Whether the client made this answer itself because HubSpot's
     /// rate-limit headers asked for an unworkable limit.
     pub(crate) unworkable_limit: bool,
+    /// Whether the client made this answer itself because the request's
+    /// batch run was stopped before it was sent.
+    pub(crate) stopped: bool,
 }
 
 impl ResponseSummary {
@@ -257,6 +260,7 @@ impl ResponseSummary {
             policy: None,
             date: None,
             unworkable_limit: false,
+            stopped: false,
         }
     }
 
@@ -272,6 +276,7 @@ impl ResponseSummary {
                 .then(|| RateLimitPolicy::from_body(body)),
             date: response_date(headers),
             unworkable_limit: headers.contains_key(crate::exchange::UNWORKABLE_LIMIT_HEADER),
+            stopped: headers.contains_key(crate::exchange::STOPPED_HEADER),
         }
     }
 }
@@ -346,6 +351,9 @@ pub(crate) enum StopReason {
     /// could duplicate contacts, so the caller reports its inputs as
     /// unknown and reconciles them.
     MaybeApplied,
+    /// The request's batch run was stopped before it was sent (the client's
+    /// own answer).
+    RunStopped,
     /// The attempt was retryable but `max_attempts` is spent.
     AttemptsExhausted(RetryReason),
     /// The attempt was retryable but the wait would end past `max_elapsed`.
@@ -429,6 +437,7 @@ pub(crate) fn decide(
         }
         Fate::Fatal(fatal) => return Decision::Stop(StopReason::NotRetryable(fatal.status())),
         Fate::Refused(status) => return Decision::Stop(StopReason::NotRetryable(status)),
+        Fate::NotApplied(NotApplied::Stopped) => return Decision::Stop(StopReason::RunStopped),
         Fate::NotApplied(NotApplied::NotSent) => (RetryReason::NotSent, backoff()),
         Fate::NotApplied(NotApplied::Throttled(limit)) => {
             let fallback = match limit {
@@ -549,11 +558,17 @@ mod tests {
         let not_sent = AttemptOutcome::Transport(NotSent);
         let timed_out = AttemptOutcome::Transport(TimedOut);
         let lost = AttemptOutcome::Transport(ConnectionLost);
+        let stopped = AttemptOutcome::Response(ResponseSummary {
+            stopped: true,
+            ..ResponseSummary::status(StatusCode::SERVICE_UNAVAILABLE)
+        });
 
         #[rustfmt::skip]
         let rows: Vec<(&str, Operation, AttemptOutcome, u32, Duration, Decision)> = vec![
             // --- success
             ("200 upsert", BatchUpsert, status(200), 1, ms(0), stop(StopReason::Success)),
+            // --- the run's stop kept it back: never retried, whatever the operation
+            ("stopped upsert", BatchUpsert, stopped, 1, ms(0), stop(StopReason::RunStopped)),
             ("201 create", BatchCreate, status(201), 1, ms(0), stop(StopReason::Success)),
             ("207 partial", BatchUpdate, status(207), 3, ms(0), stop(StopReason::Success)),
             ("204 archive", BatchArchive, status(204), 1, ms(0), stop(StopReason::Success)),
