@@ -535,9 +535,10 @@ async fn read_back(
         let label = job
             .key
             .label(&vec![(job.key.column().to_owned(), value.as_str().into())]);
-        let outcome = match resume::decide(kind, found.as_ref(), since) {
+        let outcome = match resume::decide(kind, &found, since) {
             Settle::Resend => continue,
             Settle::Created(id) => Outcome::Created { id },
+            Settle::Unknown(reason) => Outcome::Unknown { reason },
             Settle::Existed(id) => Outcome::Failed(InputFailure {
                 category: None,
                 client: Some(ClientCategory::AlreadyExisted),
@@ -551,14 +552,12 @@ async fn read_back(
                 correlation_id: None,
             }),
         };
-        states.set(
-            row,
-            if outcome.is_success() {
-                RowState::Succeeded
-            } else {
-                RowState::Problem
-            },
-        );
+        let state = match &outcome {
+            Outcome::Unknown { .. } => RowState::Unknown,
+            outcome if outcome.is_success() => RowState::Succeeded,
+            _ => RowState::Problem,
+        };
+        states.set(row, state);
         sink.settled(row, line, &label, &[], &outcome);
     }
     Ok(())
