@@ -86,19 +86,22 @@ pub fn decide(kind: InFlight, lookup: &Lookup, since: DateTime<Utc>) -> Settle {
 }
 
 /// Reads the contacts whose `property` has each of `values` (in order), and
-/// returns, for each, what was found: only HubSpot's `OBJECT_NOT_FOUND` makes
-/// a value [`Lookup::Absent`].
+/// returns, for each, what was found (only HubSpot's `OBJECT_NOT_FOUND` makes
+/// a value [`Lookup::Absent`]), and the requests that took.
 pub async fn read_back(
     client: &Client,
     property: &str,
     values: &[String],
-) -> Result<Vec<Lookup>, BatchAborted> {
+) -> Result<(Vec<Lookup>, u64), BatchAborted> {
     let report = client
         .read_all(values.iter().cloned())
         .id_property(property.to_owned())
         .send()
         .await?;
-    Ok(lookups(report.outcomes, values.len()))
+    Ok((
+        lookups(report.outcomes, values.len()),
+        report.stats.requests,
+    ))
 }
 
 /// What each of `count` values read back found, from the read's outcomes.

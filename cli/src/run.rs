@@ -203,6 +203,7 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     // Rows settled here by reading them back are final when the main pass
     // meets them; they are this run's rows, not skipped ones.
     let mut read_back_rows = (0, 0);
+    let mut read_back_requests = 0;
     if let Some(recovered) = resumed {
         let since = DateTime::parse_from_rfc3339(&recovered.first.started_at)
             .map(|at| at.with_timezone(&Utc))
@@ -218,7 +219,7 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
             settle_in_flight(&client, &job, format, reading, &mut rows, since, &mut sink);
         let settled_so_far = " while reading back the rows the earlier run left in flight; the \
              report keeps what was settled: run again with --resume";
-        unless_interrupted(&interrupt, settled_so_far, settling).await?;
+        read_back_requests = unless_interrupted(&interrupt, settled_so_far, settling).await?;
         read_back_rows = (sink.rows, sink.problems);
         states = Some(rows);
     }
@@ -270,6 +271,8 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         skipped: skipped.settled,
         skipped_problems: skipped.problems,
         stats,
+        preflight_read: catalogue_size.is_some(),
+        read_back_requests,
         elapsed: started.elapsed(),
         peak_rss_kib: summary::peak_rss_kib(),
         aborted: aborted.map(|cause| cause.to_string()),
@@ -468,10 +471,10 @@ async fn settle_in_flight(
     states: &mut RowStates,
     since: DateTime<Utc>,
     sink: &mut Sink,
-) -> Result<(), RunError> {
+) -> Result<u64, RunError> {
     let kind = job.op.in_flight();
     if kind == InFlight::Resend || states.count(RowState::InFlight) == 0 {
-        return Ok(());
+        return Ok(0);
     }
     let mut source = source::open(
         &job.common.file,
@@ -481,6 +484,7 @@ async fn settle_in_flight(
         preflight,
     )?;
     let mut batch: Vec<(u64, u64, String)> = Vec::new();
+    let mut requests = 0;
     while let Some(item) = source.rows.recv().await {
         let row = match item {
             Item::Row(row) if states.get(row.number) == RowState::InFlight => row,
@@ -503,13 +507,14 @@ async fn settle_in_flight(
             }
         }
         if batch.len() == READ_BACK_BATCH {
-            read_back(client, job, kind, &mut batch, states, since, sink).await?;
+            requests += read_back(client, job, kind, &mut batch, states, since, sink).await?;
         }
     }
-    read_back(client, job, kind, &mut batch, states, since, sink).await
+    Ok(requests + read_back(client, job, kind, &mut batch, states, since, sink).await?)
 }
 
-/// Reads back one batch of rows in flight and records what was decided.
+/// Reads back one batch of rows in flight and records what was decided;
+/// returns the requests that took.
 async fn read_back(
     client: &Client,
     job: &Job,
@@ -518,12 +523,12 @@ async fn read_back(
     states: &mut RowStates,
     since: DateTime<Utc>,
     sink: &mut Sink,
-) -> Result<(), RunError> {
+) -> Result<u64, RunError> {
     if batch.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let values: Vec<String> = batch.iter().map(|(_, _, value)| value.clone()).collect();
-    let found = resume::read_back(client, job.key.column(), &values)
+    let (found, requests) = resume::read_back(client, job.key.column(), &values)
         .await
         .map_err(|aborted| {
             RunError::Aborted(format!(
@@ -560,7 +565,7 @@ async fn read_back(
         states.set(row, state);
         sink.settled(row, line, &label, &[], &outcome);
     }
-    Ok(())
+    Ok(requests)
 }
 
 /// The SDK call of the job, fed by the rows.

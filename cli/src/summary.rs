@@ -24,6 +24,10 @@ pub struct Summary {
     pub skipped_problems: u64,
     /// Requests, retries, 429s.
     pub stats: BatchStats,
+    /// Whether the preflight read the portal's properties first.
+    pub preflight_read: bool,
+    /// On --resume: the requests that read back the rows left in flight.
+    pub read_back_requests: u64,
     /// Wall time of the run.
     pub elapsed: Duration,
     /// Peak resident memory (Linux's VmHWM), in KiB.
@@ -132,6 +136,24 @@ impl fmt::Display for Summary {
                 f,
                 ", {fallbacks} sent without the shared budget (Redis out of reach)"
             )?;
+        }
+        let mut before = Vec::new();
+        if self.preflight_read {
+            before.push("the preflight's read of the properties".to_owned());
+        }
+        if self.read_back_requests > 0 {
+            before.push(format!(
+                "{} {} reading back the rows left in flight",
+                self.read_back_requests,
+                if self.read_back_requests == 1 {
+                    "request"
+                } else {
+                    "requests"
+                }
+            ));
+        }
+        if !before.is_empty() {
+            write!(f, "; before the rows: {}", before.join(", "))?;
         }
         if let Some(kib) = self.peak_rss_kib {
             write!(f, "\n  peak RSS {:.1} MiB", kib as f64 / 1024.0)?;
@@ -271,6 +293,33 @@ mod tests {
                 ..Summary::default()
             }
             .has_problems()
+        );
+    }
+
+    #[test]
+    fn the_requests_before_the_rows_are_named() {
+        let plain = Summary::default().to_string();
+        assert!(!plain.contains("before the rows"), "{plain}");
+        let both = Summary {
+            preflight_read: true,
+            read_back_requests: 2,
+            ..Summary::default()
+        };
+        assert!(
+            both.to_string().contains(
+                "requests 0, retries 0, 429s 0; before the rows: the preflight's read of the \
+                 properties, 2 requests reading back the rows left in flight"
+            ),
+            "{both}"
+        );
+        let one = Summary {
+            read_back_requests: 1,
+            ..Summary::default()
+        };
+        assert!(
+            one.to_string()
+                .contains("429s 0; before the rows: 1 request reading back"),
+            "{one}"
         );
     }
 }
