@@ -5,7 +5,10 @@
 //! A create or an upsert in flight may or may not have been applied, and
 //! sending it again could duplicate a contact or report `updated` for one the
 //! earlier run created. So:
-//! - found, created since the first run started: the earlier run created it;
+//! - found, created since the first run started: the earlier run created it,
+//!   unless another row of the journal already claims that contact (a
+//!   repeated key): then a create was refused as a duplicate and an upsert is
+//!   sent again;
 //! - found, older: a create was refused (it already existed), an upsert is
 //!   sent again (it can only update);
 //! - not found (HubSpot says so): it was not applied, and is sent again;
@@ -16,10 +19,16 @@
 //! Updates, archives, reads and legacy v1 rows are idempotent: they are simply
 //! sent again.
 
+use std::{
+    collections::{HashMap, HashSet},
+    io::{self, BufRead},
+};
+
 use chrono::{DateTime, Utc};
 use hubspot_contacts_batch::{
     Client, ContactsBatchExt, InputOutcome, Outcome, batch::BatchAborted,
 };
+use serde::Deserialize;
 
 /// What to do with one row found in flight.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +37,14 @@ pub enum Settle {
     Created(String),
     /// The contact existed before the earlier run: its create was refused.
     Existed(String),
+    /// Another row of the run created this contact (a repeated key): this
+    /// row's create could only have been refused.
+    CreatedByRow {
+        /// The row that created it.
+        row: u64,
+        /// The contact's id.
+        id: String,
+    },
     /// Whether the earlier run applied it cannot be told (why): not sent again.
     Unknown(String),
     /// Send it again.
@@ -70,19 +87,101 @@ pub const KEYLESS_CREATE: &str = "it was in flight when the earlier run stopped,
      without an email cannot be read back; it is not sent again, so that it cannot be \
      created twice";
 
-/// Decides a row in flight, given what reading it back found and when the
-/// first run of the journal started. Pure.
-pub fn decide(kind: InFlight, lookup: &Lookup, since: DateTime<Utc>) -> Settle {
-    match (kind, lookup) {
-        (InFlight::Resend, _) | (_, Lookup::Absent) => Settle::Resend,
-        (_, Lookup::Found(found)) if found.created_at >= since => Settle::Created(found.id.clone()),
-        (InFlight::Create, Lookup::Found(found)) => Settle::Existed(found.id.clone()),
-        (InFlight::Upsert, Lookup::Found(_) | Lookup::Unread(_)) => Settle::Resend,
-        (InFlight::Create, Lookup::Unread(why)) => Settle::Unknown(format!(
+/// Decides a row in flight, given what reading it back found, when the first
+/// run of the journal started, and which other row, if any, claims to have
+/// created the contact found. Pure.
+pub fn decide(
+    kind: InFlight,
+    lookup: &Lookup,
+    since: DateTime<Utc>,
+    claimed_by: Option<u64>,
+) -> Settle {
+    match (kind, lookup, claimed_by) {
+        (InFlight::Resend, ..) | (_, Lookup::Absent, _) => Settle::Resend,
+        (_, Lookup::Found(found), None) if found.created_at >= since => {
+            Settle::Created(found.id.clone())
+        }
+        (InFlight::Create, Lookup::Found(found), Some(row)) if found.created_at >= since => {
+            Settle::CreatedByRow {
+                row,
+                id: found.id.clone(),
+            }
+        }
+        (InFlight::Create, Lookup::Found(found), _) => Settle::Existed(found.id.clone()),
+        (InFlight::Upsert, Lookup::Found(_) | Lookup::Unread(_), _) => Settle::Resend,
+        (InFlight::Create, Lookup::Unread(why), _) => Settle::Unknown(format!(
             "it was in flight when the earlier run stopped, and reading it back failed ({why}); \
              it is not sent again, so that it cannot be created twice"
         )),
     }
+}
+
+/// Decides the rows in flight, in row order: `rows[i]` was read back as
+/// `lookups[i]`. `claims` maps the ids of contacts to the row the journal
+/// says created each; a row decided `Created` here claims its contact too,
+/// so a later row with the same key cannot claim it again. Pure.
+pub fn decide_in_order(
+    kind: InFlight,
+    rows: &[u64],
+    lookups: &[Lookup],
+    since: DateTime<Utc>,
+    claims: &mut HashMap<String, u64>,
+) -> Vec<Settle> {
+    rows.iter()
+        .zip(lookups)
+        .map(|(&row, lookup)| {
+            let claimed_by = match lookup {
+                Lookup::Found(found) => claims.get(&found.id).copied().filter(|&by| by != row),
+                _ => None,
+            };
+            let settle = decide(kind, lookup, since, claimed_by);
+            if let Settle::Created(id) = &settle {
+                claims.insert(id.clone(), row);
+            }
+            settle
+        })
+        .collect()
+}
+
+/// The ids of the contacts read back that were created since `since`: the
+/// ones whose claims [`claimed_creations`] looks up.
+pub fn created_since(lookups: &[Lookup], since: DateTime<Utc>) -> HashSet<&str> {
+    lookups
+        .iter()
+        .filter_map(|lookup| match lookup {
+            Lookup::Found(found) if found.created_at >= since => Some(found.id.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Which row of a journal claims to have created each of `ids`: its
+/// `created` outcome lines, the first claim of each id.
+pub fn claimed_creations(
+    journal: impl BufRead,
+    ids: &HashSet<&str>,
+) -> io::Result<HashMap<String, u64>> {
+    /// The parts of a journal line a claim is read from.
+    #[derive(Deserialize)]
+    struct Claim {
+        row: Option<u64>,
+        outcome: Option<String>,
+        id: Option<String>,
+    }
+    let mut claims = HashMap::new();
+    for line in journal.split(b'\n') {
+        // Headers, `sent` lines and a last line cut short claim nothing.
+        let Ok(claim) = serde_json::from_slice::<Claim>(&line?) else {
+            continue;
+        };
+        if let (Some(row), Some("created"), Some(id)) =
+            (claim.row, claim.outcome.as_deref(), claim.id)
+            && ids.contains(id.as_str())
+        {
+            claims.entry(id).or_insert(row);
+        }
+    }
+    Ok(claims)
 }
 
 /// Reads the contacts whose `property` has each of `values` (in order), and
@@ -150,8 +249,14 @@ mod tests {
     fn a_contact_created_since_the_run_started_was_created_by_it() {
         let since = at(10);
         for kind in [InFlight::Create, InFlight::Upsert] {
-            assert_eq!(decide(kind, &found(10), since), Settle::Created("7".into()));
-            assert_eq!(decide(kind, &found(30), since), Settle::Created("7".into()));
+            assert_eq!(
+                decide(kind, &found(10), since, None),
+                Settle::Created("7".into())
+            );
+            assert_eq!(
+                decide(kind, &found(30), since, None),
+                Settle::Created("7".into())
+            );
         }
     }
 
@@ -159,24 +264,30 @@ mod tests {
     fn an_older_contact_refused_the_create_and_is_updated_by_the_upsert() {
         let since = at(10);
         assert_eq!(
-            decide(InFlight::Create, &found(9), since),
+            decide(InFlight::Create, &found(9), since, None),
             Settle::Existed("7".into())
         );
-        assert_eq!(decide(InFlight::Upsert, &found(9), since), Settle::Resend);
+        assert_eq!(
+            decide(InFlight::Upsert, &found(9), since, None),
+            Settle::Resend
+        );
     }
 
     #[test]
     fn what_is_not_found_or_idempotent_is_sent_again() {
         let since = at(10);
         assert_eq!(
-            decide(InFlight::Create, &Lookup::Absent, since),
+            decide(InFlight::Create, &Lookup::Absent, since, None),
             Settle::Resend
         );
         assert_eq!(
-            decide(InFlight::Upsert, &Lookup::Absent, since),
+            decide(InFlight::Upsert, &Lookup::Absent, since, None),
             Settle::Resend
         );
-        assert_eq!(decide(InFlight::Resend, &found(30), since), Settle::Resend);
+        assert_eq!(
+            decide(InFlight::Resend, &found(30), since, None),
+            Settle::Resend
+        );
     }
 
     #[test]
@@ -223,14 +334,104 @@ mod tests {
     }
 
     #[test]
+    fn a_contact_another_row_created_is_never_claimed_twice() {
+        let since = at(10);
+        // Row 1 created contact 7 (the journal says so); rows 2 and 3 repeat
+        // its key and were in flight; row 4 found a contact of its own.
+        let mut claims = HashMap::from([("7".to_owned(), 1)]);
+        let lookups = [
+            found(30),
+            found(30),
+            Lookup::Found(Found {
+                id: "8".into(),
+                created_at: at(31),
+            }),
+        ];
+        let creates = decide_in_order(
+            InFlight::Create,
+            &[2, 3, 4],
+            &lookups,
+            since,
+            &mut claims.clone(),
+        );
+        assert_eq!(
+            creates,
+            [
+                Settle::CreatedByRow {
+                    row: 1,
+                    id: "7".into()
+                },
+                Settle::CreatedByRow {
+                    row: 1,
+                    id: "7".into()
+                },
+                Settle::Created("8".into()),
+            ]
+        );
+        let upserts = decide_in_order(InFlight::Upsert, &[2, 3, 4], &lookups, since, &mut claims);
+        assert_eq!(
+            upserts,
+            [Settle::Resend, Settle::Resend, Settle::Created("8".into())]
+        );
+        assert_eq!(claims.get("8"), Some(&4), "row 4 now claims contact 8");
+
+        // Two rows in flight with one key: the first claims it, the second not.
+        let mut none = HashMap::new();
+        let both = decide_in_order(
+            InFlight::Create,
+            &[5, 6],
+            &[found(30), found(30)],
+            since,
+            &mut none,
+        );
+        assert_eq!(
+            both,
+            [
+                Settle::Created("7".into()),
+                Settle::CreatedByRow {
+                    row: 5,
+                    id: "7".into()
+                }
+            ]
+        );
+        // A row's own claim (a journal line of its own) is no other row's.
+        let mut own = HashMap::from([("7".to_owned(), 5)]);
+        assert_eq!(
+            decide_in_order(InFlight::Create, &[5], &[found(30)], since, &mut own),
+            [Settle::Created("7".into())]
+        );
+    }
+
+    #[test]
+    fn claims_are_read_from_created_lines_only() {
+        let journal = concat!(
+            "{\"journal\":\"hubspot-contacts\",\"version\":1}\n",
+            "{\"row\":1,\"line\":2,\"key\":\"email a@x.com\",\"sent\":true}\n",
+            "{\"row\":1,\"line\":2,\"key\":\"email a@x.com\",\"outcome\":\"created\",\"id\":\"7\"}\n",
+            "{\"row\":2,\"line\":3,\"key\":\"email b@x.com\",\"outcome\":\"updated\",\"id\":\"8\"}\n",
+            "{\"row\":3,\"line\":4,\"key\":\"email c@x.com\",\"outcome\":\"created\",\"id\":\"9\"}\n",
+            "{\"row\":9,\"line\":10,\"ke",
+        );
+        let ids = HashSet::from(["7", "8"]);
+        let claims = claimed_creations(journal.as_bytes(), &ids).unwrap();
+        assert_eq!(claims, HashMap::from([("7".to_owned(), 1)]));
+    }
+
+    #[test]
     fn a_failed_read_never_resends_a_create() {
         let since = at(10);
         let unread = Lookup::Unread("HubSpot answered 500".into());
-        let Settle::Unknown(why) = decide(InFlight::Create, &unread, since) else {
+        let Settle::Unknown(why) = decide(InFlight::Create, &unread, since, None) else {
             panic!("a create that could not be read back must stay unknown");
         };
         assert!(why.contains("HubSpot answered 500"), "{why}");
-        assert_eq!(decide(InFlight::Upsert, &unread, since), Settle::Resend);
-        assert_eq!(decide(InFlight::Resend, &unread, since), Settle::Resend);
+        assert_eq!(
+            decide(InFlight::Upsert, &unread, since, None),
+            Settle::Resend
+        );
+        assert_eq!(
+            decide(InFlight::Resend, &unread, since, None),
+            Settle::Resend
+        );
     }
 }

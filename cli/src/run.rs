@@ -3,7 +3,7 @@
 //! print the summary. The only module that ties I/O together.
 
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     fs::{File, OpenOptions},
     io::{BufWriter, Write},
     path::Path,
@@ -484,7 +484,14 @@ async fn settle_in_flight(
         preflight,
     )?;
     let mut batch: Vec<(u64, u64, String)> = Vec::new();
-    let mut requests = 0;
+    let mut settling = InFlightRows {
+        client,
+        job,
+        kind,
+        since,
+        claims: HashMap::new(),
+        requests: 0,
+    };
     while let Some(item) = source.rows.recv().await {
         let row = match item {
             Item::Row(row) if states.get(row.number) == RowState::InFlight => row,
@@ -507,65 +514,117 @@ async fn settle_in_flight(
             }
         }
         if batch.len() == READ_BACK_BATCH {
-            requests += read_back(client, job, kind, &mut batch, states, since, sink).await?;
+            settling.settle(&mut batch, states, sink).await?;
         }
     }
-    Ok(requests + read_back(client, job, kind, &mut batch, states, since, sink).await?)
+    settling.settle(&mut batch, states, sink).await?;
+    Ok(settling.requests)
 }
 
-/// Reads back one batch of rows in flight and records what was decided;
-/// returns the requests that took.
-async fn read_back(
-    client: &Client,
-    job: &Job,
+/// Settling the rows in flight, one batch at a time, in row order.
+struct InFlightRows<'a> {
+    client: &'a Client,
+    job: &'a Job,
     kind: InFlight,
-    batch: &mut Vec<(u64, u64, String)>,
-    states: &mut RowStates,
+    /// When the journal's first run started.
     since: DateTime<Utc>,
-    sink: &mut Sink,
-) -> Result<u64, RunError> {
-    if batch.is_empty() {
-        return Ok(0);
-    }
-    let values: Vec<String> = batch.iter().map(|(_, _, value)| value.clone()).collect();
-    let (found, requests) = resume::read_back(client, job.key.column(), &values)
-        .await
-        .map_err(|aborted| {
-            RunError::Aborted(format!(
-                "--resume: cannot read back the rows left in flight, so nothing was sent: {}",
-                aborted.cause
-            ))
-        })?;
-    for ((row, line, value), found) in batch.drain(..).zip(found) {
-        let label = job
-            .key
-            .label(&vec![(job.key.column().to_owned(), value.as_str().into())]);
-        let outcome = match resume::decide(kind, &found, since) {
-            Settle::Resend => continue,
-            Settle::Created(id) => Outcome::Created { id },
-            Settle::Unknown(reason) => Outcome::Unknown { reason },
-            Settle::Existed(id) => Outcome::Failed(InputFailure {
-                category: None,
-                client: Some(ClientCategory::AlreadyExisted),
-                code: None,
-                message: format!(
+    /// The contacts found so far, each with the row that created it (by the
+    /// journal, or as settled here).
+    claims: HashMap<String, u64>,
+    /// Requests the reading took.
+    requests: u64,
+}
+
+impl InFlightRows<'_> {
+    /// Reads back one batch of rows in flight and records what was decided.
+    async fn settle(
+        &mut self,
+        batch: &mut Vec<(u64, u64, String)>,
+        states: &mut RowStates,
+        sink: &mut Sink,
+    ) -> Result<(), RunError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let job = self.job;
+        let values: Vec<String> = batch.iter().map(|(_, _, value)| value.clone()).collect();
+        let (lookups, requests) = resume::read_back(self.client, job.key.column(), &values)
+            .await
+            .map_err(|aborted| {
+                RunError::Aborted(format!(
+                    "--resume: cannot read back the rows left in flight, so nothing was sent: {}",
+                    aborted.cause
+                ))
+            })?;
+        self.requests += requests;
+        self.look_up_claims(&lookups)?;
+        let rows: Vec<u64> = batch.iter().map(|(row, _, _)| *row).collect();
+        let settled =
+            resume::decide_in_order(self.kind, &rows, &lookups, self.since, &mut self.claims);
+        for ((row, line, value), settle) in batch.drain(..).zip(settled) {
+            let label = job
+                .key
+                .label(&vec![(job.key.column().to_owned(), value.as_str().into())]);
+            let outcome = match settle {
+                Settle::Resend => continue,
+                Settle::Created(id) => Outcome::Created { id },
+                Settle::Unknown(reason) => Outcome::Unknown { reason },
+                Settle::Existed(id) => already_existed(format!(
                     "the contact existed before the earlier run started (Existing ID: {id}), \
                      so that run's create of it was refused"
-                ),
-                context: Default::default(),
-                status: None,
-                correlation_id: None,
-            }),
-        };
-        let state = match &outcome {
-            Outcome::Unknown { .. } => RowState::Unknown,
-            outcome if outcome.is_success() => RowState::Succeeded,
-            _ => RowState::Problem,
-        };
-        states.set(row, state);
-        sink.settled(row, line, &label, &[], &outcome);
+                )),
+                Settle::CreatedByRow { row: creator, id } => already_existed(format!(
+                    "row {creator} of this run created the contact with this key (Existing ID: \
+                     {id}), so this row's create of it could only be refused"
+                )),
+            };
+            let state = match &outcome {
+                Outcome::Unknown { .. } => RowState::Unknown,
+                outcome if outcome.is_success() => RowState::Succeeded,
+                _ => RowState::Problem,
+            };
+            states.set(row, state);
+            sink.settled(row, line, &label, &[], &outcome);
+        }
+        Ok(())
     }
-    Ok(requests)
+
+    /// Adds to the claims which rows of the journal created the contacts just
+    /// read back, if not looked up yet.
+    fn look_up_claims(&mut self, lookups: &[resume::Lookup]) -> Result<(), RunError> {
+        let mut ids = resume::created_since(lookups, self.since);
+        ids.retain(|id| !self.claims.contains_key(*id));
+        let Some(path) = self
+            .job
+            .common
+            .report
+            .as_deref()
+            .filter(|_| !ids.is_empty())
+        else {
+            return Ok(());
+        };
+        let cannot = |error: std::io::Error| {
+            RunError::Config(format!("--resume: cannot read {}: {error}", path.display()))
+        };
+        let journal = std::io::BufReader::new(File::open(path).map_err(cannot)?);
+        for (id, row) in resume::claimed_creations(journal, &ids).map_err(cannot)? {
+            self.claims.entry(id).or_insert(row);
+        }
+        Ok(())
+    }
+}
+
+/// A create refused because the contact already existed, as the client tells.
+fn already_existed(message: String) -> Outcome {
+    Outcome::Failed(InputFailure {
+        category: None,
+        client: Some(ClientCategory::AlreadyExisted),
+        code: None,
+        message,
+        context: Default::default(),
+        status: None,
+        correlation_id: None,
+    })
 }
 
 /// The SDK call of the job, fed by the rows.

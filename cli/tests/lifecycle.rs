@@ -879,3 +879,63 @@ async fn resume_sends_an_upserts_unknown_rows_again() {
     );
     fake.shutdown().await;
 }
+
+/// A row left in flight whose key an earlier row created: the contact found
+/// is that row's, never this one's creation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_never_claims_a_contact_an_earlier_row_of_the_same_key_created() {
+    for command in ["upsert", "create"] {
+        let fake = fake().await;
+        let dir = dir(&format!("resume-repeated-key-{command}"));
+        let first = write(
+            &dir,
+            "first.csv",
+            "email,firstname\ndup@example.com,First\n",
+        );
+        let made = run_against(&fake, &["create", arg(&first)]).await;
+        assert_eq!(made.code, 0, "{made:?}");
+        let id = fake.contacts()[0].id.clone();
+        // Row 1 created the contact; row 2, the same email, was in flight.
+        let input = write(
+            &dir,
+            "contacts.csv",
+            "email,firstname\ndup@example.com,First\ndup@example.com,Second\n",
+        );
+        let key = (command == "upsert").then_some("email");
+        let header = journal_header(&fake, &input, command, key);
+        let report_path = write(
+            &dir,
+            "report.jsonl",
+            format!(
+                "{header}\n\
+                 {{\"row\":1,\"line\":2,\"key\":\"email dup@example.com\",\"sent\":true}}\n\
+                 {{\"row\":1,\"line\":2,\"key\":\"email dup@example.com\",\"outcome\":\"created\",\"id\":\"{id}\"}}\n\
+                 {{\"row\":2,\"line\":3,\"key\":\"email dup@example.com\",\"sent\":true}}\n"
+            ),
+        );
+        let resumed = run_against(
+            &fake,
+            &[
+                command,
+                arg(&input),
+                "--report",
+                arg(&report_path),
+                "--resume",
+            ],
+        )
+        .await;
+        let last = last_lines(&report_path);
+        assert_eq!(live_contacts(&fake), 1, "{command}: {resumed:?}");
+        if command == "upsert" {
+            assert_eq!(resumed.code, 0, "{resumed:?}");
+            assert_eq!(last[&2]["outcome"], "updated", "sent again: {:?}", last[&2]);
+            assert_eq!(fake.contacts()[0].properties["firstname"], "Second");
+        } else {
+            assert_eq!(resumed.code, 1, "{resumed:?}");
+            assert_eq!(last[&2]["outcome"], "failed", "{:?}", last[&2]);
+            let message = last[&2]["error"]["message"].as_str().unwrap();
+            assert!(message.contains("row 1 of this run created"), "{message}");
+        }
+        fake.shutdown().await;
+    }
+}
