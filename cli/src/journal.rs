@@ -102,6 +102,14 @@ pub struct Fingerprint {
     pub sha256: String,
 }
 
+impl Fingerprint {
+    /// The most data rows the file can hold: every row but the first starts
+    /// after a line break, of a byte at least.
+    pub fn max_rows(&self) -> u64 {
+        self.size.saturating_add(1)
+    }
+}
+
 /// Where a row got to in the runs a journal records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RowState {
@@ -166,16 +174,29 @@ impl RowStates {
             .map_or(RowState::Unseen, |&code| RowState::from_code(code))
     }
 
-    /// Sets the state of data row `row`; row numbers past the addressable
-    /// range are ignored.
+    /// Sets the state of data row `row`; a row number past what memory can
+    /// hold (never one read from a file) is ignored.
     pub fn set(&mut self, row: u64, state: RowState) {
-        let Ok(row) = usize::try_from(row) else {
-            return;
+        self.try_set(row, state);
+    }
+
+    /// Sets the state of data row `row`, growing only if memory allows;
+    /// whether it did.
+    fn try_set(&mut self, row: u64, state: RowState) -> bool {
+        let Some((index, len)) = usize::try_from(row)
+            .ok()
+            .and_then(|index| Some((index, index.checked_add(1)?)))
+        else {
+            return false;
         };
-        if row >= self.0.len() {
-            self.0.resize(row + 1, RowState::Unseen.code());
+        if len > self.0.len() {
+            if self.0.try_reserve(len - self.0.len()).is_err() {
+                return false;
+            }
+            self.0.resize(len, RowState::Unseen.code());
         }
-        self.0[row] = state.code();
+        self.0[index] = state.code();
+        true
     }
 
     /// How many rows are in `state`.
@@ -189,7 +210,8 @@ impl RowStates {
 pub struct Recovered {
     /// The first run's header.
     pub first: JournalHeader,
-    /// Each row's last recorded state.
+    /// Each row's last recorded state (none kept for standard input, which
+    /// cannot be resumed).
     pub rows: RowStates,
     /// Bytes of whole lines: a line cut short by a kill is dropped, and the
     /// resumed run appends from here.
@@ -283,7 +305,9 @@ pub fn read(mut input: impl BufRead) -> Result<Recovered, String> {
                     None if line.sent => RowState::InFlight,
                     None => return Err(format!("line {number} has neither an outcome nor sent")),
                 };
-                rows.set(row, state);
+                let fingerprint = first.as_ref().and_then(|first| first.fingerprint.as_ref());
+                record(&mut rows, fingerprint, row, state)
+                    .map_err(|why| format!("line {number} is not a journal entry: {why}"))?;
             }
             (None, None) => return Err(format!("line {number} names no row")),
         }
@@ -300,6 +324,33 @@ pub fn read(mut input: impl BufRead) -> Result<Recovered, String> {
         intact_len,
         finished,
     })
+}
+
+/// Records that data row `row` of the input `fingerprint` names reached
+/// `state`, or says why no row of that input has this number. Rows of
+/// standard input (no fingerprint) bound nothing and are not kept: it cannot
+/// be resumed.
+fn record(
+    rows: &mut RowStates,
+    fingerprint: Option<&Fingerprint>,
+    row: u64,
+    state: RowState,
+) -> Result<(), String> {
+    let Some(fingerprint) = fingerprint else {
+        return Ok(());
+    };
+    let max = fingerprint.max_rows();
+    if row == 0 || row > max {
+        return Err(format!(
+            "row {row} cannot be one of the input's (rows are numbered from 1, and its {} \
+             bytes hold {max} at most)",
+            fingerprint.size
+        ));
+    }
+    if !rows.try_set(row, state) {
+        return Err(format!("row {row} is more rows than memory holds"));
+    }
+    Ok(())
 }
 
 fn is_success(outcome: &str) -> bool {
@@ -436,6 +487,36 @@ mod tests {
     }
 
     #[test]
+    fn a_row_number_the_input_cannot_hold_is_damage_naming_the_line() {
+        // The header's input is 10 bytes: rows 1 to 11 at most.
+        let header_line = serde_json::to_string(&header("upsert")).unwrap();
+        let sent = |row: &str| format!(r#"{{"row":{row},"line":2,"key":"x","sent":true}}"#);
+        for row in ["0", "12", "1099511627776", "18446744073709551615"] {
+            let text = journal(&[header_line.clone(), sent(row)]);
+            let error = read(text.as_bytes()).unwrap_err();
+            assert!(
+                error.starts_with("line 2 is not a journal entry") && error.contains(row),
+                "{error}"
+            );
+        }
+        let last = journal(&[header_line, sent("11")]);
+        let recovered = read(last.as_bytes()).unwrap();
+        assert_eq!(recovered.rows.get(11), RowState::InFlight);
+    }
+
+    #[test]
+    fn a_journal_of_standard_input_keeps_no_row_states() {
+        let mut stdin = header("upsert");
+        stdin.fingerprint = None;
+        let text = journal(&[
+            serde_json::to_string(&stdin).unwrap(),
+            r#"{"row":18446744073709551615,"line":2,"key":"x","sent":true}"#.into(),
+        ]);
+        let recovered = read(text.as_bytes()).unwrap();
+        assert_eq!(recovered.rows, RowStates::default());
+    }
+
+    #[test]
     fn a_run_resumes_only_its_own_journal() {
         let earlier = header("upsert");
         assert_eq!(header("upsert").refuses_to_resume(&earlier), None);
@@ -491,5 +572,10 @@ mod tests {
         );
         assert!(!states.get(4).is_final(true), "an upsert's is sent again");
         assert!(states.get(4).is_problem());
+        for past_memory in [u64::MAX, u64::MAX / 2] {
+            states.set(past_memory, RowState::Succeeded);
+            assert_eq!(states.get(past_memory), RowState::Unseen);
+        }
+        assert_eq!(states.count(RowState::Succeeded), 1);
     }
 }

@@ -684,3 +684,41 @@ async fn the_input_and_an_earlier_report_survive_usage_and_configuration_errors(
     assert_eq!(fake.stats().requests, 0);
     fake.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_refuses_a_report_naming_a_row_the_input_cannot_hold() {
+    let fake = fake().await;
+    let dir = dir("resume-damaged");
+    let input = write(
+        &dir,
+        "contacts.csv",
+        "email,firstname\nj1@x.com,A\nj2@x.com,B\n",
+    );
+    let report_path = dir.join("report.jsonl");
+    let mut args = vec!["upsert", arg(&input), "--report", arg(&report_path)];
+    let first = run_against(&fake, &args).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let text = std::fs::read_to_string(&report_path).unwrap();
+    let header = text.lines().next().unwrap();
+    let requests = fake.stats().requests;
+
+    // A hand-edited or damaged row number: refused before anything is sent
+    // or written, never a crash (it once sized memory by it).
+    args.push("--resume");
+    for row in ["1099511627776", "18446744073709551615", "0"] {
+        let damaged =
+            format!("{header}\n{{\"row\":{row},\"line\":2,\"key\":\"x\",\"sent\":true}}\n");
+        std::fs::write(&report_path, &damaged).unwrap();
+        let resumed = run_against(&fake, &args).await;
+        assert_eq!(resumed.code, 2, "{resumed:?}");
+        assert!(
+            resumed.stderr.contains("line 2 is not a journal entry")
+                && resumed.stderr.contains(row),
+            "{}",
+            resumed.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&report_path).unwrap(), damaged);
+    }
+    assert_eq!(fake.stats().requests, requests, "nothing was sent");
+    fake.shutdown().await;
+}
