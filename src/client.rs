@@ -53,7 +53,13 @@ pub struct ClientState {
     /// The stop of the batch run this client sends for, if any: its requests
     /// are not sent, nor retried, once it is set.
     stop: Option<Stop>,
+    /// Told once, just before the request of a batch run's chunk first
+    /// leaves (the rate limiter let it), if the run asked to know.
+    announce: Option<Announce>,
 }
+
+/// What a batch run's client calls just before a request first leaves.
+pub(crate) type Announce = Arc<dyn Fn() + Send + Sync>;
 
 struct Settings {
     tokens: Tokens,
@@ -78,6 +84,7 @@ impl ClientState {
             }),
             counters: None,
             stop: None,
+            announce: None,
         }
     }
 }
@@ -110,6 +117,7 @@ impl ClientHooks<ClientState> for Client {
                 info.operation_id,
                 state.counters.as_deref(),
                 state.stop.as_ref(),
+                state.announce.as_deref(),
             )
         };
         // `build` refuses such a base URL; this also covers a client assembled
@@ -498,6 +506,17 @@ impl Client {
             settings: Arc::clone(&self.inner().settings),
             counters: Some(counters),
             stop,
+            announce: None,
+        };
+        Client::new_with_client(self.baseurl(), self.client().clone(), inner)
+    }
+
+    /// This client, calling `announce` once just before its request first
+    /// leaves (for one chunk of a batch run whose caller asked to know).
+    pub(crate) fn announcing(&self, announce: Announce) -> Client {
+        let inner = ClientState {
+            announce: Some(announce),
+            ..self.inner().clone()
         };
         Client::new_with_client(self.baseurl(), self.client().clone(), inner)
     }

@@ -68,7 +68,8 @@ pub(crate) struct Policy {
 /// Once `stop` is set, no attempt starts: a request still waiting for the
 /// limiter or for its retry gets the client's own "stopped" answer (or, when
 /// an earlier attempt may have been applied, the "may have been applied"
-/// one), while an attempt already sent is waited for.
+/// one), while an attempt already sent is waited for. `announce` is called
+/// once, just before the first attempt leaves.
 pub(crate) async fn execute(
     http: &reqwest::Client,
     policy: &Policy,
@@ -76,6 +77,7 @@ pub(crate) async fn execute(
     operation_id: &'static str,
     counters: Option<&RequestCounters>,
     stop: Option<&Stop>,
+    announce: Option<&(dyn Fn() + Send + Sync)>,
 ) -> reqwest::Result<reqwest::Response> {
     let span = tracing::debug_span!("hubspot.request", operation = operation_id);
     async move {
@@ -120,6 +122,11 @@ pub(crate) async fn execute(
                 }
             };
             RequestCounters::add_wait(counters, waiting);
+            if first_sent.is_none()
+                && let Some(announce) = announce
+            {
+                announce();
+            }
             RequestCounters::add(counters, |c| &c.requests);
             if permit.fell_back() {
                 RequestCounters::add(counters, |c| &c.shared_budget_fallbacks);

@@ -605,3 +605,32 @@ async fn a_refusal_of_the_request_itself_is_not_split_down_to_single_inputs() {
     assert_eq!(fake.stats().requests, 9);
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn on_send_names_each_requests_inputs_before_it_leaves() {
+    let (fake, client) = fake().await;
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let report = client
+        .upsert_all(upserts(250))
+        .on_send({
+            let calls = Arc::clone(&calls);
+            move |indices| calls.lock().unwrap().push(indices.to_vec())
+        })
+        .concurrency(1)
+        .send()
+        .await
+        .expect("not aborted");
+    assert_every_input_accounted(&report.outcomes, 250);
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(
+        calls.len() as u64,
+        report.stats.requests,
+        "one call per request"
+    );
+    let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [100, 100, 50]);
+    let mut named: Vec<usize> = calls.iter().flatten().copied().collect();
+    named.sort_unstable();
+    assert_eq!(named, (0..250).collect::<Vec<_>>(), "each input named once");
+    fake.shutdown().await;
+}

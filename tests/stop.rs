@@ -76,10 +76,15 @@ async fn a_stop_keeps_waiting_requests_back_and_settles_the_one_sent() {
     )
     .await;
     let started = Instant::now();
+    let named = Arc::new(std::sync::Mutex::new(Vec::new()));
     let report = client
         .upsert_all((0..3).map(|i| Upsert::by_email(email(i))))
         .batch_size(1)
         .concurrency(3)
+        .on_send({
+            let named = Arc::clone(&named);
+            move |indices| named.lock().unwrap().extend_from_slice(indices)
+        })
         .until(after_requests(&fake, 1))
         .send()
         .await
@@ -96,6 +101,11 @@ async fn a_stop_keeps_waiting_requests_back_and_settles_the_one_sent() {
         .filter(|outcome| matches!(outcome.outcome, Outcome::Created { .. }))
         .collect();
     assert_eq!(created.len(), 1, "the request sent is settled: {report:?}");
+    assert_eq!(
+        *named.lock().unwrap(),
+        [created[0].index],
+        "on_send named the input sent, and only it"
+    );
     let kept_back = report
         .outcomes
         .iter()

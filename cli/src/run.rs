@@ -641,6 +641,7 @@ fn outcome_stream<'a>(
                 key.upsert(fields).map(|input| input.trace_id(trace))
             })),
             job,
+            tracker,
             &interrupt,
         ),
         Op::Create => tuned(
@@ -650,6 +651,7 @@ fn outcome_stream<'a>(
                 }))
                 .reconcile(job.reconcile),
             job,
+            tracker,
             &interrupt,
         ),
         Op::Update => tuned(
@@ -657,11 +659,13 @@ fn outcome_stream<'a>(
                 key.update(fields).map(|input| input.trace_id(trace))
             })),
             job,
+            tracker,
             &interrupt,
         ),
         Op::Archive => tuned(
             client.archive_all(inputs(rows, tracker, |key, fields, _| key.key_only(fields))),
             job,
+            tracker,
             &interrupt,
         ),
         Op::Read => {
@@ -669,13 +673,16 @@ fn outcome_stream<'a>(
                 .read_all(inputs(rows, tracker, |key, fields, _| key.key_only(fields)))
                 .properties(job.properties.clone());
             match &job.key {
-                Key::Property { name } => tuned(call.id_property(name.clone()), job, &interrupt),
-                _ => tuned(call, job, &interrupt),
+                Key::Property { name } => {
+                    tuned(call.id_property(name.clone()), job, tracker, &interrupt)
+                }
+                _ => tuned(call, job, tracker, &interrupt),
             }
         }
         Op::V1 => tuned(
             client.v1_create_or_update_all(inputs(rows, tracker, |key, fields, _| key.v1(fields))),
             job,
+            tracker,
             &interrupt,
         ),
     }
@@ -708,14 +715,18 @@ async fn report_unsent(rows: &Rows, tracker: &RowTracker, reason: &str) {
 }
 
 /// The knobs every subcommand shares, applied to its batch call, which
-/// stops at the first Ctrl-C.
+/// journals each row as sent just before its request leaves and stops at the
+/// first Ctrl-C.
 fn tuned<'a, Op: BatchOperation>(
     call: BatchCall<'a, Op>,
     job: &Job,
+    tracker: &Arc<RowTracker>,
     interrupt: &Interrupt,
 ) -> OutcomeStream<'a> {
+    let tracker = Arc::clone(tracker);
     call.batch_size(job.batch_size)
         .concurrency(usize::from(job.common.concurrency))
+        .on_send(move |indices| tracker.sending(indices))
         .until(interrupt.clone().wait())
         .stream()
 }
@@ -977,6 +988,20 @@ impl RowTracker {
             .is_some_and(|states| states.get(row).is_final(self.resend_unknown))
     }
 
+    /// Journals the rows of inputs `indices` as sent, the first time their
+    /// request is about to leave.
+    fn sending(&self, indices: &[usize]) {
+        let mut pending = lock(&self.pending);
+        let rows = pending.first_sent(indices);
+        if rows.is_empty() {
+            return;
+        }
+        let mut sink = lock(&self.sink);
+        for row in rows {
+            sink.sent(row.row, row.line, &row.label, row.trace_id.as_deref());
+        }
+    }
+
     /// Counts a skipped row.
     fn skip(&self, row: u64) {
         let problem = self
@@ -994,23 +1019,76 @@ impl RowTracker {
 /// the rows in flight.
 #[derive(Default)]
 struct Pending {
-    /// (input index, row, line, the reader's notes), in input order.
-    rows: VecDeque<(usize, u64, u64, Vec<String>)>,
+    /// The inputs handed to the SDK and not settled yet, in input order.
+    rows: VecDeque<PendingRow>,
     next_index: usize,
+}
+
+/// A row handed to the SDK, until its outcome comes back.
+struct PendingRow {
+    /// Its position among the SDK's inputs.
+    index: usize,
+    row: u64,
+    line: u64,
+    /// The reader's notes on it.
+    notes: Vec<String>,
+    /// Its key, as the report shows it.
+    label: String,
+    /// The trace id its input carries, if the operation has one.
+    trace_id: Option<String>,
+    /// Whether its `sent` line is written.
+    sent: bool,
 }
 
 impl Pending {
     /// Records the next input handed to the SDK.
-    fn push(&mut self, row: u64, line: u64, notes: Vec<String>) {
-        self.rows.push_back((self.next_index, row, line, notes));
+    fn push(
+        &mut self,
+        row: u64,
+        line: u64,
+        notes: Vec<String>,
+        label: String,
+        trace_id: Option<String>,
+    ) {
+        self.rows.push_back(PendingRow {
+            index: self.next_index,
+            row,
+            line,
+            notes,
+            label,
+            trace_id,
+            sent: false,
+        });
         self.next_index += 1;
+    }
+
+    /// The rows of inputs `indices` whose `sent` line is not written yet,
+    /// marked as written.
+    fn first_sent(&mut self, indices: &[usize]) -> Vec<&PendingRow> {
+        // Inputs settle in order, so the front is input `first`.
+        let first = self.rows.front().map_or(0, |pending| pending.index);
+        let mut marked = Vec::with_capacity(indices.len());
+        for &index in indices {
+            if let Some(pending) = index
+                .checked_sub(first)
+                .and_then(|offset| self.rows.get_mut(offset))
+                .filter(|pending| pending.index == index && !pending.sent)
+            {
+                pending.sent = true;
+                marked.push(index - first);
+            }
+        }
+        marked
+            .iter()
+            .filter_map(|&offset| self.rows.get(offset))
+            .collect()
     }
 
     /// The row, line and notes of input `index`, forgetting it and any before it.
     fn take(&mut self, index: usize) -> (u64, u64, Vec<String>) {
-        while let Some((at, row, line, notes)) = self.rows.pop_front() {
-            if at == index {
-                return (row, line, notes);
+        while let Some(pending) = self.rows.pop_front() {
+            if pending.index == index {
+                return (pending.row, pending.line, pending.notes);
             }
         }
         (0, 0, Vec::new())
@@ -1021,9 +1099,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The rows as SDK inputs. Rows an earlier run settled are skipped; bad rows are reported as they are read;
-/// each good row is journaled as sent (with its trace id) before the SDK
-/// takes it, and remembered by (row, line) until its outcome comes back.
+/// The rows as SDK inputs. Rows an earlier run settled are skipped; bad rows
+/// are reported as they are read; each good row is remembered until its
+/// outcome comes back, and journaled as sent (with its trace id) when its
+/// request is about to leave ([`RowTracker::sending`]).
 fn inputs<T, F>(
     rows: &Rows,
     tracker: &Arc<RowTracker>,
@@ -1073,9 +1152,8 @@ fn next_input<T>(
     let label = tracker.key.label(&fields);
     match convert(&tracker.key, fields, trace_id.clone()) {
         Ok(input) => {
-            let trace_id = tracker.traced.then_some(trace_id.as_str());
-            lock(&tracker.sink).sent(row.number, row.line, &label, trace_id);
-            lock(&tracker.pending).push(row.number, row.line, row.notes);
+            let trace_id = tracker.traced.then_some(trace_id);
+            lock(&tracker.pending).push(row.number, row.line, row.notes, label, trace_id);
             Some(input)
         }
         Err(error) => {

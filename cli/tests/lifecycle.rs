@@ -939,3 +939,71 @@ async fn resume_never_claims_a_contact_an_earlier_row_of_the_same_key_created() 
         fake.shutdown().await;
     }
 }
+
+/// Rows waiting for the rate limiter have not been sent: a kill leaves them
+/// without a `sent` line, and the resume sends them, even creates without a
+/// key (which it could never read back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_are_journaled_sent_only_when_their_request_leaves() {
+    let fake = fake().await;
+    let dir = dir("sent-when-sent");
+    let mut csv = String::from("firstname,lastname\n");
+    for i in 0..300 {
+        csv.push_str(&format!("K{i},L{i}\n"));
+    }
+    let input = write(&dir, "keyless.csv", csv);
+    let report_path = dir.join("report.jsonl");
+    // The preflight's read takes the one request of the first 10 s.
+    let args = [
+        "create",
+        arg(&input),
+        "--report",
+        arg(&report_path),
+        "--rate-limit",
+        "1/10s",
+    ];
+    let child = spawn(&fake, &args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fake.stats().requests == 0 {
+        assert!(Instant::now() < deadline, "the preflight never came");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Time for the rows to be read and handed to the SDK, which holds them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let _ = wait(child).await;
+    assert_eq!(fake.stats().requests, 1, "no create left");
+    let sent = journal(&report_path)
+        .iter()
+        .filter(|line| line.get("sent").is_some())
+        .count();
+    assert_eq!(sent, 0, "nothing was sent, so no row is journaled as sent");
+    let resumed = run_against(
+        &fake,
+        &[
+            "create",
+            arg(&input),
+            "--report",
+            arg(&report_path),
+            "--resume",
+            "--rate-limit",
+            "off",
+        ],
+    )
+    .await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(live_contacts(&fake), 300);
+    let last = last_lines(&report_path);
+    assert!(
+        last.values().all(|line| line["outcome"] == "created"),
+        "{last:?}"
+    );
+    fake.shutdown().await;
+}

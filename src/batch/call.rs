@@ -72,6 +72,7 @@ pub struct BatchCall<'a, Op: BatchOperation> {
     concurrency: usize,
     batch_size: Option<usize>,
     until: Option<BoxFuture<'a, ()>>,
+    on_send: Option<run::OnSend>,
 }
 
 impl<Op: BatchOperation> std::fmt::Debug for BatchCall<'_, Op> {
@@ -91,6 +92,7 @@ impl<'a, Op: BatchOperation> BatchCall<'a, Op> {
             concurrency: DEFAULT_CONCURRENCY,
             batch_size: None,
             until: None,
+            on_send: None,
         }
     }
 
@@ -136,6 +138,19 @@ impl<'a, Op: BatchOperation> BatchCall<'a, Op> {
         self
     }
 
+    /// Calls `on_send` with the positions of a request's inputs just before
+    /// the request first leaves (once the rate limiter lets it), every time
+    /// inputs are sent, so a journal can record what may have reached
+    /// HubSpot: an input never named here certainly did not. Positions count
+    /// the inputs from 0, as [`InputOutcome::index`](super::InputOutcome)
+    /// does; an input may be named more than once (a request split in
+    /// halves, or sent again after a read-back). It runs on the request's
+    /// task, so it should return quickly.
+    pub fn on_send(mut self, on_send: impl Fn(&[usize]) + Send + Sync + 'static) -> Self {
+        self.on_send = Some(Arc::new(on_send));
+        self
+    }
+
     /// Runs the batch and yields one outcome per input, in input order, as
     /// requests complete. Memory stays bounded however many inputs there are.
     /// If the run stops because nothing more can succeed, the last item is
@@ -156,6 +171,7 @@ impl<'a, Op: BatchOperation> BatchCall<'a, Op> {
             run::Shape {
                 concurrency: self.concurrency,
                 batch_size,
+                on_send: self.on_send,
             },
             Arc::clone(&stats),
             Arc::clone(&abort),

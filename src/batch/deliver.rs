@@ -2,7 +2,11 @@
 //! (split, drop the named inputs and send the rest, read unknown ones back),
 //! until every input has an outcome. The only part of the engine that sends.
 
-use std::{future::Future, pin::Pin, sync::atomic::Ordering};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, atomic::Ordering},
+};
 
 use super::{
     answer::ChunkAnswer,
@@ -50,7 +54,16 @@ impl<Op: Engine> Run<Op> {
         // have to go again.
         let wires: Vec<Op::Wire> = inputs.iter().map(|input| input.wire.clone()).collect();
         let sent_at = chrono::Utc::now();
-        (self.op.send(&self.client, wires).await, sent_at)
+        let answer = match &self.on_send {
+            Some(on_send) => {
+                let on_send = Arc::clone(on_send);
+                let indices: Vec<usize> = inputs.iter().map(|input| input.index).collect();
+                let client = self.client.announcing(Arc::new(move || on_send(&indices)));
+                self.op.send(&client, wires).await
+            }
+            None => self.op.send(&self.client, wires).await,
+        };
+        (answer, sent_at)
     }
 
     /// Carries out what `answer` to `inputs` calls for: one outcome per input.

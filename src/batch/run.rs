@@ -41,6 +41,8 @@ pub(super) struct Run<Op> {
     pub(super) reading: Client,
     /// Set when the caller asked the run to stop.
     pub(super) stop: Stop,
+    /// Told the positions of a request's inputs just before it first leaves.
+    pub(super) on_send: Option<OnSend>,
     pub(super) op: Op,
     /// Starts every trace id generated in this run.
     trace_prefix: String,
@@ -84,8 +86,9 @@ struct Entry<W> {
     state: Result<Sendable<W>, InputError>,
 }
 
-/// An input ready to send, with what its result is found by.
+/// An input ready to send, with its position and what its result is found by.
 pub(super) struct Sendable<W> {
+    pub(super) index: usize,
     pub(super) address: Address,
     pub(super) wire: W,
 }
@@ -112,13 +115,18 @@ impl<W> PlanEntry for Entry<W> {
 }
 
 /// How a run cuts and sends its inputs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub(super) struct Shape {
     /// Requests in flight at most.
     pub(super) concurrency: usize,
     /// Inputs per request at most.
     pub(super) batch_size: usize,
+    /// Told the positions of a request's inputs just before it first leaves.
+    pub(super) on_send: Option<OnSend>,
 }
+
+/// The caller's [`BatchCall::on_send`](super::BatchCall::on_send).
+pub(super) type OnSend = Arc<dyn Fn(&[usize]) + Send + Sync>;
 
 /// Runs a batch: one outcome per input pulled, in input order. When the run
 /// stops (`abort` says why) or is stopped (`stop`), no more inputs are pulled
@@ -130,6 +138,7 @@ pub(super) fn run<'a, Op: Engine>(
     Shape {
         concurrency,
         batch_size,
+        on_send,
     }: Shape,
     stats: Arc<RunStats>,
     abort: Arc<AbortSignal>,
@@ -142,6 +151,7 @@ pub(super) fn run<'a, Op: Engine>(
         client: client.for_run(Arc::clone(&stats.requests), Some(stop.clone())),
         reading: client.for_run(Arc::clone(&stats.requests), None),
         stop: stop.clone(),
+        on_send,
         op,
         trace_prefix: trace_prefix.clone(),
         stats,
@@ -249,6 +259,7 @@ impl<Op: Engine> Run<Op> {
                     .then_some(generated)
             });
             Sendable {
+                index,
                 address: Address { key, trace_id },
                 wire,
             }
