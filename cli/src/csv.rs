@@ -16,8 +16,8 @@ use crate::{
 /// Why a record could not be split into fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RecordError {
-    /// A quoted field is still open at the end of the text: the record goes
-    /// on on the next line, or the quote is never closed.
+    /// A quoted field is still open at the end of the text: its quote is
+    /// never closed.
     Unterminated,
     /// A quote in the wrong place, in the field numbered `column` (1-based).
     Quote {
@@ -38,47 +38,66 @@ impl std::fmt::Display for RecordError {
     }
 }
 
+/// Where a scan is within a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: its end, or the first of `""`.
+    QuoteInQuoted,
+}
+
+/// What one byte of a record is.
+enum Byte {
+    /// Text of the field.
+    Text(u8),
+    /// The end of the field.
+    Delimiter,
+    /// An opening or closing quote, or the first of `""`: not text.
+    Quote,
+    /// A quote inside an unquoted field, or text after a closing quote: an
+    /// error for [`parse_record`], text for [`RecordEnd`].
+    Misplaced,
+}
+
+/// One step of the RFC 4180 state machine. A misplaced byte leaves the field
+/// unquoted, as Python's `csv` module reads it, so that even a record with
+/// bad quoting ends where those readers end it.
+fn step(state: State, byte: u8, delimiter: u8) -> (State, Byte) {
+    match (state, byte) {
+        (State::FieldStart, b'"') => (State::Quoted, Byte::Quote),
+        (State::FieldStart | State::Unquoted | State::QuoteInQuoted, byte) if byte == delimiter => {
+            (State::FieldStart, Byte::Delimiter)
+        }
+        (State::QuoteInQuoted, b'"') => (State::Quoted, Byte::Text(b'"')),
+        (State::Unquoted, b'"') | (State::QuoteInQuoted, _) => (State::Unquoted, Byte::Misplaced),
+        (State::FieldStart | State::Unquoted, other) => (State::Unquoted, Byte::Text(other)),
+        (State::Quoted, b'"') => (State::QuoteInQuoted, Byte::Quote),
+        (State::Quoted, other) => (State::Quoted, Byte::Text(other)),
+    }
+}
+
 /// Splits one record (without its final line break; it may hold line breaks
 /// inside quoted fields) into raw fields.
 pub fn parse_record(record: &[u8], delimiter: Delimiter) -> Result<Vec<Vec<u8>>, RecordError> {
     let delimiter = delimiter.byte();
-    enum State {
-        FieldStart,
-        Unquoted,
-        Quoted,
-        QuoteInQuoted,
-    }
     let mut fields = Vec::new();
     let mut field = Vec::new();
     let mut state = State::FieldStart;
     for &byte in record {
-        state = match (state, byte) {
-            (State::FieldStart, b'"') => State::Quoted,
-            (State::FieldStart | State::Unquoted | State::QuoteInQuoted, byte)
-                if byte == delimiter =>
-            {
-                fields.push(std::mem::take(&mut field));
-                State::FieldStart
-            }
-            (State::QuoteInQuoted, b'"') => {
-                field.push(b'"');
-                State::Quoted
-            }
-            (State::Unquoted, b'"') | (State::QuoteInQuoted, _) => {
+        let (next, kind) = step(state, byte, delimiter);
+        match kind {
+            Byte::Text(text) => field.push(text),
+            Byte::Delimiter => fields.push(std::mem::take(&mut field)),
+            Byte::Quote => {}
+            Byte::Misplaced => {
                 return Err(RecordError::Quote {
                     column: fields.len() + 1,
                 });
             }
-            (State::FieldStart | State::Unquoted, other) => {
-                field.push(other);
-                State::Unquoted
-            }
-            (State::Quoted, b'"') => State::QuoteInQuoted,
-            (State::Quoted, other) => {
-                field.push(other);
-                State::Quoted
-            }
-        };
+        }
+        state = next;
     }
     match state {
         State::Quoted => Err(RecordError::Unterminated),
@@ -86,6 +105,42 @@ pub fn parse_record(record: &[u8], delimiter: Delimiter) -> Result<Vec<Vec<u8>>,
             fields.push(field);
             Ok(fields)
         }
+    }
+}
+
+/// Where a record ends, found as its bytes stream past without holding them:
+/// at the first line break outside a quoted field. A line break inside one
+/// is the field's text, however many there are. Past a quoting error the
+/// scan goes on as [`step`] says, so a record with bad quoting ends where
+/// Python's `csv` module ends it, and the text of a quoted field is never
+/// taken for records of its own.
+#[derive(Clone, Debug)]
+pub struct RecordEnd {
+    state: State,
+    delimiter: u8,
+}
+
+impl RecordEnd {
+    /// A scan from the start of a record.
+    pub fn new(delimiter: Delimiter) -> Self {
+        Self {
+            state: State::FieldStart,
+            delimiter: delimiter.byte(),
+        }
+    }
+
+    /// Reads on through `bytes`, which hold no line break outside a quoted
+    /// field (a line's bytes, without its break).
+    pub fn scan(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.state = step(self.state, byte, self.delimiter).0;
+        }
+    }
+
+    /// Whether a line break here is inside a quoted field: text of the field,
+    /// so the record goes on over the next line.
+    pub fn in_quotes(&self) -> bool {
+        self.state == State::Quoted
     }
 }
 
@@ -199,11 +254,6 @@ impl Header {
         self.columns.iter().map(|c| c.text.as_str())
     }
 
-    /// How many columns there are.
-    pub fn len(&self) -> usize {
-        self.columns.len()
-    }
-
     /// One data row's fields by property name. Empty cells are left out (HubSpot
     /// keeps the current value). Refuses a row with the wrong number of fields,
     /// a value that is not valid in the file's encoding, and a value under a
@@ -301,6 +351,39 @@ mod tests {
         assert_eq!(fields, vec![b"a,b".to_vec(), b"c;d".to_vec(), Vec::new()]);
         let tab: Delimiter = "tab".parse().unwrap();
         assert_eq!(parse_record(b"a\tb", tab).unwrap().len(), 2);
+    }
+
+    /// Whether a line break after each of `lines` is inside a quoted field.
+    fn in_quotes(lines: &[&str]) -> Vec<bool> {
+        let mut end = RecordEnd::new(Delimiter::COMMA);
+        lines
+            .iter()
+            .map(|line| {
+                end.scan(line.as_bytes());
+                end.in_quotes()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_record_ends_at_the_first_line_break_outside_quotes() {
+        let cases: [(&[&str], &[bool]); 6] = [
+            (&["a,b"], &[false]),
+            (&["a,\"b", "c", "d\",e"], &[true, true, false]),
+            (&["\"say \"\"", "hi\"\"\""], &[true, false]),
+            (&["\"\""], &[false]),
+            // Misplaced quotes are text: they open nothing.
+            (&["a,b\"c", "d"], &[false, false]),
+            (&["\"a\"b\"c", "d"], &[false, false]),
+        ];
+        for (lines, expected) in cases {
+            assert_eq!(in_quotes(lines), expected, "{lines:?}");
+        }
+        let mut tab = RecordEnd::new("tab".parse().unwrap());
+        tab.scan(b"a,\"b");
+        assert!(!tab.in_quotes(), "a quote opens a field only at its start");
+        tab.scan(b"\t\"c");
+        assert!(tab.in_quotes());
     }
 
     fn header(names: &[&str]) -> Header {

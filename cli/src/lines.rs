@@ -16,6 +16,22 @@ pub enum Line {
     },
 }
 
+impl Line {
+    /// How many bytes the line has (without its line break).
+    pub fn len(&self) -> u64 {
+        match self {
+            Line::Text(text) => text.len() as u64,
+            Line::TooLong { bytes } => *bytes,
+        }
+    }
+
+    /// Whether the line holds nothing but whitespace (a line over the limit
+    /// is never blank: its bytes are gone).
+    pub fn is_blank(&self) -> bool {
+        matches!(self, Line::Text(text) if text.iter().all(u8::is_ascii_whitespace))
+    }
+}
+
 /// Physical lines of `R`, each at most `max_bytes` long.
 pub struct LineReader<R> {
     reader: R,
@@ -34,8 +50,10 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
-    /// The next line, or `None` at the end of the stream.
-    pub fn next_line(&mut self) -> io::Result<Option<Line>> {
+    /// The next line, or `None` at the end of the stream. Every piece of the
+    /// line is shown to `seen` as it is read, a line over the limit too, so
+    /// that a CSV reader can follow its quotes without holding it.
+    pub fn next_line(&mut self, mut seen: impl FnMut(&[u8])) -> io::Result<Option<Line>> {
         let mut line = Vec::new();
         let mut length: u64 = 0;
         let mut started = false;
@@ -51,6 +69,7 @@ impl<R: BufRead> LineReader<R> {
             started = true;
             let end = buffer.iter().position(|&b| b == b'\n' || b == b'\r');
             let piece = &buffer[..end.unwrap_or(buffer.len())];
+            seen(piece);
             length += piece.len() as u64;
             if length <= self.max_bytes as u64 {
                 line.extend_from_slice(piece);
@@ -88,7 +107,7 @@ mod tests {
     fn lines(text: &[u8], max_bytes: usize, buffer: usize) -> Vec<Line> {
         let mut reader = LineReader::new(io::BufReader::with_capacity(buffer, text), max_bytes);
         let mut out = Vec::new();
-        while let Some(line) = reader.next_line().unwrap() {
+        while let Some(line) = reader.next_line(|_| {}).unwrap() {
             out.push(line);
         }
         out
@@ -133,5 +152,27 @@ mod tests {
                 vec![Line::TooLong { bytes: 8 }]
             );
         }
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_still_seen_whole() {
+        for buffer in [1, 4, 64] {
+            let mut reader = LineReader::new(
+                io::BufReader::with_capacity(buffer, &b"abcdefgh\nxy"[..]),
+                4,
+            );
+            let mut seen = Vec::new();
+            let line = reader.next_line(|piece| seen.extend_from_slice(piece));
+            assert_eq!(line.unwrap(), Some(Line::TooLong { bytes: 8 }));
+            assert_eq!(seen, b"abcdefgh", "buffer {buffer}");
+            assert_eq!(reader.next_line(|_| {}).unwrap(), Some(text("xy")));
+        }
+    }
+
+    #[test]
+    fn lengths_and_blank_lines() {
+        assert_eq!((text("ab").len(), Line::TooLong { bytes: 9 }.len()), (2, 9));
+        assert!(text(" \t").is_blank() && text("").is_blank());
+        assert!(!text(" x").is_blank() && !Line::TooLong { bytes: 9 }.is_blank());
     }
 }

@@ -8,7 +8,6 @@
 //! ```
 
 use std::{
-    collections::VecDeque,
     fmt,
     fs::File,
     io::{self, BufRead, BufReader, Read},
@@ -19,7 +18,7 @@ use std::{
 use tokio::sync::mpsc;
 
 use crate::{
-    csv::{Header, RecordError, parse_record},
+    csv::{Header, RecordEnd, RecordError, parse_record},
     decode::Decoded,
     delimiter::Delimiter,
     format::Format,
@@ -32,10 +31,6 @@ use crate::{
 
 /// Rows read ahead of the SDK at most.
 const CHANNEL_CAPACITY: usize = 256;
-/// A quoted CSV field may run over at most this many more lines (and its
-/// record over at most `--max-line-bytes`); past either, the quote is taken
-/// as never closed and the next line starts a new row.
-const MAX_CONTINUATION_LINES: usize = 64;
 /// Bytes read from the file at a time.
 const READ_BUFFER: usize = 64 * 1024;
 /// The property whose value is trimmed in every command, key or not.
@@ -90,8 +85,7 @@ pub fn open(
     let mut lines = Lines {
         reader: LineReader::new(decoded, max_bytes),
         max_bytes,
-        next_line: 0,
-        replay: VecDeque::new(),
+        last_line: 0,
     };
     // Trimmed of surrounding whitespace: the key, and any email.
     let trim: Vec<String> = key_column
@@ -138,25 +132,65 @@ fn spawn(work: impl FnOnce() + Send + 'static) -> Result<(), String> {
 /// A record's fields, not yet decoded.
 type RawRecord = Vec<Vec<u8>>;
 
+/// The physical lines a record spans, first and last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    first: u64,
+    last: u64,
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "lines {}-{}", self.first, self.last)
+    }
+}
+
 /// Why a CSV record could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum BadRecord {
-    /// Its quoting is broken.
-    Quoting(RecordError),
-    /// Its line is over `--max-line-bytes`.
+    /// Its quoting is broken; [`RecordError::Unterminated`] when a quoted
+    /// field is still open at the end of the file.
+    Quoting {
+        /// What is wrong.
+        error: RecordError,
+        /// The lines it spans: to the end of the file when never closed.
+        span: Span,
+    },
+    /// It is over `--max-line-bytes`.
     TooLong {
-        /// The line's length.
+        /// The record's length, its line breaks counted as one byte each.
         bytes: u64,
         /// The limit.
         max: usize,
+        /// The lines it spans.
+        span: Span,
     },
 }
 
 impl fmt::Display for BadRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BadRecord::Quoting(error) => error.fmt(f),
-            BadRecord::TooLong { bytes, max } => too_long(*bytes, *max).fmt(f),
+            BadRecord::Quoting { error, span } if span.first == span.last => error.fmt(f),
+            BadRecord::Quoting {
+                error: RecordError::Unterminated,
+                span,
+            } => write!(
+                f,
+                "{}, so the rest of the file ({span}) is inside it; none of it was read as a row",
+                RecordError::Unterminated
+            ),
+            BadRecord::Quoting { error, span } => write!(
+                f,
+                "{error} (the record spans {span}: a quoted field holds line breaks)"
+            ),
+            BadRecord::TooLong { bytes, max, span } if span.first == span.last => {
+                too_long(*bytes, *max).fmt(f)
+            }
+            BadRecord::TooLong { bytes, max, span } => write!(
+                f,
+                "the record ({span}: a quoted field holds line breaks) has {bytes} bytes, which \
+                 exceeds --max-line-bytes {max}; it was skipped (raise --max-line-bytes to read it)"
+            ),
         }
     }
 }
@@ -169,91 +203,92 @@ fn too_long(bytes: u64, max: usize) -> String {
     )
 }
 
-/// Physical lines, numbered from 1, without their line break; lines can be
-/// put back to be read again.
+/// Physical lines, numbered from 1, without their line break, and the CSV
+/// records they hold.
 struct Lines<R> {
     reader: LineReader<R>,
     max_bytes: usize,
-    next_line: u64,
-    replay: VecDeque<(u64, Line)>,
+    /// The number of the last line read.
+    last_line: u64,
 }
 
 impl<R: BufRead> Lines<R> {
-    fn next(&mut self) -> io::Result<Option<(u64, Line)>> {
-        if let Some(line) = self.replay.pop_front() {
-            return Ok(Some(line));
-        }
-        let Some(line) = self.reader.next_line()? else {
+    /// The next line, each of its pieces shown to `seen`.
+    fn next_seen(&mut self, seen: impl FnMut(&[u8])) -> io::Result<Option<(u64, Line)>> {
+        let Some(line) = self.reader.next_line(seen)? else {
             return Ok(None);
         };
-        self.next_line += 1;
-        Ok(Some((self.next_line, line)))
+        self.last_line += 1;
+        Ok(Some((self.last_line, line)))
     }
 
     /// The next line that is not blank.
     fn next_non_blank(&mut self) -> io::Result<Option<(u64, Line)>> {
-        while let Some((number, line)) = self.next()? {
-            match &line {
-                Line::Text(text) if text.iter().all(u8::is_ascii_whitespace) => {}
-                _ => return Ok(Some((number, line))),
+        while let Some((number, line)) = self.next_seen(|_| {})? {
+            if !line.is_blank() {
+                return Ok(Some((number, line)));
             }
         }
         Ok(None)
     }
 
     /// The next CSV record: its first line and its fields, or why it is bad.
-    /// A record whose quoted field runs over several lines is accepted only if
-    /// it then parses into `expected` fields; otherwise its first line alone
-    /// is the bad row, and reading goes on at the line after it.
     fn next_record(
         &mut self,
         delimiter: Delimiter,
-        expected: Option<usize>,
     ) -> io::Result<Option<(u64, Result<RawRecord, BadRecord>)>> {
-        let Some((start, first)) = self.next_non_blank()? else {
-            return Ok(None);
-        };
-        let mut record = match first {
-            Line::Text(text) => text,
-            Line::TooLong { bytes } => {
-                let max = self.max_bytes;
-                return Ok(Some((start, Err(BadRecord::TooLong { bytes, max }))));
+        loop {
+            let mut end = RecordEnd::new(delimiter);
+            let Some((first, line)) = self.next_seen(|piece| end.scan(piece))? else {
+                return Ok(None);
+            };
+            if !line.is_blank() {
+                let record = self.rest_of_record(first, line, end, delimiter)?;
+                return Ok(Some((first, record)));
             }
-        };
-        let mut continuation: Vec<(u64, Line)> = Vec::new();
-        let outcome = loop {
-            match parse_record(&record, delimiter) {
-                Ok(fields) if continuation.is_empty() => return Ok(Some((start, Ok(fields)))),
-                Ok(fields) if expected.is_none_or(|n| n == fields.len()) => {
-                    return Ok(Some((start, Ok(fields))));
-                }
-                Err(RecordError::Unterminated) if continuation.len() < MAX_CONTINUATION_LINES => {
-                    match self.next()? {
-                        Some((number, Line::Text(line)))
-                            if record.len() + 1 + line.len() <= self.max_bytes =>
-                        {
-                            record.push(b'\n');
-                            record.extend_from_slice(&line);
-                            continuation.push((number, Line::Text(line)));
-                        }
-                        // The record would be over the limit (or the line is).
-                        Some(line) => {
-                            continuation.push(line);
-                            break RecordError::Unterminated;
-                        }
-                        None => break RecordError::Unterminated,
-                    }
-                }
-                Ok(_) => break RecordError::Unterminated,
-                Err(error) if continuation.is_empty() => break error,
-                Err(_) => break RecordError::Unterminated,
-            }
-        };
-        // Give back the lines borrowed for the quoted field: they are rows of their own.
-        for line in continuation.into_iter().rev() {
-            self.replay.push_front(line);
         }
-        Ok(Some((start, Err(BadRecord::Quoting(outcome)))))
+    }
+
+    /// The record whose first line, numbered `first`, is `line`, `end`
+    /// having scanned it: the lines after it while a quoted field holds
+    /// line breaks, read in full however many (never into rows of their
+    /// own) and kept while the record is within `--max-line-bytes`. A quoted
+    /// field still open at the end of the file makes the rest of the file
+    /// this one bad record.
+    fn rest_of_record(
+        &mut self,
+        first: u64,
+        line: Line,
+        mut end: RecordEnd,
+        delimiter: Delimiter,
+    ) -> io::Result<Result<RawRecord, BadRecord>> {
+        let mut bytes = line.len();
+        let mut kept = match line {
+            Line::Text(text) => Some(text),
+            Line::TooLong { .. } => None,
+        };
+        let mut span = Span { first, last: first };
+        while end.in_quotes() {
+            let Some((number, line)) = self.next_seen(|piece| end.scan(piece))? else {
+                let error = RecordError::Unterminated;
+                return Ok(Err(BadRecord::Quoting { error, span }));
+            };
+            span.last = number;
+            bytes += 1 + line.len();
+            kept = match (kept, line) {
+                (Some(mut record), Line::Text(text)) if bytes <= self.max_bytes as u64 => {
+                    record.push(b'\n');
+                    record.extend_from_slice(&text);
+                    Some(record)
+                }
+                _ => None,
+            };
+        }
+        let Some(record) = kept else {
+            let max = self.max_bytes;
+            return Ok(Err(BadRecord::TooLong { bytes, max, span }));
+        };
+        Ok(parse_record(&record, delimiter).map_err(|error| BadRecord::Quoting { error, span }))
     }
 }
 
@@ -274,18 +309,20 @@ fn csv_header<R: BufRead>(
     let Some((number, line)) = first else {
         return Err("the file is empty: there is no header row".into());
     };
-    let delimiter = match (&line, delimiter) {
-        (_, Some(given)) => given,
-        (Line::Text(text), None) => Delimiter::detect(text),
-        (Line::TooLong { .. }, None) => Delimiter::COMMA,
-    };
-    lines.replay.push_front((number, line));
-    let mut header = match lines.next_record(delimiter, None) {
-        Ok(Some((_, Ok(fields)))) => Header::parse(fields, encoding)?,
-        Ok(Some((line, Err(error)))) => {
-            return Err(format!("the header row (line {line}): {error}"));
+    // Without its bytes, a header line over the limit cannot be read on.
+    let text = match &line {
+        Line::Text(text) => text,
+        Line::TooLong { bytes } => {
+            let message = too_long(*bytes, lines.max_bytes);
+            return Err(format!("the header row (line {number}): {message}"));
         }
-        Ok(None) => return Err("the file is empty: there is no header row".into()),
+    };
+    let delimiter = delimiter.unwrap_or_else(|| Delimiter::detect(text));
+    let mut end = RecordEnd::new(delimiter);
+    end.scan(text);
+    let mut header = match lines.rest_of_record(number, line, end, delimiter) {
+        Ok(Ok(fields)) => Header::parse(fields, encoding)?,
+        Ok(Err(error)) => return Err(format!("the header row (line {number}): {error}")),
         Err(error) => return Err(format!("cannot read the header row: {error}")),
     };
     let hinted = |message: String, header: &Header| match delimiter.hint(header.texts()) {
@@ -320,10 +357,9 @@ fn read_csv<R: BufRead>(
     shape: &mut Shape,
     tx: &mpsc::Sender<Item>,
 ) {
-    let expected = Some(header.len());
     let mut number = 0;
     loop {
-        let item = match lines.next_record(delimiter, expected) {
+        let item = match lines.next_record(delimiter) {
             Ok(Some((line, record))) => {
                 number += 1;
                 let content = match record {
@@ -419,95 +455,116 @@ mod tests {
         Lines {
             reader: LineReader::new(text, max_bytes),
             max_bytes,
-            next_line: 0,
-            replay: VecDeque::new(),
+            last_line: 0,
         }
     }
 
-    fn records(text: &[u8], expected: usize) -> Vec<(u64, Result<usize, BadRecord>)> {
-        let mut lines = lines(text, 1 << 20);
+    fn records(text: &[u8], max_bytes: usize) -> Vec<(u64, Result<usize, BadRecord>)> {
+        let mut lines = lines(text, max_bytes);
         let mut out = Vec::new();
-        while let Some((line, record)) =
-            lines.next_record(Delimiter::COMMA, Some(expected)).unwrap()
-        {
+        while let Some((line, record)) = lines.next_record(Delimiter::COMMA).unwrap() {
             out.push((line, record.map(|fields| fields.len())));
         }
         out
     }
 
-    const UNTERMINATED: BadRecord = BadRecord::Quoting(RecordError::Unterminated);
+    fn quoting(error: RecordError, first: u64, last: u64) -> BadRecord {
+        let span = Span { first, last };
+        BadRecord::Quoting { error, span }
+    }
+
+    fn too_long(bytes: u64, max: usize, first: u64, last: u64) -> BadRecord {
+        let span = Span { first, last };
+        BadRecord::TooLong { bytes, max, span }
+    }
 
     #[test]
     fn multi_line_fields_blank_lines_and_crlf() {
         let text = b"a,b\r\n\r\n\"x\ny\",z\r\nc,d";
-        assert_eq!(records(text, 2), vec![(1, Ok(2)), (3, Ok(2)), (5, Ok(2))]);
+        assert_eq!(
+            records(text, 1 << 20),
+            vec![(1, Ok(2)), (3, Ok(2)), (5, Ok(2))]
+        );
     }
 
     #[test]
     fn cr_only_line_endings_split_records() {
         let text = b"a,b\r\"x\ry\",z\r\rc,d\r";
-        assert_eq!(records(text, 2), vec![(1, Ok(2)), (2, Ok(2)), (5, Ok(2))]);
+        assert_eq!(
+            records(text, 1 << 20),
+            vec![(1, Ok(2)), (2, Ok(2)), (5, Ok(2))]
+        );
     }
 
     #[test]
-    fn a_quote_never_closed_is_one_bad_row_and_the_rest_still_reads() {
-        let text = b"a,\"broken\nc,d\ne,\"quoted\"\nf,g";
+    fn a_quoted_field_holds_any_number_of_line_breaks() {
+        let mut text = b"a,\"".to_vec();
+        text.extend(b"x,y\n".repeat(1_000));
+        text.extend(b"\"\nc,d");
+        assert_eq!(records(&text, 1 << 20), vec![(1, Ok(2)), (1_002, Ok(2))]);
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_the_rest_of_the_file() {
+        let text = b"a,b\nc,\"open\nd,e\n\nf,g\n";
+        let never_closed = quoting(RecordError::Unterminated, 2, 5);
         assert_eq!(
-            records(text, 2),
-            vec![(1, Err(UNTERMINATED)), (2, Ok(2)), (3, Ok(2)), (4, Ok(2))]
+            records(text, 1 << 20),
+            vec![(1, Ok(2)), (2, Err(never_closed.clone()))]
+        );
+        assert!(
+            never_closed
+                .to_string()
+                .contains("(lines 2-5) is inside it")
         );
         let at_end = b"a,b\nc,\"open";
-        assert_eq!(records(at_end, 2), vec![(1, Ok(2)), (2, Err(UNTERMINATED))]);
-    }
-
-    #[test]
-    fn a_stray_quote_is_a_bad_row() {
+        let on_its_line = quoting(RecordError::Unterminated, 2, 2);
         assert_eq!(
-            records(b"a\"b,c\nd,e", 2),
-            vec![
-                (1, Err(BadRecord::Quoting(RecordError::Quote { column: 1 }))),
-                (2, Ok(2))
-            ]
+            records(at_end, 1 << 20),
+            vec![(1, Ok(2)), (2, Err(on_its_line))]
         );
     }
 
     #[test]
-    fn a_line_over_the_limit_is_a_bad_row_and_the_next_reads() {
-        let mut lines = lines(b"a,b\nlong,line\n\"open,\nlong,line\nc,d", 8);
-        let mut out = Vec::new();
-        while let Some((line, record)) = lines.next_record(Delimiter::COMMA, Some(2)).unwrap() {
-            out.push((line, record.map(|fields| fields.len())));
-        }
-        let too_long = BadRecord::TooLong { bytes: 9, max: 8 };
+    fn bad_quoting_is_one_bad_row_to_the_end_of_its_record() {
+        // The quote opened on line 1 closes on line 3, followed by text.
+        let text = b"a,\"broken\nc,d\ne,\"quoted\"\nf,g";
+        let quote = quoting(RecordError::Quote { column: 2 }, 1, 3);
+        assert_eq!(records(text, 1 << 20), vec![(1, Err(quote)), (4, Ok(2))]);
+        // A quote inside an unquoted field opens nothing.
+        let stray = quoting(RecordError::Quote { column: 1 }, 1, 1);
         assert_eq!(
-            out,
+            records(b"a\"b,c\nd,e", 1 << 20),
+            vec![(1, Err(stray)), (2, Ok(2))]
+        );
+    }
+
+    #[test]
+    fn a_record_over_the_limit_is_one_bad_row_and_the_next_reads() {
+        let text = b"a,b\nlong,line\n\"open,\nlong,line\",x\nc,d";
+        assert_eq!(
+            records(text, 8),
             vec![
                 (1, Ok(2)),
-                (2, Err(too_long.clone())),
-                (3, Err(UNTERMINATED)),
-                (4, Err(too_long)),
+                (2, Err(too_long(9, 8, 2, 2))),
+                (3, Err(too_long(19, 8, 3, 4))),
                 (5, Ok(2)),
             ]
         );
-    }
-
-    #[test]
-    fn a_multi_line_record_never_grows_past_the_limit() {
+        // "a\nb",c is 8 bytes; "abc\nde",f is 10, and its second line a row of none.
         let text = b"\"a\nb\",c\n\"abc\nde\",f\nx,y";
-        let mut lines = lines(text, 8);
-        let mut out = Vec::new();
-        while let Some((line, record)) = lines.next_record(Delimiter::COMMA, Some(2)).unwrap() {
-            out.push((line, record.map(|fields| fields.len())));
-        }
-        // "a\nb",c is 8 bytes; "abc\nde",f would be 10: its lines are rows.
         assert_eq!(
-            out,
-            vec![
-                (1, Ok(2)),
-                (3, Err(UNTERMINATED)),
-                (4, Err(BadRecord::Quoting(RecordError::Quote { column: 1 }))),
-                (5, Ok(2)),
-            ]
+            records(text, 8),
+            vec![(1, Ok(2)), (3, Err(too_long(10, 8, 3, 4))), (5, Ok(2))]
+        );
+    }
+
+    #[test]
+    fn a_quoted_field_is_followed_through_a_line_over_the_limit() {
+        let text = b"\"a\nlong,line\"\"\"\"\nb\",c\nd,e";
+        assert_eq!(
+            records(text, 8),
+            vec![(1, Err(too_long(21, 8, 1, 3))), (4, Ok(2))]
         );
     }
 

@@ -142,15 +142,19 @@ async fn a_line_over_max_line_bytes_fails_its_row_and_reading_goes_on() {
     );
     assert_eq!(at_line(&entries, 2)["outcome"], "created");
 
+    // A record over the limit counts whole, a quoted field's lines too.
     let csv = "email,firstname\nada@example.com,Ada\nlong@example.com,Ada Augusta King Lovelace\n\
-               \"open@example.com,\"\"Grace\nlong@example.com,Ada Augusta King Lovelace\n\
+               \"open@example.com\",\"Grace\nBrewster Murray Hopper\"\n\
                grace@example.com,Grace\n";
     let flags = ["--max-line-bytes", "30"];
     let (run, entries) = sync(&fake, "long-csv", "long.csv", csv, "upsert", &flags).await;
     assert_eq!(run.code, 1, "{run:?}");
     assert!(failure(&entries, 3).contains("exceeds --max-line-bytes 30"));
-    assert!(failure(&entries, 4).contains("bad quoting"));
-    assert!(failure(&entries, 5).contains("exceeds --max-line-bytes 30"));
+    let record = failure(&entries, 4);
+    assert!(
+        record.contains("(lines 4-5") && record.contains("exceeds --max-line-bytes 30"),
+        "{record}"
+    );
     assert_eq!(at_line(&entries, 6)["outcome"], "created");
     assert_eq!(live_contacts(&fake), 3);
     fake.shutdown().await;
@@ -440,5 +444,74 @@ async fn a_display_header_is_one_header_level_error() {
     );
     assert!(entries.is_empty(), "no row is reported: {entries:?}");
     assert_eq!(live_contacts(&fake), 0);
+    fake.shutdown().await;
+}
+
+/// A note of 70 lines whose 31st line looks like a contact row.
+fn long_note() -> String {
+    let mut note: Vec<String> = (0..70).map(|n| format!("note line {n}")).collect();
+    note[30] = "victim@example.com,Mallory,Evil Corp".into();
+    note.join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quoted_field_of_many_lines_is_one_value() {
+    let fake = fake().await;
+    let note = long_note();
+    let csv = format!(
+        "email,firstname,company\nok1@example.com,Ann,\"{note}\"\nok2@example.com,Bob,short\n"
+    );
+    let (run, entries) = sync(&fake, "many-lines", "notes.csv", &csv, "upsert", &[]).await;
+    assert_eq!((run.code, entries.len()), (0, 2), "{run:?}");
+    assert_eq!(at_line(&entries, 72)["outcome"], "created");
+    assert_eq!(
+        stored(&fake, "ok1@example.com", "company").as_deref(),
+        Some(note.as_str())
+    );
+    assert_eq!(live_contacts(&fake), 2, "no line of the note is a row");
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_multi_line_record_fails_whole_and_its_lines_are_never_rows() {
+    let fake = fake().await;
+    let note = long_note();
+    // Over --max-line-bytes: the record is skipped to its end, and the next reads.
+    let csv = format!(
+        "email,firstname,company\nok1@example.com,Ann,\"{note}\"\nok2@example.com,Bob,short\n"
+    );
+    let flags = ["--max-line-bytes", "200"];
+    let (run, entries) = sync(&fake, "long-record", "long.csv", &csv, "upsert", &flags).await;
+    assert_eq!((run.code, entries.len()), (1, 2), "{run:?}");
+    let message = failure(&entries, 2);
+    assert!(message.contains("lines 2-71"), "{message}");
+    assert!(
+        message.contains("exceeds --max-line-bytes 200"),
+        "{message}"
+    );
+    assert_eq!(at_line(&entries, 72)["outcome"], "created");
+
+    // A quote closed, then text after it: one bad record, then the next row.
+    let csv = format!(
+        "email,firstname,company\nok3@example.com,Ann,\"{note}\" tail\nok4@example.com,Bob,short\n"
+    );
+    let (run, entries) = sync(&fake, "stray-text", "stray.csv", &csv, "upsert", &[]).await;
+    assert_eq!((run.code, entries.len()), (1, 2), "{run:?}");
+    assert!(failure(&entries, 2).contains("bad quoting in field 3"));
+    assert_eq!(at_line(&entries, 72)["outcome"], "created");
+
+    // A quote never closed: everything after it is inside the field.
+    let csv = format!(
+        "email,firstname,company\nok5@example.com,Ann,short\nok6@example.com,Eve,\"{note}\nok7@example.com,Bob,short\n"
+    );
+    let (run, entries) = sync(&fake, "never-closed", "open.csv", &csv, "upsert", &[]).await;
+    assert_eq!((run.code, entries.len()), (1, 2), "{run:?}");
+    let message = failure(&entries, 3);
+    assert!(message.contains("never closed"), "{message}");
+    assert!(message.contains("lines 3-73"), "{message}");
+    assert_eq!(stored(&fake, "ok7@example.com", "email"), None);
+
+    assert_eq!(stored(&fake, "victim@example.com", "email"), None);
+    assert_eq!(live_contacts(&fake), 3, "ok2, ok4 and ok5 only");
     fake.shutdown().await;
 }
