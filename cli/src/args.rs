@@ -144,7 +144,8 @@ pub struct Common {
     #[arg(long)]
     pub no_preflight: bool,
     /// Send the column (or JSONL key) COLUMN as the property PROPERTY
-    /// (repeatable). Without it a column maps to the property of that
+    /// (repeatable; a column goes to one property, and two columns never to
+    /// the same one). Without it a column maps to the property of that
     /// internal name in any case, or of that label (`First Name` is
     /// `firstname`).
     #[arg(long = "map", value_name = "COLUMN=PROPERTY", value_parser = crate::preflight::parse_map)]

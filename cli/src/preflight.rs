@@ -68,11 +68,7 @@ impl Preflight {
         if self.keys_only || self.ids.as_deref() == Some(column) {
             return Ok(column.to_owned());
         }
-        let named = self
-            .map
-            .iter()
-            .find(|(from, _)| from == column)
-            .map(|(_, to)| to.as_str());
+        let named = self.mapped(column)?;
         match (&self.catalogue, named) {
             (Some(catalogue), Some(to)) => match catalogue.resolve_writable(to) {
                 Ok(property) => Ok(property.name.clone()),
@@ -92,10 +88,28 @@ impl Preflight {
         }
     }
 
+    /// The property `--map` sends `column` to, if any; a column mapped to
+    /// two properties is refused, naming both.
+    fn mapped(&self, column: &str) -> Result<Option<&str>, String> {
+        let mut to = self
+            .map
+            .iter()
+            .filter(|(from, _)| from == column)
+            .map(|(_, to)| to.as_str());
+        let first = to.next();
+        match (first, to.find(|&other| Some(other) != first)) {
+            (Some(first), Some(other)) => Err(format!(
+                "--map {column}={first} and --map {column}={other} map the column {column:?} \
+                 twice; a column goes to one property: keep one"
+            )),
+            _ => Ok(first),
+        }
+    }
+
     /// Maps every column of a header (`None` for an empty header text),
     /// listing every problem at once: a column that maps to nothing, to a
-    /// read-only property or to several, and two columns mapping to one
-    /// property. `key` is the key column, already found, kept as it is.
+    /// read-only property or to several, a column `--map` sends to two
+    /// properties, and two columns mapping to one property. `key` is the key column, already found, kept as it is.
     pub fn map_header(
         &self,
         texts: &[&str],
@@ -190,9 +204,11 @@ fn describe(error: &HeaderError) -> String {
 pub struct KeyNames(HashMap<String, Result<String, String>>);
 
 impl KeyNames {
-    /// The row with its keys renamed; a key that maps to nothing fails it.
+    /// The row with its keys renamed; a key that maps to nothing, or to the
+    /// property of an earlier key, fails it.
     pub fn rename(&mut self, preflight: &Preflight, fields: Fields) -> Result<Fields, RowError> {
-        let mut renamed = Vec::with_capacity(fields.len());
+        let mut renamed: Fields = Vec::with_capacity(fields.len());
+        let mut keys = Vec::with_capacity(fields.len());
         for (key, value) in fields {
             let property = match self.0.get(&key) {
                 Some(known) => known.clone(),
@@ -204,8 +220,21 @@ impl KeyNames {
                     found
                 }
             };
+            let property = property.and_then(|property| {
+                match renamed.iter().position(|(name, _)| *name == property) {
+                    Some(at) => Err(format!(
+                        "keys {:?} and {key:?} both map to the property {property}; keep one or \
+                         --map one elsewhere",
+                        keys[at]
+                    )),
+                    None => Ok(property),
+                }
+            });
             match property {
-                Ok(property) => renamed.push((property, value)),
+                Ok(property) => {
+                    renamed.push((property, value));
+                    keys.push(key);
+                }
                 Err(problem) => return Err(RowError::new(problem).with_fields(renamed)),
             }
         }
@@ -311,6 +340,39 @@ mod tests {
     }
 
     #[test]
+    fn a_column_mapped_to_two_properties_is_refused_naming_both() {
+        for catalogue in [Some(catalogue()), None] {
+            let map = vec![
+                ("fn".to_owned(), "firstname".to_owned()),
+                ("fn".to_owned(), "employees".to_owned()),
+            ];
+            let twice = Preflight::new(catalogue.clone(), map, None);
+            let error = twice
+                .map_header(&["email", "fn"], Some((0, "email")))
+                .unwrap_err();
+            assert!(
+                error.starts_with("--map fn=firstname and --map fn=employees")
+                    && error.contains("\"fn\""),
+                "{error}"
+            );
+            assert_eq!(twice.property("fn"), Err(error), "a JSONL key likewise");
+            let again = vec![("fn".to_owned(), "firstname".to_owned()); 2];
+            assert_eq!(
+                Preflight::new(catalogue, again, None).property("fn"),
+                Ok("firstname".to_owned()),
+                "the same pair twice says one thing"
+            );
+        }
+        let one_property = preflight(&[("fn", "firstname"), ("x", "firstname")])
+            .map_header(&["email", "fn", "x"], Some((0, "email")))
+            .unwrap_err();
+        assert!(
+            one_property.contains("columns \"fn\" and \"x\" both map to the property firstname"),
+            "{one_property}"
+        );
+    }
+
+    #[test]
     fn without_a_catalogue_names_pass_and_display_headers_need_a_map() {
         let plain = Preflight::new(None, vec![("First Name".into(), "firstname".into())], None);
         assert_eq!(plain.property("firstname").unwrap(), "firstname");
@@ -356,6 +418,25 @@ mod tests {
             .rename(&preflight(&[]), vec![("Nope".into(), "x".into())])
             .unwrap_err();
         assert!(error.message.contains("\"Nope\""), "{}", error.message);
+    }
+
+    #[test]
+    fn jsonl_keys_that_map_to_one_property_fail_the_row_naming_both() {
+        let error = KeyNames::default()
+            .rename(
+                &preflight(&[("fn", "firstname")]),
+                vec![
+                    ("email".into(), "a@b.co".into()),
+                    ("First Name".into(), "A".into()),
+                    ("fn".into(), "B".into()),
+                ],
+            )
+            .unwrap_err();
+        assert_eq!(
+            error.message,
+            "keys \"First Name\" and \"fn\" both map to the property firstname; keep one or \
+             --map one elsewhere"
+        );
     }
 
     #[test]

@@ -226,3 +226,35 @@ async fn jsonl_keys_map_like_columns_and_a_map_must_name_a_column() {
     );
     fake.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_mapped_twice_stops_before_any_write_naming_both_properties() {
+    let fake = portal().await;
+    let dir = dir("preflight-map-twice");
+    let input = write(&dir, "contacts.csv", "Mail,fn,x\nm2@example.com,A,\n");
+    let run = run_against(
+        &fake,
+        &[
+            "upsert",
+            arg(&input),
+            "--map",
+            "Mail=email",
+            "--map",
+            "fn=firstname",
+            "--map",
+            "fn=lastname",
+            "--map",
+            "x=company",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("--map fn=firstname and --map fn=lastname map the column \"fn\" twice"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(live_contacts(&fake), 0);
+    fake.shutdown().await;
+}
