@@ -258,7 +258,8 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     skipped.problems = skipped.problems.saturating_sub(read_back_rows.1);
     let mut sink = std::mem::take(&mut *lock(&tracker.sink));
     let interrupted = interrupt.is_set() && aborted.is_none();
-    if !interrupted {
+    // The marker says the whole file was read: not after a stop or a failure.
+    if !interrupted && !sink.ended_early() {
         sink.finished();
     }
     sink.close();

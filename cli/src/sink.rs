@@ -196,6 +196,12 @@ impl Sink {
         matches!(self.error, Some(SinkError::Write(_)))
     }
 
+    /// Whether the run ends before the end of the file: the input could not
+    /// be read further, or the report or the output could not be written.
+    pub fn ended_early(&self) -> bool {
+        self.error.is_some()
+    }
+
     /// The input could not be read further.
     pub fn input_failed(&mut self, message: String) {
         self.error.get_or_insert(SinkError::Input(message));

@@ -771,6 +771,12 @@ async fn a_resumed_read_keeps_what_was_read_and_a_failed_output_records_nothing_
         !journal(&full).iter().any(|line| line["outcome"] == "read"),
         "no row is recorded read when its contact could not be written"
     );
+    assert!(
+        !journal(&full)
+            .iter()
+            .any(|line| line.get("finished").is_some()),
+        "a run that stopped early does not say it read the whole file"
+    );
     fake.shutdown().await;
 }
 
