@@ -55,10 +55,20 @@ pub fn parse_line(line: &[u8], encoding: &str) -> Result<Fields, RowError> {
         }
         match value(raw) {
             Ok(value) => fields.push((name, value)),
-            Err(kind) => {
+            Err(BadValue::Nested(kind)) => {
                 problem.get_or_insert_with(|| {
                     format!(
                         "{name:?} is a JSON {kind}; values must be strings, numbers, booleans or null"
+                    )
+                });
+            }
+            Err(BadValue::Unpaired) => {
+                problem.get_or_insert_with(|| {
+                    let escape = unpaired_surrogate(raw.get())
+                        .map_or(String::new(), |escape| format!(" ({escape})"));
+                    format!(
+                        "the value of {name:?} holds an unpaired UTF-16 surrogate escape{escape}, \
+                         which is not valid Unicode"
                     )
                 });
             }
@@ -70,18 +80,57 @@ pub fn parse_line(line: &[u8], encoding: &str) -> Result<Fields, RowError> {
     }
 }
 
-/// One scalar as HubSpot's string, or the kind of JSON value it is instead.
-fn value(raw: &RawValue) -> Result<PropertyValue, &'static str> {
+/// Why a JSON value cannot be sent.
+enum BadValue {
+    /// It is a JSON array or object (named).
+    Nested(&'static str),
+    /// It is a string whose `\uXXXX` escapes hold half a UTF-16 surrogate
+    /// pair without the other half: no Unicode text. The only string a
+    /// [`RawValue`] lets through that does not decode.
+    Unpaired,
+}
+
+/// One scalar as HubSpot's string, or why it cannot be sent.
+fn value(raw: &RawValue) -> Result<PropertyValue, BadValue> {
     let text = raw.get();
     match kind(text) {
         "string" => serde_json::from_str::<String>(text)
             .map(PropertyValue::from)
-            .map_err(|_| "string"),
+            .map_err(|_| BadValue::Unpaired),
         "boolean" => Ok(PropertyValue::from(text == "true")),
         "null" => Ok(PropertyValue::clear()),
         "number" => Ok(PropertyValue::from(text)),
-        nested => Err(nested),
+        nested => Err(BadValue::Nested(nested)),
     }
+}
+
+/// The first `\uXXXX` escape in `json` (a JSON string as written) that is
+/// half a UTF-16 surrogate pair without the other half.
+fn unpaired_surrogate(json: &str) -> Option<&str> {
+    let escape = |at: usize| json.get(at..at + 6);
+    let unit = |at: usize| {
+        escape(at)
+            .and_then(|text| text.strip_prefix("\\u"))
+            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+    };
+    // Where an escaped high surrogate waits for its low half.
+    let mut high: Option<usize> = None;
+    let mut at = 0;
+    while at < json.len() {
+        match (high, unit(at)) {
+            (Some(_), Some(0xDC00..=0xDFFF)) => high = None,
+            (Some(start), _) => return escape(start),
+            (None, Some(0xDC00..=0xDFFF)) => return escape(at),
+            (None, Some(0xD800..=0xDBFF)) => high = Some(at),
+            (None, _) => {}
+        }
+        at += match (unit(at), json.as_bytes()[at]) {
+            (Some(_), _) => 6,
+            (None, b'\\') => 2,
+            (None, _) => 1,
+        };
+    }
+    high.and_then(escape)
 }
 
 /// The kind of a valid JSON value, from its first character.
@@ -223,5 +272,34 @@ mod tests {
             "{}",
             outside.message
         );
+    }
+
+    #[test]
+    fn an_unpaired_surrogate_escape_is_named() {
+        let lone = error(br#"{"email":"a@b.co","firstname":"x\ud800y"}"#);
+        assert_eq!(
+            lone.message,
+            "the value of \"firstname\" holds an unpaired UTF-16 surrogate escape (\\ud800), \
+             which is not valid Unicode"
+        );
+        assert_eq!(lone.fields.len(), 1, "the key is still known");
+        let pair = parse_line(br#"{"name":"\ud83d\ude00"}"#, "UTF-8").unwrap();
+        assert_eq!(encoded(&pair), vec![("name", Some("\u{1f600}"))]);
+    }
+
+    #[test]
+    fn the_unpaired_half_is_found_among_escapes() {
+        let cases: [(&str, Option<&str>); 7] = [
+            (r#""\ud83d\ude00""#, None),
+            (r#""\u00e9\n""#, None),
+            (r#""a\ud800""#, Some(r"\ud800")),
+            (r#""\uDC00x""#, Some(r"\uDC00")),
+            (r#""\ud800\ud800\udc00""#, Some(r"\ud800")),
+            (r#""\ud83d\ude00\ude00""#, Some(r"\ude00")),
+            (r#""\\ud800""#, None),
+        ];
+        for (json, expected) in cases {
+            assert_eq!(unpaired_surrogate(json), expected, "{json}");
+        }
     }
 }

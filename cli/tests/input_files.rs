@@ -515,3 +515,19 @@ async fn a_broken_multi_line_record_fails_whole_and_its_lines_are_never_rows() {
     assert_eq!(live_contacts(&fake), 3, "ok2, ok4 and ok5 only");
     fake.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_surrogate_escape_in_jsonl_is_named() {
+    let fake = fake().await;
+    let jsonl = "{\"email\":\"j@example.com\",\"firstname\":\"\\ud800\"}\n";
+    let (run, entries) = sync(&fake, "surrogate", "lone.jsonl", jsonl, "upsert", &[]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let message = failure(&entries, 1);
+    assert!(
+        message.contains("\"firstname\"") && message.contains("unpaired UTF-16 surrogate"),
+        "{message}"
+    );
+    assert!(!message.contains("values must be"), "{message}");
+    assert_eq!(at_line(&entries, 1)["key"], "email j@example.com");
+    fake.shutdown().await;
+}
