@@ -132,19 +132,13 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         }
         _ => None,
     };
-    let nothing_written = "; nothing was written";
+    // Until the run writes, Ctrl-C exits at once (see `interrupt`).
     let connection = match target {
-        Some(target) => {
-            let connecting = connect(target, &job);
-            Some(unless_interrupted(&interrupt, nothing_written, connecting).await?)
-        }
+        Some(target) => Some(connect(target, &job).await?),
         None => None,
     };
     let preflight = match (&connection, preflight_wanted) {
-        (Some((client, _)), true) => {
-            let reading = fetch_catalogue(client);
-            Some(unless_interrupted(&interrupt, nothing_written, reading).await?)
-        }
+        (Some((client, _)), true) => Some(fetch_catalogue(client).await?),
         _ => None,
     };
     let catalogue_size = preflight.as_ref().map(Catalogue::len);
@@ -161,6 +155,7 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         &common.input,
         Arc::clone(&preflight),
     )?;
+    interrupt.writing();
     let report = match (&common.report, &header) {
         (Some(path), Some(header)) => Some(open_report(
             path,

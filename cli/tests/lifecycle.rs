@@ -1013,3 +1013,55 @@ async fn rows_are_journaled_sent_only_when_their_request_leaves() {
     );
     fake.shutdown().await;
 }
+
+/// Before anything is written (here: an endless header line on standard
+/// input), the first Ctrl-C exits at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_before_anything_is_written_exits_at_once() {
+    let fake = fake().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hubspot-contacts"))
+        .args([
+            "upsert",
+            "-",
+            "--format",
+            "csv",
+            "--base-url",
+            &fake.base_url(),
+        ])
+        .env("HUBSPOT_TOKEN", TOKEN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Zeros without a line break, until the CLI is gone.
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        let zeros = [0u8; 64 * 1024];
+        while stdin.write_all(&zeros).is_ok() {}
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let Ok((code, stderr)) = tokio::time::timeout(Duration::from_secs(30), wait(child)).await
+    else {
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        panic!("the first Ctrl-C did not end a run that had written nothing");
+    };
+    feeder.join().unwrap();
+    assert_eq!(code, 130, "{stderr}");
+    assert!(
+        stderr.contains("interrupted; nothing was written"),
+        "{stderr}"
+    );
+    assert!(fake.stats().requests <= 1, "at most the preflight's read");
+    assert!(fake.contacts().is_empty());
+    fake.shutdown().await;
+}
