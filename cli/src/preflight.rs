@@ -6,7 +6,9 @@
 //! property's internal name in any case or by its label (`First Name` is
 //! `firstname`). A column that maps to nothing, to a read-only or calculated
 //! property, or to several properties stops the run before any write; a value
-//! the property's type refuses fails its row alone, with HubSpot's code.
+//! the property's type refuses fails its row alone, with HubSpot's code. A
+//! key property that cannot find contacts ([`key_property_problem`]) stops
+//! the run too.
 
 use std::collections::HashMap;
 
@@ -252,6 +254,50 @@ pub fn parse_map(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Why the key property `name` (`--id-property`) cannot find contacts, if
+/// it cannot: HubSpot finds them by `email` or by a property with unique
+/// values, named exactly (names are case-sensitive). Pure.
+pub fn key_property_problem(catalogue: &Catalogue, name: &str) -> Option<String> {
+    let unique = || {
+        let names: Vec<&str> = catalogue
+            .iter()
+            .filter(|property| property.unique && property.name != "email")
+            .map(|property| property.name.as_str())
+            .take(10)
+            .collect();
+        if names.is_empty() {
+            "; this portal has none but email".to_owned()
+        } else {
+            format!("; this portal's: email, {}", names.join(", "))
+        }
+    };
+    if name == "email" {
+        return None;
+    }
+    match catalogue.get(name) {
+        Some(property) if property.unique => None,
+        Some(_) => Some(format!(
+            "--id-property {name}: HubSpot finds contacts only by email or by a property with \
+             unique values, and {name} is not one{}",
+            unique()
+        )),
+        None => match catalogue
+            .iter()
+            .find(|property| property.name.eq_ignore_ascii_case(name))
+        {
+            Some(property) => Some(format!(
+                "--id-property {name}: no property is named that (names are case-sensitive); \
+                 did you mean {}?",
+                property.name
+            )),
+            None => Some(format!(
+                "--id-property {name}: the portal has no such property{}",
+                unique()
+            )),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use hubspot_contacts_batch::types;
@@ -271,6 +317,28 @@ mod tests {
         )
         .unwrap();
         Catalogue::from(list)
+    }
+
+    #[test]
+    fn a_key_property_must_find_contacts_by_its_exact_name() {
+        let catalogue = catalogue();
+        assert_eq!(key_property_problem(&catalogue, "email"), None);
+        let not_unique = key_property_problem(&catalogue, "firstname").unwrap();
+        assert!(not_unique.contains("firstname is not one"), "{not_unique}");
+        let case = key_property_problem(&catalogue, "EMAIL").unwrap();
+        assert!(case.contains("did you mean email?"), "{case}");
+        let unknown = key_property_problem(&catalogue, "nothing").unwrap();
+        assert!(unknown.contains("no such property"), "{unknown}");
+        let list: types::PropertyList = serde_json::from_str(
+            r#"{"results": [{"name": "code", "label": "Code", "type": "string", "fieldType": "text", "hasUniqueValue": true}]}"#,
+        )
+        .unwrap();
+        let with_code = Catalogue::from(list);
+        assert_eq!(key_property_problem(&with_code, "code"), None);
+        let listed = key_property_problem(&with_code, "Code").unwrap();
+        assert!(listed.contains("did you mean code?"), "{listed}");
+        let none = key_property_problem(&with_code, "x").unwrap();
+        assert!(none.contains("this portal's: email, code"), "{none}");
     }
 
     fn preflight(map: &[(&str, &str)]) -> Preflight {

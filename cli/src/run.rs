@@ -30,7 +30,7 @@ use crate::{
     job::{Job, Op},
     journal::{self, JournalHeader, RowState, RowStates},
     plan::Planner,
-    preflight::Preflight,
+    preflight::{self, Preflight},
     report::ReportWriter,
     resume::{self, InFlight, Settle},
     row::{Fields, RowError},
@@ -141,6 +141,11 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         (Some((client, _)), true) => Some(fetch_catalogue(client).await?),
         _ => None,
     };
+    if let (Some(catalogue), Key::Property { name }) = (&preflight, &job.key)
+        && let Some(problem) = preflight::key_property_problem(catalogue, name)
+    {
+        return Err(RunError::Config(problem));
+    }
     let catalogue_size = preflight.as_ref().map(Catalogue::len);
     let ids = job.id_column().map(str::to_owned);
     let preflight = Arc::new(if job.op.writes_properties() {

@@ -258,3 +258,32 @@ async fn a_column_mapped_twice_stops_before_any_write_naming_both_properties() {
     assert_eq!(live_contacts(&fake), 0);
     fake.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_property_that_cannot_find_contacts_stops_before_any_write() {
+    let fake = portal().await;
+    let dir = dir("preflight-id-property");
+    let input = write(
+        &dir,
+        "contacts.csv",
+        "firstname,email\nZed,z1@example.com\n",
+    );
+    for (property, expected) in [
+        ("firstname", "firstname is not one"),
+        ("EMAIL", "did you mean email?"),
+        ("nothing", "no such property"),
+    ] {
+        for dry_run in [false, true] {
+            let mut args = vec!["upsert", arg(&input), "--id-property", property];
+            if dry_run {
+                args.push("--dry-run");
+            }
+            let run = run_against(&fake, &args).await;
+            assert_eq!(run.code, 2, "{property}: {run:?}");
+            assert!(run.stderr.contains(expected), "{property}: {}", run.stderr);
+        }
+    }
+    assert_eq!(fake.stats().requests, 6, "only the preflight's reads");
+    assert_eq!(live_contacts(&fake), 0);
+    fake.shutdown().await;
+}
