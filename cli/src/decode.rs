@@ -26,6 +26,8 @@ pub struct Decoded<R> {
     /// A malformed sequence came when the output was full.
     marker_pending: bool,
     finished: bool,
+    /// The input ended in the middle of a character.
+    cut_short: bool,
 }
 
 impl<R: BufRead> Decoded<R> {
@@ -40,6 +42,7 @@ impl<R: BufRead> Decoded<R> {
             end: 0,
             marker_pending: false,
             finished: false,
+            cut_short: false,
         }
     }
 
@@ -67,6 +70,13 @@ impl<R: BufRead> Decoded<R> {
         self.end = written;
         match result {
             DecoderResult::InputEmpty if last => self.finished = true,
+            // With no input left, only a sequence the input stopped in the
+            // middle of is malformed: an error for the file, not a byte of
+            // a row (on a line of its own, it would make a row of nothing).
+            DecoderResult::Malformed(_, _) if last => {
+                self.finished = true;
+                self.cut_short = true;
+            }
             DecoderResult::InputEmpty | DecoderResult::OutputFull => {}
             DecoderResult::Malformed(_, _) => match self.output.get_mut(written) {
                 Some(byte) => {
@@ -91,9 +101,21 @@ impl<R: BufRead> Read for Decoded<R> {
 }
 
 impl<R: BufRead> BufRead for Decoded<R> {
+    /// The next decoded bytes; at the end, an [`io::ErrorKind::InvalidData`]
+    /// error if the input stops in the middle of a character.
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.start == self.end && !self.finished {
             self.refill()?;
+        }
+        if self.start == self.end && self.cut_short {
+            let name = self.encoding_name();
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the file ends in the middle of a {name} character (it is cut short, or not \
+                     {name})"
+                ),
+            ));
         }
         Ok(&self.output[self.start..self.end])
     }
@@ -128,8 +150,31 @@ mod tests {
     #[test]
     fn malformed_sequences_become_invalid_utf8_and_the_rest_reads() {
         assert_eq!(decode(b"a\xffb\xe2\x82c\n", UTF_8), b"a\xffb\xffc\n");
-        // An unpaired surrogate, then a line break, then an odd final byte.
-        assert_eq!(decode(b"\x00\xd8\n\0x", UTF_16LE), b"\xff\n\xff");
+        // An unpaired surrogate, then a line break.
+        assert_eq!(decode(b"\x00\xd8\n\0", UTF_16LE), b"\xff\n");
+    }
+
+    #[test]
+    fn input_cut_short_in_a_character_is_an_error_after_the_rest() {
+        let cases: [(&[u8], &'static Encoding, &[u8]); 3] = [
+            (b"a\0\n\0x", UTF_16LE, b"a\n"),
+            (b"a\0\n\0\x3d\xd8", UTF_16LE, b"a\n"),
+            (b"a\n\xe2\x82", UTF_8, b"a\n"),
+        ];
+        for (input, encoding, expected) in cases {
+            let mut decoded = Decoded::new(io::BufReader::with_capacity(1, input), encoding);
+            let mut out = Vec::new();
+            let error = decoded.read_to_end(&mut out).unwrap_err();
+            assert_eq!(out, expected, "{input:?}");
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+            let name = encoding.name();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "the file ends in the middle of a {name} character (it is cut short, or not {name})"
+                )
+            );
+        }
     }
 
     #[test]

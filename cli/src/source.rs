@@ -213,9 +213,14 @@ struct Lines<R> {
 }
 
 impl<R: BufRead> Lines<R> {
-    /// The next line, each of its pieces shown to `seen`.
+    /// The next line, each of its pieces shown to `seen`; an error names
+    /// the line.
     fn next_seen(&mut self, seen: impl FnMut(&[u8])) -> io::Result<Option<(u64, Line)>> {
-        let Some(line) = self.reader.next_line(seen)? else {
+        let line = self.reader.next_line(seen).map_err(|error| {
+            let number = self.last_line + 1;
+            io::Error::new(error.kind(), format!("line {number}: {error}"))
+        })?;
+        let Some(line) = line else {
             return Ok(None);
         };
         self.last_line += 1;

@@ -531,3 +531,21 @@ async fn a_lone_surrogate_escape_in_jsonl_is_named() {
     assert_eq!(at_line(&entries, 1)["key"], "email j@example.com");
     fake.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_utf16_file_ending_in_an_odd_byte_is_an_encoding_error() {
+    let fake = fake().await;
+    let mut csv = utf16("email,firstname\nada@example.com,Ada\n", false);
+    csv.push(b'x');
+    let (run, entries) = sync(&fake, "odd-utf16", "odd.csv", csv, "upsert", &[]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("line 3: the file ends in the middle of a UTF-16LE character"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(entries.len(), 1, "no phantom row: {entries:?}");
+    assert_eq!(at_line(&entries, 2)["outcome"], "created");
+    fake.shutdown().await;
+}
