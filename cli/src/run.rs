@@ -298,7 +298,8 @@ async fn unless_interrupted<T>(
 }
 
 /// Refuses a `--report` or `--output` that is a file the run reads (the
-/// input, standard input's file, the token file) or the other one.
+/// input, standard input's file, the token file) or the other one, or that
+/// cannot be created (its folder does not exist; `--report -`).
 fn refuse_overwrites(job: &Job) -> Result<(), RunError> {
     let common = &job.common;
     let input = if common.file == Path::new("-") {
@@ -315,9 +316,25 @@ fn refuse_overwrites(job: &Job) -> Result<(), RunError> {
         (Op::Read, None) => Some(Path::new("/dev/stdout")),
         _ => None,
     };
+    if common.report.as_deref() == Some(Path::new("-")) {
+        return Err(RunError::Config(
+            "--report -: the report is a file (JSON Lines); name one".into(),
+        ));
+    }
     let written = [("--report", common.report.as_deref()), ("--output", output)];
     for (flag, path) in written {
         let Some(path) = path else { continue };
+        if let Some(folder) = path
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+            && !folder.is_dir()
+        {
+            return Err(RunError::Config(format!(
+                "{flag} {}: there is no folder {}",
+                path.display(),
+                folder.display()
+            )));
+        }
         for (what, other) in &read {
             if identity::same_file(path, other) {
                 return Err(RunError::Config(format!(

@@ -253,6 +253,24 @@ async fn usage_and_configuration_errors_exit_2() {
         assert_eq!(run.code, 2, "{args:?}: {run:?}");
         assert!(!run.stderr.is_empty(), "{args:?} says why");
     }
+    // A report or output that could never be written: refused before any request.
+    let nowhere = dir.join("no-such-folder").join("report.jsonl");
+    let before = fake.stats().requests;
+    let unwritable: Vec<Vec<&str>> = vec![
+        vec!["upsert", arg(&csv), "--report", "-"],
+        vec!["upsert", arg(&csv), "--report", arg(&nowhere)],
+        vec!["read", arg(&csv), "--output", arg(&nowhere)],
+    ];
+    for args in unwritable {
+        let run = run_against(&fake, &args).await;
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains("--"),
+            "{args:?} names the flag: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(fake.stats().requests, before, "nothing was sent");
     // A base URL without a token.
     let args = vec![
         "upsert".into(),
