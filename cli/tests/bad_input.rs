@@ -20,8 +20,8 @@ fn csv_rows() -> Vec<Row> {
             "",
         ),
         (
-            "quote never closed",
-            b"\"grace@example.com,Grace,lead\n".to_vec(),
+            "text after a closing quote",
+            b"\"grace@example.com\"x,Grace,lead\n".to_vec(),
             "failed",
             "bad quoting",
         ),
@@ -91,6 +91,13 @@ fn csv_rows() -> Vec<Row> {
             b"ADA@example.com,Ada Again,customer\n".to_vec(),
             "updated",
             "",
+        ),
+        // Last: a quote never closed holds the rest of the file.
+        (
+            "quote never closed",
+            b"\"grace@example.com,Grace,lead\n".to_vec(),
+            "failed",
+            "never closed",
         ),
     ]
 }

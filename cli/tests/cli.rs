@@ -17,7 +17,7 @@ async fn bad_rows_are_reported_by_line_while_the_rest_lands() {
     let dir = dir("bad-rows");
     let mut csv = b"email,firstname,lastname,\n".to_vec();
     csv.extend_from_slice(b"ada@example.com,Ada,Lovelace,\n"); // line 2
-    csv.extend_from_slice(b"\"grace@example.com,Grace,Hopper,\n"); // 3: quote never closed
+    csv.extend_from_slice(b"grace@example.com,\"Grace\"x,Hopper,\n"); // 3: text after a closing quote
     csv.extend_from_slice(b"alan@example.com,Al\xffan,Turing,\n"); // 4: invalid UTF-8
     csv.extend_from_slice(b",Nobody,Empty,\n"); // 5: empty key
     csv.extend_from_slice(b"not-an-email,Bad,Email,\n"); // 6: HubSpot would refuse it
