@@ -73,7 +73,8 @@ impl fmt::Display for Summary {
         } else if self.interrupted {
             write!(
                 f,
-                "INTERRUPTED: the rows sent were settled and reported; the rest were not read."
+                "INTERRUPTED: nothing more was sent; the requests already sent were settled, \
+                 the rows held back are reported not sent, the rest were not read."
             )?;
             if self.resumable {
                 write!(
