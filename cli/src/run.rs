@@ -172,7 +172,15 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     let (client, fake) = match connection {
         Some(connection) if !common.dry_run => connection,
         connection => {
-            let code = dry_run(&job, format, source.rows, report, catalogue_size).await;
+            let code = dry_run(
+                &job,
+                format,
+                source.rows,
+                report,
+                catalogue_size,
+                &interrupt,
+            )
+            .await;
             if let Some((_, Some(fake))) = connection {
                 fake.shutdown().await;
             }
@@ -749,12 +757,15 @@ fn tuned<'a, Op: BatchOperation>(
         .stream()
 }
 
+/// Checks every row and plans the requests, sending nothing; stops reading
+/// at the first Ctrl-C.
 async fn dry_run(
     job: &Job,
     format: Format,
     mut rows: mpsc::Receiver<Item>,
     report: Option<ReportWriter<File>>,
     catalogue_size: Option<usize>,
+    interrupt: &Interrupt,
 ) -> Result<u8, RunError> {
     let mut planner = Planner::new(job.batch_size);
     let mut sink = Sink::new(report, None, job.common.quiet);
@@ -764,13 +775,19 @@ async fn dry_run(
         },
         _ => job.key.clone(),
     };
-    while let Some(item) = rows.recv().await {
+    loop {
+        let item = tokio::select! {
+            biased;
+            () = interrupt.clone().wait() => break,
+            item = rows.recv() => item,
+        };
         let row = match item {
-            Item::Row(row) => row,
-            Item::Failed(message) => {
+            Some(Item::Row(row)) => row,
+            Some(Item::Failed(message)) => {
                 sink.input_failed(message);
                 break;
             }
+            None => break,
         };
         let checked = row.content.and_then(|fields| {
             let key = plan_key.value(&fields).map(str::to_owned);
@@ -811,6 +828,10 @@ async fn dry_run(
     }
     if let Some(error) = sink.error {
         return Err(sink_error(error));
+    }
+    if interrupt.is_set() {
+        console::line("INTERRUPTED: the dry run stopped reading; the plan covers the rows read");
+        return Ok(EXIT_INTERRUPTED);
     }
     Ok(if plan.invalid > 0 {
         EXIT_ROWS_FAILED

@@ -1065,3 +1065,62 @@ async fn ctrl_c_before_anything_is_written_exits_at_once() {
     assert!(fake.contacts().is_empty());
     fake.shutdown().await;
 }
+
+/// A dry run stops reading at the first Ctrl-C and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_a_dry_run() {
+    let fake = fake().await;
+    let dir = dir("ctrl-c-dry-run");
+    let report_path = dir.join("report.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hubspot-contacts"))
+        .args([
+            "upsert",
+            "-",
+            "--format",
+            "csv",
+            "--dry-run",
+            "--report",
+            arg(&report_path),
+            "--base-url",
+            &fake.base_url(),
+        ])
+        .env("HUBSPOT_TOKEN", TOKEN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Rows without end, until the CLI is gone.
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        if stdin.write_all(b"email,firstname\n").is_err() {
+            return;
+        }
+        let rows = "a@example.com,A\n".repeat(4096);
+        while stdin.write_all(rows.as_bytes()).is_ok() {}
+    });
+    // Under way: rows are being checked.
+    wait_for_outcomes(&report_path, 1).await;
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let Ok((code, stderr)) = tokio::time::timeout(Duration::from_secs(30), wait(child)).await
+    else {
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        panic!("the dry run went on after Ctrl-C");
+    };
+    feeder.join().unwrap();
+    assert_eq!(code, 130, "{stderr}");
+    assert!(
+        stderr.contains("INTERRUPTED: the dry run stopped reading"),
+        "{stderr}"
+    );
+    assert!(fake.contacts().is_empty());
+    fake.shutdown().await;
+}
