@@ -1041,7 +1041,14 @@ async fn ctrl_c_before_anything_is_written_exits_at_once() {
         let zeros = [0u8; 64 * 1024];
         while stdin.write_all(&zeros).is_ok() {}
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The preflight's read came (so the signal handler is in place); the
+    // endless header line is being read now.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fake.stats().requests == 0 {
+        assert!(Instant::now() < deadline, "the preflight never came");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
