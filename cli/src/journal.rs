@@ -16,6 +16,7 @@
 
 use std::io::{self, BufRead};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What the first line of a journal says, so the right file is resumed.
@@ -38,8 +39,14 @@ pub struct JournalHeader {
     pub api_version: String,
     /// Where the rows go: a base URL, or the embedded fake.
     pub target: String,
-    /// When the run started (RFC 3339, UTC).
+    /// When the run started (RFC 3339, UTC), on this machine's clock.
     pub started_at: String,
+    /// When the run started on HubSpot's clock (the `Date` of the
+    /// preflight's answer, to the second), if it had a preflight: a resume
+    /// compares HubSpot's creation times with it, so this machine's clock
+    /// does not matter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hubspot_started_at: Option<String>,
     /// Whether this run resumed an earlier one.
     pub resumed: bool,
     /// Whether this was a dry run (nothing sent).
@@ -56,6 +63,16 @@ impl JournalHeader {
     pub const MAGIC: &'static str = "hubspot-contacts";
     /// The format this build writes and reads.
     pub const VERSION: u32 = 1;
+
+    /// The line between what the run may have created and what existed
+    /// before it, for reading back rows it left in flight: the start on
+    /// HubSpot's clock when known, else on this machine's.
+    pub fn creation_line(&self) -> Result<DateTime<Utc>, String> {
+        let at = self.hubspot_started_at.as_ref().unwrap_or(&self.started_at);
+        DateTime::parse_from_rfc3339(at)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|error| format!("the report's start time {at:?} is not a time: {error}"))
+    }
 
     /// Why a run described by `self` cannot resume the journal that `earlier`
     /// heads, if it cannot.
@@ -385,6 +402,7 @@ pub(crate) mod tests_support {
             api_version: "2026-09".into(),
             target: "http://127.0.0.1:1".into(),
             started_at: "2026-12-02T09:00:00.000Z".into(),
+            hubspot_started_at: None,
             resumed: false,
             dry_run: false,
             map: Vec::new(),

@@ -123,7 +123,7 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
             common.token_file.as_deref(),
         )?)
     };
-    let header = journal_header(&job, target.as_ref(), started_at)?;
+    let mut header = journal_header(&job, target.as_ref(), started_at)?;
     let resumed = match (&common.report, common.resume) {
         (Some(path), true) => Some(recover(path, &header, target.as_ref())?),
         (Some(path), false) => {
@@ -145,6 +145,12 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
         && let Some(problem) = preflight::key_property_problem(catalogue, name)
     {
         return Err(RunError::Config(problem));
+    }
+    // The start on HubSpot's clock, for a later resume to judge creation times by.
+    if let (Some(header), Some(as_of)) =
+        (&mut header, preflight.as_ref().and_then(Catalogue::as_of))
+    {
+        header.hubspot_started_at = Some(as_of.to_rfc3339_opts(SecondsFormat::Millis, true));
     }
     let catalogue_size = preflight.as_ref().map(Catalogue::len);
     let ids = job.id_column().map(str::to_owned);
@@ -213,14 +219,7 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     let mut read_back_rows = (0, 0);
     let mut read_back_requests = 0;
     if let Some(recovered) = resumed {
-        let since = DateTime::parse_from_rfc3339(&recovered.first.started_at)
-            .map(|at| at.with_timezone(&Utc))
-            .map_err(|error| {
-                RunError::Config(format!(
-                    "the report's start time {:?} is not a time: {error}",
-                    recovered.first.started_at
-                ))
-            })?;
+        let since = recovered.first.creation_line().map_err(RunError::Config)?;
         let mut rows = recovered.rows;
         let reading = Arc::clone(&preflight);
         let settling =
@@ -395,6 +394,7 @@ fn journal_header(
             None => "none (dry run)".into(),
         },
         started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        hubspot_started_at: None,
         resumed: job.common.resume,
         dry_run: job.common.dry_run,
         map: job.common.map.clone(),

@@ -1131,3 +1131,59 @@ async fn ctrl_c_stops_a_dry_run() {
     assert!(fake.contacts().is_empty());
     fake.shutdown().await;
 }
+
+/// A resume judges HubSpot's creation times by HubSpot's clock: the journal's
+/// start on this machine's clock may be far off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_judges_creation_times_by_hubspots_clock() {
+    let fake = fake().await;
+    let dir = dir("resume-hubspot-clock");
+    let input = write(&dir, "contacts.csv", creates(1));
+    // The first run's request, applied before it was killed.
+    let made = run_against(&fake, &["create", arg(&input)]).await;
+    assert_eq!(made.code, 0, "{made:?}");
+    // This machine's clock was far ahead; HubSpot's start came before the create.
+    let mut header: serde_json::Value =
+        serde_json::from_str(&journal_header(&fake, &input, "create", None)).unwrap();
+    header["startedAt"] = "2099-01-01T00:00:00.000Z".into();
+    header["hubspotStartedAt"] = "2020-01-01T00:00:00.000Z".into();
+    let report_path = write(
+        &dir,
+        "report.jsonl",
+        format!("{header}\n{{\"row\":1,\"line\":2,\"key\":\"\",\"sent\":true}}\n"),
+    );
+    let resumed = run_against(
+        &fake,
+        &[
+            "create",
+            arg(&input),
+            "--report",
+            arg(&report_path),
+            "--resume",
+        ],
+    )
+    .await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(last_lines(&report_path)[&1]["outcome"], "created");
+    assert_eq!(live_contacts(&fake), 1, "not sent again");
+    fake.shutdown().await;
+}
+
+/// A run with a preflight records its start on HubSpot's clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_records_the_start_on_hubspots_clock() {
+    let fake = fake().await;
+    let dir = dir("journal-hubspot-clock");
+    let input = write(&dir, "contacts.csv", creates(1));
+    let report_path = dir.join("report.jsonl");
+    let run = run_against(
+        &fake,
+        &["create", arg(&input), "--report", arg(&report_path)],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let header = journal(&report_path).remove(0);
+    let at = header["hubspotStartedAt"].as_str().expect("recorded");
+    assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{at}");
+    fake.shutdown().await;
+}

@@ -39,6 +39,7 @@ impl Client {
                 call.send().await
             }
         }?;
-        Ok(Catalogue::from(answer.into_inner()))
+        let as_of = crate::policy::response_date(answer.headers());
+        Ok(Catalogue::from(answer.into_inner()).listed_at(as_of))
     }
 }

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use super::property::Property;
 use super::value::PropertyError;
 use crate::types;
@@ -38,9 +40,25 @@ pub struct Catalogue {
     properties: Vec<Property>,
     /// Position in `properties` by internal name (the first of duplicates).
     by_name: HashMap<String, usize>,
+    /// HubSpot's clock when it listed them, if known.
+    as_of: Option<DateTime<Utc>>,
 }
 
 impl Catalogue {
+    /// HubSpot's clock when it listed these properties (the `Date` of its
+    /// answer, to the second), for a catalogue fetched with
+    /// [`Client::contact_properties`](crate::Client::contact_properties):
+    /// a time on HubSpot's clock before anything written after the fetch,
+    /// whatever this machine's clock says. `None` otherwise.
+    pub fn as_of(&self) -> Option<DateTime<Utc>> {
+        self.as_of
+    }
+
+    /// The same catalogue, listed at `as_of` on HubSpot's clock.
+    pub(crate) fn listed_at(self, as_of: Option<DateTime<Utc>>) -> Self {
+        Self { as_of, ..self }
+    }
+
     /// The property with this internal name (exact, case-sensitive), as
     /// writes name it.
     pub fn get(&self, name: &str) -> Option<&Property> {
@@ -118,6 +136,7 @@ impl FromIterator<Property> for Catalogue {
         Self {
             properties,
             by_name,
+            as_of: None,
         }
     }
 }

@@ -45,7 +45,7 @@ mod window;
 
 pub(crate) use daily::DailyLimitExhausted;
 pub(crate) use fate::{Fatal, Fate, NotApplied, fate};
-pub(crate) use headers::RateLimitPolicy;
+pub(crate) use headers::{RateLimitPolicy, response_date};
 pub use hubspot_rate_limit::{ParseRateLimitError, RateLimit};
 pub(crate) use limiter::{RateLimiter, Refusal};
 pub(crate) use operation::Operation;
