@@ -55,6 +55,17 @@ impl Key {
             .filter(|value| !value.trim().is_empty())
     }
 
+    /// A key `value` as HubSpot compares keys: trimmed, an email in lower
+    /// case; two rows with equal identities write one contact.
+    pub fn identity(&self, value: &str) -> String {
+        let value = value.trim();
+        match self {
+            Key::Property { name } if !name.eq_ignore_ascii_case("email") => value.to_owned(),
+            Key::RecordId { .. } | Key::Vid { .. } => value.to_owned(),
+            _ => value.to_lowercase(),
+        }
+    }
+
     /// The row's key as the SDK labels it (`email ada@example.com`, `id 512`),
     /// or empty when the row has none.
     pub fn label(&self, fields: &Fields) -> String {

@@ -191,6 +191,12 @@ impl RowStates {
             .map_or(RowState::Unseen, |&code| RowState::from_code(code))
     }
 
+    /// The last row number with a state of its own: every row past it is
+    /// unseen.
+    pub fn last_recorded(&self) -> u64 {
+        u64::try_from(self.0.len().saturating_sub(1)).unwrap_or(u64::MAX)
+    }
+
     /// Sets the state of data row `row`; a row number past what memory can
     /// hold (never one read from a file) is ignored.
     pub fn set(&mut self, row: u64, state: RowState) {
@@ -595,5 +601,7 @@ mod tests {
             assert_eq!(states.get(past_memory), RowState::Unseen);
         }
         assert_eq!(states.count(RowState::Succeeded), 1);
+        assert_eq!(states.last_recorded(), 4);
+        assert_eq!(RowStates::default().last_recorded(), 0);
     }
 }

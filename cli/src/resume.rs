@@ -17,13 +17,16 @@
 //! - a create without an email cannot be looked up: `unknown`, never resent.
 //!
 //! Updates, archives, reads and legacy v1 rows are idempotent: they are simply
-//! sent again.
+//! sent again. But not out of order: a row sent again whose key a later row
+//! already wrote would put back an older value, so each such later row is sent
+//! again after it ([`KeyOrder`]).
 
 use std::{
     collections::{HashMap, HashSet},
     io::{self, BufRead},
 };
 
+use crate::journal::RowState;
 use chrono::{DateTime, Utc};
 use hubspot_contacts_batch::{
     Client, ContactsBatchExt, InputOutcome, Outcome, batch::BatchAborted,
@@ -225,6 +228,28 @@ fn lookups(outcomes: Vec<InputOutcome>, count: usize) -> Vec<Lookup> {
     lookups
 }
 
+/// Keeps a resume's writes to one contact in file order: reading the rows in
+/// order, a row that succeeded is sent again if an earlier row with its key
+/// is sent again, so the file's last row for a key is the last written.
+/// Pure.
+#[derive(Debug, Default)]
+pub struct KeyOrder {
+    /// The keys of the rows seen so far that are sent again.
+    waiting: HashSet<String>,
+}
+
+impl KeyOrder {
+    /// Sees the next row: its key's identity and its state. Whether it must
+    /// be sent again although it succeeded.
+    pub fn resend(&mut self, identity: String, state: RowState) -> bool {
+        if !state.is_final(true) {
+            self.waiting.insert(identity);
+            return false;
+        }
+        state == RowState::Succeeded && self.waiting.contains(&identity)
+    }
+}
+
 /// HubSpot's category for a key no contact has, in a batch read's errors.
 const NOT_FOUND: &str = "OBJECT_NOT_FOUND";
 
@@ -399,6 +424,29 @@ mod tests {
         assert_eq!(
             decide_in_order(InFlight::Create, &[5], &[found(30)], since, &mut own),
             [Settle::Created("7".into())]
+        );
+    }
+
+    #[test]
+    fn a_later_success_of_a_key_sent_again_is_sent_again_after_it() {
+        let mut order = KeyOrder::default();
+        let rows = [
+            ("a", RowState::Succeeded),
+            ("b", RowState::Unknown),
+            ("a", RowState::Succeeded),
+            ("b", RowState::Succeeded),
+            ("c", RowState::NotSent),
+            ("b", RowState::Problem),
+            ("c", RowState::Succeeded),
+            ("d", RowState::Succeeded),
+        ];
+        let resent: Vec<bool> = rows
+            .into_iter()
+            .map(|(key, state)| order.resend(key.to_owned(), state))
+            .collect();
+        assert_eq!(
+            resent,
+            [false, false, false, true, false, false, true, false]
         );
     }
 

@@ -228,6 +228,9 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
              report keeps what was settled: run again with --resume";
         read_back_requests = unless_interrupted(&interrupt, settled_so_far, settling).await?;
         read_back_rows = (sink.rows, sink.problems);
+        if job.op.in_flight() != InFlight::Create {
+            keep_key_order(&job, format, Arc::clone(&preflight), &mut rows).await?;
+        }
         states = Some(rows);
     }
 
@@ -545,6 +548,49 @@ async fn settle_in_flight(
     }
     settling.settle(&mut batch, states, sink).await?;
     Ok(settling.requests)
+}
+
+/// On --resume of an idempotent job: each row that succeeded after an
+/// earlier row of its key that is sent again is sent again too, after it
+/// (see [`resume::KeyOrder`]), so no older value is written last.
+async fn keep_key_order(
+    job: &Job,
+    format: Format,
+    preflight: Arc<Preflight>,
+    states: &mut RowStates,
+) -> Result<(), RunError> {
+    if job.key_column().is_none() {
+        return Ok(());
+    }
+    let last = states.last_recorded();
+    let mut source = source::open(
+        &job.common.file,
+        format,
+        job.key_column(),
+        &job.common.input,
+        preflight,
+    )?;
+    let mut order = resume::KeyOrder::default();
+    while let Some(item) = source.rows.recv().await {
+        let row = match item {
+            // Rows past the journal's last were never reached: nothing to reorder.
+            Item::Row(row) if row.number > last => break,
+            Item::Row(row) => row,
+            Item::Failed(message) => return Err(RunError::Config(message)),
+        };
+        let Some(value) = row
+            .content
+            .as_ref()
+            .ok()
+            .and_then(|fields| job.key.value(fields))
+        else {
+            continue;
+        };
+        if order.resend(job.key.identity(value), states.get(row.number)) {
+            states.set(row.number, RowState::Unseen);
+        }
+    }
+    Ok(())
 }
 
 /// Settling the rows in flight, one batch at a time, in row order.

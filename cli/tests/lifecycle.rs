@@ -1187,3 +1187,64 @@ async fn the_journal_records_the_start_on_hubspots_clock() {
     assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{at}");
     fake.shutdown().await;
 }
+
+/// A row sent again on resume never puts back an older value: the later rows
+/// of its key are sent again after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_keeps_the_files_last_value_for_a_key() {
+    let fake = fake().await;
+    let dir = dir("resume-key-order");
+    let input = write(
+        &dir,
+        "contacts.csv",
+        "email,firstname\na@example.com,v1\nA@example.com,v2\na@EXAMPLE.com,v3\n",
+    );
+    let report_path = dir.join("report.jsonl");
+    let args = [
+        "upsert",
+        arg(&input),
+        "--report",
+        arg(&report_path),
+        "--batch-size",
+        "1",
+        "--concurrency",
+        "1",
+    ];
+    let first = run_against(&fake, &args).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    // As a run leaves it when row 1's answer was lost for good: unknown.
+    let text = std::fs::read_to_string(&report_path).unwrap();
+    let edited: String = text
+        .lines()
+        .map(|line| {
+            let mut entry: serde_json::Value = serde_json::from_str(line).unwrap();
+            if entry["row"] == 1 && entry.get("outcome").is_some() {
+                entry["outcome"] = "unknown".into();
+                entry["error"] = serde_json::json!({"message": "HubSpot answered 503"});
+                entry.as_object_mut().unwrap().remove("id");
+            }
+            format!("{entry}\n")
+        })
+        .filter(|line| !line.contains("\"finished\""))
+        .collect();
+    std::fs::write(&report_path, edited).unwrap();
+    let mut resumed_args = args.to_vec();
+    resumed_args.push("--resume");
+    let resumed = run_against(&fake, &resumed_args).await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    let contacts = fake.contacts();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(
+        contacts[0].properties["firstname"], "v3",
+        "the file's last row wins"
+    );
+    let last = last_lines(&report_path);
+    for row in 1..=3 {
+        assert_eq!(
+            last[&row]["outcome"], "updated",
+            "row {row}: {:?}",
+            last[&row]
+        );
+    }
+    fake.shutdown().await;
+}
