@@ -499,13 +499,13 @@ impl Client {
     }
 
     /// This client, sharing its token, limiter and policy, with its requests
-    /// counted into `counters` (the batch helpers' per-run statistics) and,
-    /// given a `stop`, neither sent nor retried once it is set.
-    pub(crate) fn for_run(&self, counters: Arc<RequestCounters>, stop: Option<Stop>) -> Client {
+    /// counted into `counters` (the batch helpers' per-run statistics),
+    /// neither sent nor retried once the run's `stop` is set.
+    pub(crate) fn for_run(&self, counters: Arc<RequestCounters>, stop: Stop) -> Client {
         let inner = ClientState {
             settings: Arc::clone(&self.inner().settings),
             counters: Some(counters),
-            stop,
+            stop: Some(stop),
             announce: None,
         };
         Client::new_with_client(self.baseurl(), self.client().clone(), inner)

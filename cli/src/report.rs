@@ -270,6 +270,18 @@ impl<W: Write> ReportWriter<W> {
     }
 }
 
+impl ReportWriter<std::fs::File> {
+    /// Makes the lines written so far durable (fsync), so that not even a
+    /// power cut loses them; a device (`/dev/null`) has nothing to keep.
+    pub fn sync(&mut self) -> io::Result<()> {
+        if self.out.metadata()?.is_file() {
+            self.out.sync_data()
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use hubspot_contacts_batch::batch::InputFailure;
@@ -318,6 +330,24 @@ mod tests {
 
     fn created_entry() -> Entry<'static> {
         valid_row_entry(1, 2, "")
+    }
+
+    #[test]
+    fn lines_are_made_durable_in_a_file_and_a_device_is_left_alone() {
+        let header = crate::journal::tests_support::header();
+        let path = std::env::temp_dir().join(format!("report-sync-{}.jsonl", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer = ReportWriter::new(file, &header).unwrap();
+        writer.sent(1, 2, "email a@example.com", None).unwrap();
+        writer.sync().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+        std::fs::remove_file(&path).unwrap();
+        let null = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .unwrap();
+        let mut device = ReportWriter::new(null, &header).unwrap();
+        device.sync().unwrap();
     }
 
     #[test]

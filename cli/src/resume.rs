@@ -113,8 +113,8 @@ pub fn decide(
         (InFlight::Create, Lookup::Found(found), _) => Settle::Existed(found.id.clone()),
         (InFlight::Upsert, Lookup::Found(_) | Lookup::Unread(_), _) => Settle::Resend,
         (InFlight::Create, Lookup::Unread(why), _) => Settle::Unknown(format!(
-            "it was in flight when the earlier run stopped, and reading it back failed ({why}); \
-             it is not sent again, so that it cannot be created twice"
+            "its fate was unknown when the earlier run stopped, and reading it back failed \
+             ({why}); it is not sent again, so that it cannot be created twice"
         )),
     }
 }

@@ -489,9 +489,10 @@ fn open_report(
     ReportWriter::new(file, header).map_err(cannot)
 }
 
-/// Settles the rows the earlier run left in flight, reading creates and
-/// upserts back by key (see [`resume`]). Rows settled here become final in
-/// `states`; the others are sent again by the main pass.
+/// Settles the rows the earlier run left in flight (and a create's rows it
+/// left unknown), reading creates and upserts back by key (see [`resume`]).
+/// Rows settled here become final in `states`; the others are sent again by
+/// the main pass.
 async fn settle_in_flight(
     client: &Client,
     job: &Job,
@@ -502,7 +503,13 @@ async fn settle_in_flight(
     sink: &mut Sink,
 ) -> Result<u64, RunError> {
     let kind = job.op.in_flight();
-    if kind == InFlight::Resend || states.count(RowState::InFlight) == 0 {
+    // A create left unknown is read back too: it is never sent blind.
+    let unsettled = |state: RowState| {
+        state == RowState::InFlight || (kind == InFlight::Create && state == RowState::Unknown)
+    };
+    let none = states.count(RowState::InFlight) == 0
+        && (kind != InFlight::Create || states.count(RowState::Unknown) == 0);
+    if kind == InFlight::Resend || none {
         return Ok(0);
     }
     let mut source = source::open(
@@ -523,7 +530,7 @@ async fn settle_in_flight(
     };
     while let Some(item) = source.rows.recv().await {
         let row = match item {
-            Item::Row(row) if states.get(row.number) == RowState::InFlight => row,
+            Item::Row(row) if unsettled(states.get(row.number)) => row,
             Item::Row(_) => continue,
             Item::Failed(message) => return Err(RunError::Config(message)),
         };
@@ -534,6 +541,8 @@ async fn settle_in_flight(
         };
         match job.key.value(&fields) {
             Some(value) => batch.push((row.number, row.line, value.to_owned())),
+            // Left unknown before, for the same reason: it stays so.
+            None if states.get(row.number) == RowState::Unknown => {}
             None => {
                 let unknown = Outcome::Unknown {
                     reason: resume::KEYLESS_CREATE.into(),
@@ -638,7 +647,10 @@ impl InFlightRows<'_> {
                 .key
                 .label(&vec![(job.key.column().to_owned(), value.as_str().into())]);
             let outcome = match settle {
-                Settle::Resend => continue,
+                Settle::Resend => {
+                    states.set(row, RowState::Unseen);
+                    continue;
+                }
                 Settle::Created(id) => Outcome::Created { id },
                 Settle::Unknown(reason) => Outcome::Unknown { reason },
                 Settle::Existed(id) => already_existed(format!(
@@ -1085,6 +1097,7 @@ impl RowTracker {
         for row in rows {
             sink.sent(row.row, row.line, &row.label, row.trace_id.as_deref());
         }
+        sink.sent_durably();
     }
 
     /// Counts a skipped row.

@@ -73,6 +73,17 @@ impl Sink {
         }
     }
 
+    /// Makes the `sent` lines written so far durable before their request
+    /// leaves, so a resume after a power cut still knows they may have
+    /// reached HubSpot.
+    pub fn sent_durably(&mut self) {
+        if let Some(report) = &mut self.report
+            && let Err(error) = report.sync()
+        {
+            self.write_failed(error);
+        }
+    }
+
     /// A row refused before sending.
     pub fn bad_row(&mut self, row: u64, line: u64, key: &str, error: &RowError) {
         let message = error.message.as_str();

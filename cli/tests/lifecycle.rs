@@ -1248,3 +1248,45 @@ async fn resume_keeps_the_files_last_value_for_a_key() {
     }
     fake.shutdown().await;
 }
+
+/// A create left unknown is read back on resume: created by the run, it is
+/// reported so; absent, it is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_reads_back_a_creates_unknown_rows() {
+    let fake = fake().await;
+    let dir = dir("resume-unknown-create");
+    let input = write(&dir, "contacts.csv", creates(2));
+    // Row 1's create was applied although its answer was lost; row 2's was not.
+    let first = write(&dir, "first.csv", creates(1));
+    let made = run_against(&fake, &["create", arg(&first)]).await;
+    assert_eq!(made.code, 0, "{made:?}");
+    let header = journal_header(&fake, &input, "create", None);
+    let unknown = |row: u64| {
+        format!(
+            "{{\"row\":{row},\"line\":{},\"key\":\"\",\"outcome\":\"unknown\",\"error\":{{\"message\":\"HubSpot answered 503\"}}}}\n",
+            row + 1
+        )
+    };
+    let report_path = write(
+        &dir,
+        "report.jsonl",
+        format!("{header}\n{}{}", unknown(1), unknown(2)),
+    );
+    let resumed = run_against(
+        &fake,
+        &[
+            "create",
+            arg(&input),
+            "--report",
+            arg(&report_path),
+            "--resume",
+        ],
+    )
+    .await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    let last = last_lines(&report_path);
+    assert_eq!(last[&1]["outcome"], "created", "read back: {:?}", last[&1]);
+    assert_eq!(last[&2]["outcome"], "created", "sent: {:?}", last[&2]);
+    assert_eq!(live_contacts(&fake), 2, "none twice");
+    fake.shutdown().await;
+}

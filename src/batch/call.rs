@@ -115,9 +115,10 @@ impl<'a, Op: BatchOperation> BatchCall<'a, Op> {
     /// shutdown): no more inputs are pulled; a request waiting for the rate
     /// limiter or for a retry is not sent, and its inputs are
     /// [`Outcome::NotSent`](super::Outcome::NotSent); a request already sent
-    /// is waited for and settled as usual (a create whose answer was lost is
-    /// read back, and reported unknown only if that fails too). Every input
-    /// pulled still gets its one outcome, and the run ends without an error.
+    /// is waited for and settled as usual, but nothing more is sent for it:
+    /// a create whose answer was lost is read back only if that read had
+    /// already left, and is otherwise reported unknown. Every input pulled
+    /// still gets its one outcome, and the run ends without an error.
     ///
     /// ```no_run
     /// use hubspot_contacts_batch::prelude::*;

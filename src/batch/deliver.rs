@@ -183,7 +183,7 @@ impl<Op: Engine> Run<Op> {
         tokio::time::sleep(RECONCILE_DELAY).await;
         let verdicts = self
             .op
-            .reconcile(&self.reading, &wires, sent_at)
+            .reconcile(&self.client, &wires, sent_at)
             .await
             .filter(|verdicts| verdicts.len() == unknown.len());
         let Some(verdicts) = verdicts else {

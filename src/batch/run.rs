@@ -34,11 +34,9 @@ use crate::{
 /// Everything a chunk needs to be sent.
 pub(super) struct Run<Op> {
     /// The caller's client, counting into this run's statistics, and sending
-    /// nothing more once the run is stopped.
+    /// nothing more once the run is stopped (not even a read-back: what it
+    /// would have settled stays unknown).
     pub(super) client: Client,
-    /// The same, for reading back what requests already sent did: a stop
-    /// does not keep it from finding out.
-    pub(super) reading: Client,
     /// Set when the caller asked the run to stop.
     pub(super) stop: Stop,
     /// Told the positions of a request's inputs just before it first leaves.
@@ -148,8 +146,7 @@ pub(super) fn run<'a, Op: Engine>(
     // ids a caller chose in an earlier run.
     let trace_prefix = format!("hcb{:08x}", fastrand::u32(..));
     let run = Arc::new(Run {
-        client: client.for_run(Arc::clone(&stats.requests), Some(stop.clone())),
-        reading: client.for_run(Arc::clone(&stats.requests), None),
+        client: client.for_run(Arc::clone(&stats.requests), stop.clone()),
         stop: stop.clone(),
         on_send,
         op,
