@@ -433,24 +433,45 @@ fn recover(
     Ok(recovered)
 }
 
-/// Refuses to start over on a report that records an unfinished run of this
-/// very job: `--resume` continues it, and starting over could send its rows
-/// twice.
+/// Refuses to start over on a report that records an unfinished run (of
+/// this job, which `--resume` continues, or of another, which it still
+/// could), since starting over could send its rows twice; and on a file
+/// that is not a journal at all.
 fn refuse_to_restart(path: &Path, header: &Option<JournalHeader>) -> Result<(), RunError> {
     let (Some(header), Ok(file)) = (header, File::open(path)) else {
         return Ok(());
     };
-    let Ok(recovered) = journal::read(std::io::BufReader::new(file)) else {
+    // Only a file with something in it is worth keeping (not /dev/null).
+    if !file
+        .metadata()
+        .is_ok_and(|meta| meta.is_file() && meta.len() > 0)
+    {
         return Ok(());
-    };
-    if header.refuses_to_resume(&recovered.first).is_none() && recovered.unfinished() {
-        return Err(RunError::Config(format!(
-            "the report {} records an unfinished run of this file; --resume continues it \
-             (to start over, remove the report or choose another --report)",
-            path.display()
-        )));
     }
-    Ok(())
+    let refuse = |why: String| {
+        RunError::Config(format!(
+            "the report {} {why} (to start over, remove it or choose another --report)",
+            path.display()
+        ))
+    };
+    let recovered = journal::read(std::io::BufReader::new(file)).map_err(|why| {
+        refuse(format!(
+            "exists and is not a hubspot-contacts journal ({why}); refusing to overwrite it"
+        ))
+    })?;
+    if !recovered.unfinished() {
+        return Ok(());
+    }
+    let earlier = &recovered.first;
+    Err(refuse(if header.refuses_to_resume(earlier).is_none() {
+        "records an unfinished run of this file; --resume continues it".to_owned()
+    } else {
+        format!(
+            "records an unfinished run of another job ({} {}), which --resume could still \
+             continue; refusing to overwrite it",
+            earlier.command, earlier.file
+        )
+    }))
 }
 
 /// Creates the report, or on --resume cuts a line a kill left half-written

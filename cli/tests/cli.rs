@@ -675,7 +675,15 @@ async fn the_input_and_an_earlier_report_survive_usage_and_configuration_errors(
 
     // A configuration error (a token over plain http to a remote host) leaves
     // the report of an earlier run as it was, and says what to do in CLI terms.
-    let report_path = write(&dir, "report.json", "[\n{\"earlier\":true}\n]\n");
+    let report_path = dir.join("report.jsonl");
+    let earlier = run_against(
+        &fake,
+        &["upsert", arg(&input), "--report", arg(&report_path)],
+    )
+    .await;
+    assert_eq!(earlier.code, 0, "{earlier:?}");
+    let earlier_report = std::fs::read_to_string(&report_path).unwrap();
+    let requests = fake.stats().requests;
     let refused = run(
         vec![
             "upsert".to_owned(),
@@ -697,9 +705,39 @@ async fn the_input_and_an_earlier_report_survive_usage_and_configuration_errors(
     );
     assert_eq!(
         std::fs::read_to_string(&report_path).unwrap(),
-        "[\n{\"earlier\":true}\n]\n"
+        earlier_report
     );
-    assert_eq!(fake.stats().requests, 0);
+    assert_eq!(fake.stats().requests, requests);
+    // Nor is a file that is not a journal, or a journal of another
+    // unfinished job, ever overwritten by a new run.
+    let other = write(&dir, "notes.txt", "precious\n");
+    let kept = run_against(&fake, &["upsert", arg(&input), "--report", arg(&other)]).await;
+    assert_eq!(kept.code, 2, "{kept:?}");
+    assert!(
+        kept.stderr.contains("not a hubspot-contacts journal"),
+        "{}",
+        kept.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "precious\n");
+    let unfinished: String = earlier_report
+        .lines()
+        .filter(|line| !line.contains("\"finished\""))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&report_path, &unfinished).unwrap();
+    let input_b = write(&dir, "other.csv", "email\nb@example.com\n");
+    let another = run_against(
+        &fake,
+        &["upsert", arg(&input_b), "--report", arg(&report_path)],
+    )
+    .await;
+    assert_eq!(another.code, 2, "{another:?}");
+    assert!(
+        another.stderr.contains("unfinished run of another job"),
+        "{}",
+        another.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&report_path).unwrap(), unfinished);
     fake.shutdown().await;
 }
 

@@ -786,8 +786,8 @@ async fn one_report_one_run_and_never_the_files_a_run_reads() {
     let dir = dir("report-guard");
     let input = write(&dir, "contacts.csv", creates(3));
     let report_path = dir.join("report.jsonl");
-    // In use by another run: refused, untouched.
-    std::fs::write(&report_path, "held\n").unwrap();
+    // In use by another run (which has not written yet): refused, untouched.
+    std::fs::write(&report_path, "").unwrap();
     let held = std::fs::OpenOptions::new()
         .append(true)
         .open(&report_path)
@@ -800,7 +800,7 @@ async fn one_report_one_run_and_never_the_files_a_run_reads() {
     .await;
     assert_eq!(busy.code, 2, "{busy:?}");
     assert!(busy.stderr.contains("in use"), "{}", busy.stderr);
-    assert_eq!(std::fs::read_to_string(&report_path).unwrap(), "held\n");
+    assert_eq!(std::fs::read_to_string(&report_path).unwrap(), "");
     drop(held);
     // An unfinished journal of the same job is not started over without --resume.
     let header = journal_header(&fake, &input, "upsert", Some("email"));
