@@ -93,7 +93,8 @@ impl JournalHeader {
         if earlier.api_version != self.api_version {
             return differs("API version", &earlier.api_version, &self.api_version);
         }
-        if earlier.target != self.target {
+        // `http://host/` and `http://host` are one target.
+        if earlier.target.trim_end_matches('/') != self.target.trim_end_matches('/') {
             return differs("the target", &earlier.target, &self.target);
         }
         if earlier.map != self.map {
@@ -294,12 +295,29 @@ pub fn read(mut input: impl BufRead) -> Result<Recovered, String> {
             // Cut short: the run was killed while writing it.
             break;
         }
-        let line: Line = serde_json::from_slice(&buffer)
-            .map_err(|error| format!("line {number} is not a journal entry: {error}"))?;
+        // An editor's byte order mark, and blank lines, say nothing.
+        let text = match buffer.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) if number == 1 => rest,
+            _ => &buffer[..],
+        };
+        if text.iter().all(u8::is_ascii_whitespace) {
+            intact_len += read as u64;
+            continue;
+        }
+        let line: Line = serde_json::from_slice(text).map_err(|error| {
+            format!(
+                "line {number} is not a journal entry: {}",
+                without_position(&error)
+            )
+        })?;
         match (&line.journal, line.row) {
             (Some(_), _) => {
-                let header: JournalHeader = serde_json::from_slice(&buffer)
-                    .map_err(|error| format!("line {number} is not a journal header: {error}"))?;
+                let header: JournalHeader = serde_json::from_slice(text).map_err(|error| {
+                    format!(
+                        "line {number} is not a journal header: {}",
+                        without_position(&error)
+                    )
+                })?;
                 if header.journal != JournalHeader::MAGIC
                     || header.version != JournalHeader::VERSION
                 {
@@ -374,6 +392,16 @@ fn record(
         return Err(format!("row {row} is more rows than memory holds"));
     }
     Ok(())
+}
+
+/// A JSON error without serde's position inside the one line it read
+/// ("at line 1 column 7"), which would be taken for a line of the file.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((what, _)) if error.line() > 0 => what.to_owned(),
+        _ => text,
+    }
 }
 
 fn is_success(outcome: &str) -> bool {
@@ -511,6 +539,25 @@ mod tests {
     }
 
     #[test]
+    fn an_editors_bom_and_blank_lines_are_harmless_and_errors_name_file_lines_only() {
+        let header_line = serde_json::to_string(&header("create")).unwrap();
+        let row = r#"{"row":1,"line":2,"key":"","sent":true}"#;
+        let edited = format!("\u{feff}{header_line}\n\n{row}\n  \n");
+        let recovered = read(edited.as_bytes()).unwrap();
+        assert_eq!(recovered.rows.get(1), RowState::InFlight);
+        assert_eq!(recovered.intact_len, edited.len() as u64);
+        let error = read(journal(&[header_line, "{\"row\":".into()]).as_bytes()).unwrap_err();
+        assert!(
+            error.starts_with("line 2 is not a journal entry"),
+            "{error}"
+        );
+        assert!(
+            !error.contains("column"),
+            "serde's position is left out: {error}"
+        );
+    }
+
+    #[test]
     fn a_row_number_the_input_cannot_hold_is_damage_naming_the_line() {
         // The header's input is 10 bytes: rows 1 to 11 at most.
         let header_line = serde_json::to_string(&header("upsert")).unwrap();
@@ -558,6 +605,11 @@ mod tests {
                 .unwrap()
                 .contains("command")
         );
+        let mut slashed = header("upsert");
+        slashed.target.push('/');
+        assert_eq!(slashed.refuses_to_resume(&earlier), None, "one target");
+        slashed.target = "https://elsewhere.example.com".into();
+        assert!(slashed.refuses_to_resume(&earlier).is_some());
         let mut other_version = header("upsert");
         other_version.api_version = "v3".into();
         assert!(other_version.refuses_to_resume(&earlier).is_some());
