@@ -228,7 +228,9 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
              report keeps what was settled: run again with --resume";
         read_back_requests = unless_interrupted(&interrupt, settled_so_far, settling).await?;
         read_back_rows = (sink.rows, sink.problems);
-        if job.op.in_flight() != InFlight::Create {
+        // Only writes of values have an order to keep (a create's rows are
+        // never sent twice).
+        if job.op.writes_properties() && job.op.in_flight() != InFlight::Create {
             keep_key_order(&job, format, Arc::clone(&preflight), &mut rows).await?;
         }
         states = Some(rows);
