@@ -35,7 +35,7 @@ use crate::{
     resume::{self, InFlight, Settle},
     row::{Fields, RowError},
     sink::{Sink, SinkError},
-    source::{self, Item},
+    source::{self, Item, Source},
     summary::{self, Summary},
     target::{self, Target},
 };
@@ -159,13 +159,7 @@ pub async fn run(job: Job, interrupt: Interrupt) -> Result<u8, RunError> {
     } else {
         Preflight::keys_only(ids)
     });
-    let source = source::open(
-        &common.file,
-        format,
-        job.key_column(),
-        &common.input,
-        Arc::clone(&preflight),
-    )?;
+    let source = open_input(&job, format, Arc::clone(&preflight))?;
     interrupt.writing();
     let report = match (&common.report, &header) {
         (Some(path), Some(header)) => Some(open_report(
@@ -512,6 +506,18 @@ fn open_report(
     ReportWriter::new(file, header).map_err(cannot)
 }
 
+/// The input, read (again) from its start as the job reads it.
+fn open_input(job: &Job, format: Format, preflight: Arc<Preflight>) -> Result<Source, RunError> {
+    let common = &job.common;
+    Ok(source::open(
+        &common.file,
+        format,
+        job.key_column(),
+        &common.input,
+        preflight,
+    )?)
+}
+
 /// Settles the rows the earlier run left in flight (and a create's rows it
 /// left unknown), reading creates and upserts back by key (see [`resume`]).
 /// Rows settled here become final in `states`; the others are sent again by
@@ -535,13 +541,7 @@ async fn settle_in_flight(
     if kind == InFlight::Resend || none {
         return Ok(0);
     }
-    let mut source = source::open(
-        &job.common.file,
-        format,
-        job.key_column(),
-        &job.common.input,
-        preflight,
-    )?;
+    let mut source = open_input(job, format, preflight)?;
     let mut batch: Vec<(u64, u64, String)> = Vec::new();
     let mut settling = InFlightRows {
         client,
@@ -595,13 +595,7 @@ async fn keep_key_order(
         return Ok(());
     }
     let last = states.last_recorded();
-    let mut source = source::open(
-        &job.common.file,
-        format,
-        job.key_column(),
-        &job.common.input,
-        preflight,
-    )?;
+    let mut source = open_input(job, format, preflight)?;
     let mut order = resume::KeyOrder::default();
     while let Some(item) = source.rows.recv().await {
         let row = match item {

@@ -6,6 +6,7 @@ mod support;
 
 use std::{
     collections::HashMap,
+    io::Write,
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -23,18 +24,24 @@ fn creates(n: usize) -> String {
     csv
 }
 
-/// Starts the binary against `fake` without waiting for it.
-fn spawn(fake: &FakeHubSpot, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_hubspot-contacts"))
+/// The binary against `fake`, with the test token, stdout discarded and
+/// stderr captured.
+fn command(fake: &FakeHubSpot, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hubspot-contacts"));
+    command
         .args(args)
         .args(["--base-url", &fake.base_url()])
         .env_remove("HUBSPOT_BASE_URL")
         .env_remove("HUBSPOT_API_VERSION")
         .env("HUBSPOT_TOKEN", TOKEN)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Starts the binary against `fake` without waiting for it.
+fn spawn(fake: &FakeHubSpot, args: &[&str]) -> Child {
+    command(fake, args).spawn().unwrap()
 }
 
 /// Waits until the report holds at least `outcomes` outcome lines (the run is
@@ -228,11 +235,23 @@ async fn throttling_fake() -> FakeHubSpot {
 /// Sends Ctrl-C to `child` once `fake` has seen a request; its exit code and
 /// stderr, or a panic if it was still running 30 s later.
 async fn interrupt_after_first_request(fake: &FakeHubSpot, child: Child) -> (i32, String) {
+    wait_for_a_request(fake).await;
+    interrupt(child, "the run was still retrying 30 s after Ctrl-C").await
+}
+
+/// Waits until `fake` has received a request (by then the CLI listens for
+/// signals), or panics after a minute.
+async fn wait_for_a_request(fake: &FakeHubSpot) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while fake.stats().requests == 0 {
         assert!(Instant::now() < deadline, "nothing was sent");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Sends Ctrl-C to `child`: its exit code and stderr, or a panic saying
+/// `still` if it is still running 30 s later.
+async fn interrupt(child: Child, still: &str) -> (i32, String) {
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -244,10 +263,22 @@ async fn interrupt_after_first_request(fake: &FakeHubSpot, child: Child) -> (i32
     let interrupted = Instant::now();
     let Ok(exited) = tokio::time::timeout(Duration::from_secs(30), wait(child)).await else {
         let _ = Command::new("kill").args(["-KILL", &pid]).status();
-        panic!("the run was still retrying 30 s after Ctrl-C");
+        panic!("{still}");
     };
     println!("exited {:?} after Ctrl-C", interrupted.elapsed());
     exited
+}
+
+/// Starts the binary against `fake` reading standard input, which `feed`
+/// writes on a thread of its own (until the CLI is gone).
+fn spawn_fed(
+    fake: &FakeHubSpot,
+    args: &[&str],
+    feed: impl FnOnce(std::process::ChildStdin) + Send + 'static,
+) -> (Child, std::thread::JoinHandle<()>) {
+    let mut child = command(fake, args).stdin(Stdio::piped()).spawn().unwrap();
+    let stdin = child.stdin.take().unwrap();
+    (child, std::thread::spawn(move || feed(stdin)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -969,11 +1000,7 @@ async fn rows_are_journaled_sent_only_when_their_request_leaves() {
         "1/10s",
     ];
     let child = spawn(&fake, &args);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while fake.stats().requests == 0 {
-        assert!(Instant::now() < deadline, "the preflight never came");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_a_request(&fake).await;
     // Time for the rows to be read and handed to the SDK, which holds them.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pid = child.id().to_string();
@@ -1019,49 +1046,20 @@ async fn rows_are_journaled_sent_only_when_their_request_leaves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_before_anything_is_written_exits_at_once() {
     let fake = fake().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hubspot-contacts"))
-        .args([
-            "upsert",
-            "-",
-            "--format",
-            "csv",
-            "--base-url",
-            &fake.base_url(),
-        ])
-        .env("HUBSPOT_TOKEN", TOKEN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
     // Zeros without a line break, until the CLI is gone.
-    let feeder = std::thread::spawn(move || {
-        use std::io::Write;
+    let (child, feeder) = spawn_fed(&fake, &["upsert", "-", "--format", "csv"], |mut stdin| {
         let zeros = [0u8; 64 * 1024];
         while stdin.write_all(&zeros).is_ok() {}
     });
     // The preflight's read came (so the signal handler is in place); the
     // endless header line is being read now.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while fake.stats().requests == 0 {
-        assert!(Instant::now() < deadline, "the preflight never came");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_a_request(&fake).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let Ok((code, stderr)) = tokio::time::timeout(Duration::from_secs(30), wait(child)).await
-    else {
-        let _ = Command::new("kill").args(["-KILL", &pid]).status();
-        panic!("the first Ctrl-C did not end a run that had written nothing");
-    };
+    let (code, stderr) = interrupt(
+        child,
+        "the first Ctrl-C did not end a run that had written nothing",
+    )
+    .await;
     feeder.join().unwrap();
     assert_eq!(code, 130, "{stderr}");
     assert!(
@@ -1079,28 +1077,17 @@ async fn ctrl_c_stops_a_dry_run() {
     let fake = fake().await;
     let dir = dir("ctrl-c-dry-run");
     let report_path = dir.join("report.jsonl");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hubspot-contacts"))
-        .args([
-            "upsert",
-            "-",
-            "--format",
-            "csv",
-            "--dry-run",
-            "--report",
-            arg(&report_path),
-            "--base-url",
-            &fake.base_url(),
-        ])
-        .env("HUBSPOT_TOKEN", TOKEN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let args = [
+        "upsert",
+        "-",
+        "--format",
+        "csv",
+        "--dry-run",
+        "--report",
+        arg(&report_path),
+    ];
     // Rows without end, until the CLI is gone.
-    let feeder = std::thread::spawn(move || {
-        use std::io::Write;
+    let (child, feeder) = spawn_fed(&fake, &args, |mut stdin| {
         if stdin.write_all(b"email,firstname\n").is_err() {
             return;
         }
@@ -1109,19 +1096,7 @@ async fn ctrl_c_stops_a_dry_run() {
     });
     // Under way: rows are being checked.
     wait_for_outcomes(&report_path, 1).await;
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let Ok((code, stderr)) = tokio::time::timeout(Duration::from_secs(30), wait(child)).await
-    else {
-        let _ = Command::new("kill").args(["-KILL", &pid]).status();
-        panic!("the dry run went on after Ctrl-C");
-    };
+    let (code, stderr) = interrupt(child, "the dry run went on after Ctrl-C").await;
     feeder.join().unwrap();
     assert_eq!(code, 130, "{stderr}");
     assert!(
